@@ -1,0 +1,120 @@
+/* lwIP build options for lstack (lwIP 2.1.3, raw API, NO_SYS).
+ *
+ * Every stack thread runs its own lwIP instance: all of lwIP's mutable state is
+ * thread-local (see subprojects/packagefiles/lwip-patches), and memory comes
+ * from the calling thread's arena (stack/lwip_port/arena.hpp) instead of static
+ * pools, so an application thread that never runs a stack pays only for a few
+ * list heads in TLS. Sized for servers: thousands of PCBs, windows of hundreds
+ * of KiB with window scaling (RFC 7323 section 2).
+ */
+#ifndef GZ_LWIPOPTS_H
+#define GZ_LWIPOPTS_H
+
+/* --- system: no OS layer, one thread owns each instance --- */
+#define NO_SYS                       1
+#define SYS_LIGHTWEIGHT_PROT         0
+#define LWIP_TIMERS                  1
+#define LWIP_SOCKET                  0
+#define LWIP_NETCONN                 0
+#define LWIP_RAW                     0
+#define LWIP_CALLBACK_API            1
+
+/* --- memory: per-thread arena behind lwIP's libc-malloc hooks --- */
+#define MEM_LIBC_MALLOC              1
+#define MEMP_MEM_MALLOC              1
+#define MEM_ALIGNMENT                8
+#define mem_clib_malloc              gz_lwip_malloc
+#define mem_clib_free                gz_lwip_free
+#define mem_clib_calloc              gz_lwip_calloc
+#define LWIP_SUPPORT_CUSTOM_PBUF     1   /* rte_mbuf wrapped as a pbuf, no copy */
+#define PBUF_POOL_BUFSIZE            1536
+#define ETH_PAD_SIZE                 0
+
+/* --- link and network layers --- */
+#define LWIP_ARP                     1
+#define LWIP_ETHERNET                1
+#define ARP_TABLE_SIZE               64  /* lwIP keeps indices in s8_t */
+#define ARP_QUEUEING                 1
+#define ARP_QUEUE_LEN                64
+#define ETHARP_SUPPORT_VLAN          0
+#define LWIP_IPV4                    1
+#define LWIP_IPV6                    0
+#define IP_FORWARD                   0
+#define IP_REASSEMBLY                1
+#define IP_FRAG                      1
+#define IP_REASS_MAX_PBUFS           256
+#define IP_DEFAULT_TTL               64
+#define LWIP_ICMP                    1
+#define LWIP_BROADCAST_PING          0
+#define LWIP_DHCP                    0
+#define LWIP_AUTOIP                  0
+#define LWIP_IGMP                    0
+#define LWIP_DNS                     0
+#define LWIP_HAVE_LOOPIF             0
+#define LWIP_NETIF_LOOPBACK          0
+#define LWIP_NETIF_STATUS_CALLBACK   0
+#define LWIP_NETIF_LINK_CALLBACK     0
+#define LWIP_NUM_NETIF_CLIENT_DATA   1
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1   /* offload decided per port at runtime */
+
+/* --- transport --- */
+#define LWIP_UDP                     1
+#define LWIP_TCP                     1
+#define SO_REUSE                     1
+#define LWIP_TCP_KEEPALIVE           1
+#define TCP_MSS                      1460
+#define LWIP_WND_SCALE               1
+#define TCP_RCV_SCALE                4   /* 0xffff << 4 allows 1 MiB */
+#define TCP_WND                      (512 * 1024)
+#define TCP_SND_BUF                  (512 * 1024)
+#define TCP_SND_QUEUELEN             ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+#define TCP_SNDLOWAT                 (32 * 1024)  /* lwIP keeps it below 0xffff - 4 MSS */
+#define TCP_OVERSIZE                 TCP_MSS
+#define TCP_QUEUE_OOSEQ              1
+#define TCP_OOSEQ_MAX_PBUFS          512
+#define TCP_LISTEN_BACKLOG           1
+#define TCP_DEFAULT_LISTEN_BACKLOG   0xff
+#define LWIP_TCP_TIMESTAMPS          0
+#define TCP_TTL                      64
+#define UDP_TTL                      64
+/* With MEMP_MEM_MALLOC these only feed lwIP's sanity checks; the real limits
+ * are the arena size and the socket layer's tcp_conn_count. */
+#define MEMP_NUM_TCP_PCB             65535
+#define MEMP_NUM_TCP_PCB_LISTEN      4096
+#define MEMP_NUM_UDP_PCB             4096
+#define MEMP_NUM_TCP_SEG             65535
+
+/* --- statistics: per-thread lwip_stats, read by the control thread --- */
+#define LWIP_STATS                   1
+#define LWIP_STATS_DISPLAY           0
+#define MEM_STATS                    0
+#define MEMP_STATS                   0
+#define SYS_STATS                    0
+#define LINK_STATS                   1
+#define ETHARP_STATS                 1
+#define IP_STATS                     1
+#define IPFRAG_STATS                 1
+#define ICMP_STATS                   1
+#define UDP_STATS                    1
+#define TCP_STATS                    1
+
+/* --- checksums: software by default, switched per netif --- */
+#define CHECKSUM_GEN_IP              1
+#define CHECKSUM_GEN_UDP             1
+#define CHECKSUM_GEN_TCP             1
+#define CHECKSUM_GEN_ICMP            1
+#define CHECKSUM_CHECK_IP            1
+#define CHECKSUM_CHECK_UDP           1
+#define CHECKSUM_CHECK_TCP           1
+#define CHECKSUM_CHECK_ICMP          1
+#define LWIP_CHKSUM_ALGORITHM        3
+
+#define LWIP_DEBUG_TIMERNAMES        0
+
+/* lwIP's static heap and static pools would be one process-global (or, made
+ * per-thread, one huge TLS) block: lstack never builds them. */
+#if !MEM_LIBC_MALLOC || !MEMP_MEM_MALLOC
+#error "lstack needs MEM_LIBC_MALLOC and MEMP_MEM_MALLOC (per-thread arenas)"
+#endif
+
+#endif /* GZ_LWIPOPTS_H */

@@ -1,0 +1,62 @@
+// The rest of lwIP's arch port: clock, random numbers, diagnostics.
+#include <sys/random.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+
+#include "arch/cc.h"
+#include "lwip/sys.h"
+#include "lwip_instance.hpp"
+
+namespace {
+
+std::atomic<std::uint64_t> g_assert_count{0};  // rare path: an lwIP bug or misuse
+thread_local std::uint64_t t_rand_state = 0;
+
+std::uint64_t seed() noexcept {
+  std::uint64_t s = 0;
+  if (getrandom(&s, sizeof s, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof s)) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    s = static_cast<std::uint64_t>(ts.tv_nsec) * 0x9e3779b97f4a7c15ULL ^ reinterpret_cast<std::uintptr_t>(&ts);
+  }
+  return s | 1;  // xorshift must not start at 0
+}
+
+}  // namespace
+
+// Milliseconds for lwIP's timers; CLOCK_MONOTONIC is read through the vDSO (no syscall).
+extern "C" u32_t sys_now(void) {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<u32_t>(static_cast<std::uint64_t>(ts.tv_sec) * 1000U + static_cast<std::uint64_t>(ts.tv_nsec) / 1000000U);
+}
+
+extern "C" uint32_t gz_lwip_rand(void) {
+  if (t_rand_state == 0) t_rand_state = seed();
+  std::uint64_t x = t_rand_state;  // xorshift64*
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  t_rand_state = x;
+  return static_cast<uint32_t>((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+extern "C" void gz_lwip_diag(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(stderr, fmt, ap);
+  va_end(ap);
+}
+
+extern "C" void gz_lwip_assert(const char* msg, const char* file, int line) {
+  g_assert_count.fetch_add(1, std::memory_order_relaxed);
+  std::fprintf(stderr, "lstack: lwIP assertion \"%s\" failed at %s:%d\n", msg, file, line);
+}
+
+namespace gz::stack {
+std::uint64_t lwip_assert_count() noexcept { return g_assert_count.load(std::memory_order_relaxed); }
+}  // namespace gz::stack

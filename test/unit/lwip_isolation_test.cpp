@@ -1,0 +1,313 @@
+// Proves that lwIP's state is per-thread: four threads each run their own lwIP
+// instance with the SAME addresses, MACs and ports, each with two netifs linked
+// in memory, and move 1 MiB each way over TCP at the same time. Shared state
+// would show up as a failed bind (the port is taken), a listen list holding
+// another thread's PCB, or bytes of another thread's stream (checksum mismatch).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <barrier>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "lwip/etharp.h"
+#include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
+#include "lwip/tcp.h"
+#include "lwip_instance.hpp"
+#include "netif/ethernet.h"
+
+namespace gz::stack {
+namespace {
+
+constexpr std::size_t kBytes = 1 << 20;
+constexpr std::uint16_t kPort = 5001;
+constexpr int kThreads = 4;
+
+using Frames = std::deque<std::vector<std::uint8_t>>;
+
+// A reproducible byte stream; each thread and direction has its own seed.
+struct Stream {
+  std::uint64_t state;
+  std::uint8_t next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<std::uint8_t>(state);
+  }
+};
+
+struct Fnv {
+  std::uint64_t h = 1469598103934665603ULL;
+  void add(const std::uint8_t* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  }
+};
+
+std::uint64_t expected_hash(std::uint64_t seed) {
+  Stream s{seed};
+  Fnv f;
+  for (std::size_t i = 0; i < kBytes; ++i) {
+    std::uint8_t b = s.next();
+    f.add(&b, 1);
+  }
+  return f.h;
+}
+
+struct Node {
+  netif nif{};
+  std::array<std::uint8_t, 6> mac{};
+  Frames rx;             // frames waiting to enter this node
+  Frames* wire_to_peer;  // where this node's frames go
+};
+
+err_t link_output(netif* n, pbuf* p) {
+  auto* node = static_cast<Node*>(n->state);
+  std::vector<std::uint8_t> frame(p->tot_len);
+  pbuf_copy_partial(p, frame.data(), p->tot_len, 0);
+  node->wire_to_peer->push_back(std::move(frame));
+  return ERR_OK;
+}
+
+err_t node_init(netif* n) {
+  auto* node = static_cast<Node*>(n->state);
+  n->name[0] = 'm';
+  n->name[1] = 'e';
+  n->output = etharp_output;
+  n->linkoutput = link_output;
+  n->mtu = 1500;
+  n->hwaddr_len = 6;
+  std::copy(node->mac.begin(), node->mac.end(), n->hwaddr);
+  n->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+  return ERR_OK;
+}
+
+// Feeds queued frames to the node; a frame lwIP refuses is dropped, as on a NIC.
+void deliver(Node& node) {
+  while (!node.rx.empty()) {
+    std::vector<std::uint8_t> frame = std::move(node.rx.front());
+    node.rx.pop_front();
+    pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.size()), PBUF_POOL);
+    if (p == nullptr) continue;
+    pbuf_take(p, frame.data(), static_cast<u16_t>(frame.size()));
+    if (node.nif.input(p, &node.nif) != ERR_OK) pbuf_free(p);
+  }
+}
+
+// One end of the TCP conversation.
+struct Peer {
+  tcp_pcb* pcb = nullptr;
+  Stream tx;
+  std::size_t queued = 0;
+  std::size_t received = 0;
+  Fnv rx_hash;
+  bool connected = false;
+  bool closed = false;       // we called tcp_close
+  bool peer_closed = false;  // FIN received
+  bool failed = false;       // lwIP reported an error (RST, out of memory)
+};
+
+void pump_send(Peer& peer) {
+  std::vector<std::uint8_t> chunk;
+  while (peer.queued < kBytes && !peer.closed && !peer.failed) {
+    std::size_t n = std::min<std::size_t>({tcp_sndbuf(peer.pcb), 16384, kBytes - peer.queued});
+    if (n == 0) break;
+    chunk.resize(n);
+    Stream saved = peer.tx;
+    for (auto& b : chunk) b = peer.tx.next();
+    if (tcp_write(peer.pcb, chunk.data(), static_cast<u16_t>(n), TCP_WRITE_FLAG_COPY) != ERR_OK) {
+      peer.tx = saved;  // queue full: retry the same bytes later
+      break;
+    }
+    peer.queued += n;
+  }
+  if (!peer.failed && !peer.closed) tcp_output(peer.pcb);
+}
+
+err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
+  auto* peer = static_cast<Peer*>(arg);
+  if (p == nullptr) {
+    peer->peer_closed = true;
+    return ERR_OK;
+  }
+  for (pbuf* q = p; q != nullptr; q = q->next) peer->rx_hash.add(static_cast<std::uint8_t*>(q->payload), q->len);
+  peer->received += p->tot_len;
+  tcp_recved(pcb, p->tot_len);
+  pbuf_free(p);
+  return ERR_OK;
+}
+
+void on_error(void* arg, err_t) {
+  auto* peer = static_cast<Peer*>(arg);
+  peer->failed = true;
+  peer->pcb = nullptr;
+}
+
+void attach(Peer& peer, tcp_pcb* pcb) {
+  peer.pcb = pcb;
+  tcp_arg(pcb, &peer);
+  tcp_recv(pcb, on_recv);
+  tcp_err(pcb, on_error);
+}
+
+struct Outcome {
+  bool instance_ok = false;
+  err_t bind_err = ERR_VAL;
+  int listen_pcbs_seen = -1;
+  std::size_t client_rx = 0, server_rx = 0;
+  std::uint64_t client_hash = 0, server_hash = 0;
+  bool finished = false;
+  bool any_failure = false;
+  std::uint32_t tcp_segments_recv = 0;
+};
+
+int count_listen_pcbs() {
+  int n = 0;
+  for (tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l != nullptr; l = l->next) ++n;
+  return n;
+}
+
+void close_when_done(Peer& self) {
+  if (!self.closed && !self.failed && self.queued == kBytes && self.received == kBytes) {
+    tcp_close(self.pcb);
+    self.closed = true;
+  }
+}
+
+void run_conversation(Node& a, Node& b, Peer& client, Peer& server, LwipInstance& inst, Outcome& out) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (long iter = 0; iter < 5'000'000 && std::chrono::steady_clock::now() < deadline; ++iter) {
+    if (client.connected) pump_send(client);
+    if (server.pcb != nullptr) pump_send(server);
+    deliver(a);
+    deliver(b);
+    inst.run_timers();
+    if (client.failed || server.failed) break;
+    if (client.connected) close_when_done(client);
+    if (server.pcb != nullptr) close_when_done(server);
+    if (client.closed && server.closed && client.peer_closed && server.peer_closed && a.rx.empty() && b.rx.empty()) {
+      out.finished = true;
+      break;
+    }
+  }
+}
+
+void isolated_instance(int index, std::barrier<>& sync, Outcome& out) {
+  auto inst = LwipInstance::create(64 << 20);
+  out.instance_ok = inst.ok();
+  if (!inst.ok()) {
+    sync.arrive_and_drop();
+    return;
+  }
+  Frames a_to_b, b_to_a;
+  Node a, b;
+  a.mac = {0x02, 0, 0, 0, 0, 0x0a};
+  b.mac = {0x02, 0, 0, 0, 0, 0x0b};
+  a.wire_to_peer = &b.rx;
+  b.wire_to_peer = &a.rx;
+  ip4_addr_t ip_a, ip_b, mask, gw;
+  IP4_ADDR(&ip_a, 10, 0, 0, 1);
+  IP4_ADDR(&ip_b, 10, 0, 0, 2);
+  IP4_ADDR(&mask, 255, 255, 255, 0);
+  ip4_addr_set_zero(&gw);
+  netif_add(&a.nif, &ip_a, &mask, &gw, &a, node_init, ethernet_input);
+  netif_add(&b.nif, &ip_b, &mask, &gw, &b, node_init, ethernet_input);
+  netif_set_up(&a.nif);
+  netif_set_up(&b.nif);
+
+  Peer client, server;
+  client.tx.state = 0x1000 + static_cast<std::uint64_t>(index) * 2;
+  server.tx.state = 0x1001 + static_cast<std::uint64_t>(index) * 2;
+
+  // Both netifs share one subnet: bind each end to its netif so lwIP routes
+  // over the in-memory wire instead of out of the destination's own netif.
+  tcp_pcb* listener = tcp_new();
+  tcp_bind_netif(listener, &b.nif);
+  out.bind_err = tcp_bind(listener, &ip_b, kPort);
+  listener = tcp_listen(listener);
+  tcp_arg(listener, &server);
+  tcp_accept(listener, [](void* arg, tcp_pcb* pcb, err_t err) -> err_t {
+    if (err != ERR_OK || pcb == nullptr) return ERR_VAL;
+    attach(*static_cast<Peer*>(arg), pcb);
+    return ERR_OK;
+  });
+  sync.arrive_and_wait();  // every thread is listening on the same ip:port now
+  out.listen_pcbs_seen = count_listen_pcbs();
+  sync.arrive_and_wait();
+
+  client.pcb = tcp_new();
+  attach(client, client.pcb);
+  tcp_bind_netif(client.pcb, &a.nif);
+  tcp_connect(client.pcb, &ip_b, kPort, [](void* arg, tcp_pcb*, err_t) -> err_t {
+    static_cast<Peer*>(arg)->connected = true;
+    return ERR_OK;
+  });
+  run_conversation(a, b, client, server, *inst.value(), out);
+  tcp_close(listener);
+
+  out.client_rx = client.received;
+  out.server_rx = server.received;
+  out.client_hash = client.rx_hash.h;
+  out.server_hash = server.rx_hash.h;
+  out.any_failure = client.failed || server.failed;
+  out.tcp_segments_recv = lwip_stats.tcp.recv;
+}
+
+TEST(LwipIsolation, FourConcurrentInstancesDoNotShareState) {
+  std::barrier<> sync(kThreads);
+  std::array<Outcome, kThreads> out{};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) threads.emplace_back(isolated_instance, i, std::ref(sync), std::ref(out[i]));
+  for (auto& t : threads) t.join();
+
+  for (int i = 0; i < kThreads; ++i) {
+    SCOPED_TRACE("thread " + std::to_string(i));
+    ASSERT_TRUE(out[i].instance_ok);
+    EXPECT_EQ(out[i].bind_err, ERR_OK) << "another thread's PCB holds the port: shared state";
+    EXPECT_EQ(out[i].listen_pcbs_seen, 1);
+    EXPECT_FALSE(out[i].any_failure);
+    EXPECT_TRUE(out[i].finished);
+    EXPECT_EQ(out[i].client_rx, kBytes);
+    EXPECT_EQ(out[i].server_rx, kBytes);
+    EXPECT_EQ(out[i].client_hash, expected_hash(0x1001 + static_cast<std::uint64_t>(i) * 2));
+    EXPECT_EQ(out[i].server_hash, expected_hash(0x1000 + static_cast<std::uint64_t>(i) * 2));
+    EXPECT_GT(out[i].tcp_segments_recv, 2 * kBytes / TCP_MSS);  // this thread's own counters
+  }
+  EXPECT_EQ(lwip_stats.tcp.recv, 0u) << "the test thread ran no lwIP: its counters must be untouched";
+  EXPECT_EQ(lwip_assert_count(), 0u);
+}
+
+TEST(LwipIsolation, SecondInstanceOnOneThreadIsRefused) {
+  std::thread([] {
+    auto first = LwipInstance::create(1 << 20);
+    ASSERT_TRUE(first.ok());
+    auto second = LwipInstance::create(1 << 20);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code, EBUSY);
+  }).join();
+}
+
+TEST(LwipIsolation, ArenaExhaustionIsErrMemNotACrash) {
+  std::thread([] {
+    auto inst = LwipInstance::create(LwipArena::kChunkBytes);
+    ASSERT_TRUE(inst.ok());
+    std::vector<tcp_pcb*> pcbs;
+    for (int i = 0; i < 100000; ++i) {  // bounded; the arena gives out long before
+      tcp_pcb* p = tcp_new();
+      if (p == nullptr) break;
+      pcbs.push_back(p);
+    }
+    EXPECT_GT(pcbs.size(), 100u);
+    EXPECT_LT(pcbs.size(), 100000u);
+    EXPECT_GT(inst.value()->arena().usage().failures, 0u);
+    for (tcp_pcb* p : pcbs) tcp_abort(p);
+    EXPECT_NE(tcp_new(), nullptr) << "memory returned by tcp_abort is reusable";
+  }).join();
+}
+
+}  // namespace
+}  // namespace gz::stack
