@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "arch/cc.h"
+#include "gz_lwip_hooks.h"
 #include "lwip/sys.h"
 #include "lwip_instance.hpp"
 
@@ -43,6 +44,30 @@ extern "C" uint32_t gz_lwip_rand(void) {
   x ^= x >> 27;
   t_rand_state = x;
   return static_cast<uint32_t>((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+namespace {
+// SipHash-style mixing is more than RFC 6528 asks; a keyed 64-bit finalizer
+// (splitmix64) over the 4-tuple is unpredictable without the key, and cheap.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+const std::uint64_t g_isn_key = seed() * 0x9e3779b97f4a7c15ULL;  // per process
+}  // namespace
+
+extern "C" u32_t gz_lwip_tcp_isn(const ip_addr_t* local_ip, u16_t local_port, const ip_addr_t* remote_ip,
+                                 u16_t remote_port) {
+  const std::uint64_t tuple = (static_cast<std::uint64_t>(ip_2_ip4(local_ip)->addr) << 32 | ip_2_ip4(remote_ip)->addr);
+  const std::uint64_t ports = static_cast<std::uint64_t>(local_port) << 16 | remote_port;
+  const std::uint64_t f = mix(mix(tuple ^ g_isn_key) ^ ports);
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const std::uint64_t m = (static_cast<std::uint64_t>(ts.tv_sec) * 1000000U + static_cast<std::uint64_t>(ts.tv_nsec) / 1000U) / 4;
+  return static_cast<u32_t>(m + f);
 }
 
 extern "C" void gz_lwip_diag(const char* fmt, ...) {

@@ -62,6 +62,9 @@
 #define LWIP_TCP                     1
 #define SO_REUSE                     1
 #define LWIP_TCP_KEEPALIVE           1
+/* <netinet/tcp.h> also defines TCP_MSS (512, for user code); lstack code
+ * includes it before lwIP's headers, and lwIP's value must win. */
+#undef TCP_MSS
 #define TCP_MSS                      1460
 #define LWIP_WND_SCALE               1
 #define TCP_RCV_SCALE                4   /* 0xffff << 4 allows 1 MiB */
@@ -71,10 +74,15 @@
 #define TCP_SNDLOWAT                 (32 * 1024)  /* lwIP keeps it below 0xffff - 4 MSS */
 #define TCP_OVERSIZE                 TCP_MSS
 #define TCP_QUEUE_OOSEQ              1
-#define TCP_OOSEQ_MAX_PBUFS          512
+#define LWIP_TCP_SACK_OUT            1   /* RFC 2018: the peer resends just the holes */
+#define LWIP_TCP_MAX_SACK_NUM        4
+#define TCP_OOSEQ_MAX_PBUFS          64   /* per pcb: each pins an rx mbuf */
 #define TCP_LISTEN_BACKLOG           1
 #define TCP_DEFAULT_LISTEN_BACKLOG   0xff
 #define LWIP_TCP_TIMESTAMPS          0
+/* RFC 6528 initial sequence numbers (lwIP's own are a guessable counter). */
+#define LWIP_HOOK_FILENAME           "gz_lwip_hooks.h"
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) gz_lwip_tcp_isn((lip), (lport), (rip), (rport))
 #define TCP_TTL                      64
 #define UDP_TTL                      64
 /* With MEMP_MEM_MALLOC these only feed lwIP's sanity checks; the real limits
@@ -110,6 +118,7 @@
 #define LWIP_CHKSUM_ALGORITHM        3
 
 #define LWIP_DEBUG_TIMERNAMES        0
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1  /* no htons() macros over the C library's */
 
 /* lwIP's static heap and static pools would be one process-global (or, made
  * per-thread, one huge TLS) block: lstack never builds them. */

@@ -1,0 +1,93 @@
+// Handlers for epoll, poll and select: the kernel's own calls unless an lstack
+// socket is involved (then gz/event.hpp mixes both).
+#include <cerrno>
+#include <ctime>
+
+#include "fd_table.hpp"
+#include "gz/kernel.hpp"
+#include "handlers.hpp"
+#include "result.hpp"
+
+namespace gz::preload {
+namespace {
+
+stack::SocketBase* lookup(int fd) noexcept { return FdTable::get().socket(fd); }
+
+// The EpollSet of epfd, created the first time an lstack socket joins it.
+stack::EpollSet* epoll_set_for(int epfd) {
+  FdTable& t = FdTable::get();
+  if (auto* e = t.epoll(epfd)) return e;
+  static std::mutex mu;  // rare: first lstack socket in this epoll fd
+  std::lock_guard lock(mu);
+  if (auto* e = t.epoll(epfd)) return e;
+  auto created = stack::EpollSet::create(epfd);
+  if (!created) {
+    errno = created.error().code;
+    return nullptr;
+  }
+  if (!t.set_epoll(epfd, created.value().get())) {
+    errno = EBADF;
+    return nullptr;
+  }
+  return created.value().release();
+}
+
+}  // namespace
+
+int on_epoll_create(int size) { return kernel().epoll_create(size); }
+int on_epoll_create1(int flags) { return kernel().epoll_create1(flags); }
+
+int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+  auto* s = FdTable::get().socket(fd);
+  if (s == nullptr) return kernel().epoll_ctl(epfd, op, fd, ev);
+  stack::EpollSet* set = epoll_set_for(epfd);
+  if (set == nullptr) return -1;
+  return result(set->ctl(op, fd, s, ev));
+}
+
+int on_epoll_pwait(int epfd, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
+  stack::EpollSet* set = FdTable::get().epoll(epfd);
+  if (set == nullptr) return kernel().epoll_pwait(epfd, ev, max, timeout, mask);
+  return result(set->wait(ev, max, timeout, mask));
+}
+
+int on_epoll_wait(int epfd, epoll_event* ev, int max, int timeout) {
+  stack::EpollSet* set = FdTable::get().epoll(epfd);
+  if (set == nullptr) return kernel().epoll_wait(epfd, ev, max, timeout);
+  return result(set->wait(ev, max, timeout, nullptr));
+}
+
+int on_ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
+  bool mixed = false;
+  for (nfds_t i = 0; i < n && !mixed; ++i) mixed = lookup(fds[i].fd) != nullptr;
+  if (!mixed) return kernel().ppoll(fds, n, timeout, mask);
+  return result(stack::poll_mixed(fds, n, timeout, mask, lookup));
+}
+
+int on_poll(pollfd* fds, nfds_t n, int timeout) {
+  bool mixed = false;
+  for (nfds_t i = 0; i < n && !mixed; ++i) mixed = lookup(fds[i].fd) != nullptr;
+  if (!mixed) return kernel().poll(fds, n, timeout);
+  timespec ts{timeout / 1000, (timeout % 1000) * 1000000L};
+  return result(stack::poll_mixed(fds, n, timeout < 0 ? nullptr : &ts, nullptr, lookup));
+}
+
+int on_pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* mask) {
+  bool mixed = false;
+  for (int fd = 0; fd < nfds && fd < FD_SETSIZE && !mixed; ++fd) {
+    const bool asked = (rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex));
+    mixed = asked && lookup(fd) != nullptr;
+  }
+  if (!mixed) return kernel().pselect(nfds, rd, wr, ex, timeout, mask);
+  return result(stack::select_mixed(nfds, rd, wr, ex, timeout, mask, lookup));
+}
+
+int on_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* timeout) {
+  timespec ts{};
+  if (timeout != nullptr) ts = {timeout->tv_sec, timeout->tv_usec * 1000L};
+  const int rc = on_pselect(nfds, rd, wr, ex, timeout ? &ts : nullptr, nullptr);
+  if (rc >= 0 && timeout != nullptr) *timeout = {0, 0};  // Linux reports the time left; we report none
+  return rc;
+}
+
+}  // namespace gz::preload

@@ -1,0 +1,51 @@
+// The exported trampolines: one per entry of gz/calls.def. Each finds the fd's
+// owner in the FdTable, dispatches to the lstack socket or to the C library,
+// and turns a -errno result into -1/errno (errno untouched on success).
+// No exception crosses the C ABI: every trampoline is noexcept and guarded.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+
+#include "fd_table.hpp"
+#include "gz/event.hpp"
+#include "gz/kernel.hpp"
+#include "gz/socket.hpp"
+#include "handlers.hpp"
+
+#define GZ_EXPORT __attribute__((visibility("default")))
+
+// Fixed-argument calls.
+#define GZ_CALL(ret, name, params, args)                                   \
+  extern "C" GZ_EXPORT ret name params noexcept {                          \
+    try {                                                                  \
+      return gz::preload::on_##name args;                                  \
+    } catch (...) {                                                        \
+      errno = ENOMEM;                                                      \
+      return static_cast<ret>(-1);                                         \
+    }                                                                      \
+  }
+// Variadic calls: the optional argument travels as one unsigned long.
+#define GZ_CALL_VA(ret, name, req, params, args)                           \
+  extern "C" GZ_EXPORT ret name(int fd, req r, ...) noexcept {             \
+    va_list ap;                                                            \
+    va_start(ap, r);                                                       \
+    const unsigned long arg = va_arg(ap, unsigned long);                   \
+    va_end(ap);                                                            \
+    try {                                                                  \
+      return gz::preload::on_##name(fd, r, arg);                           \
+    } catch (...) {                                                        \
+      errno = ENOMEM;                                                      \
+      return static_cast<ret>(-1);                                         \
+    }                                                                      \
+  }
+#include "gz/calls.def"
+#undef GZ_CALL
+#undef GZ_CALL_VA

@@ -1,0 +1,97 @@
+#include "control.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "gz/kernel.hpp"
+#include "gz/socket.hpp"
+#include "gz/wire.hpp"
+#include "runtime.hpp"
+
+namespace gz::stack {
+
+std::string run_dir() {
+  const char* env = std::getenv("GAZELLE_RUN_DIR");
+  return env != nullptr && *env != '\0' ? env : "/var/run/gazelle";
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::start(Runtime& rt, const std::string& unix_prefix) {
+  const std::string dir = run_dir();
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return make_error(errno, "cannot create the run directory " + dir + ": " + std::strerror(errno));
+  }
+  const std::string path = dir + "/" + unix_prefix + "lstack." + std::to_string(getpid()) + ".sock";
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return make_error(ENAMETOOLONG, "control socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = kernel().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(errno, "control socket: " + std::string(std::strerror(errno)));
+  unlink(path.c_str());  // a stale file of a dead process with our pid
+  if (kernel().bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || kernel().listen(fd, 16) != 0) {
+    const int err = errno;
+    kernel().close(fd);
+    return make_error(err, "cannot listen on " + path + ": " + std::strerror(err));
+  }
+  std::unique_ptr<ControlServer> s(new ControlServer(rt, fd, path));
+  s->thread_ = std::thread([raw = s.get()] { raw->serve(); });
+  return s;
+}
+
+ControlServer::~ControlServer() {
+  stop_.store(true);
+  kernel().shutdown(fd_, SHUT_RDWR);  // wakes the blocking accept
+  if (thread_.joinable()) thread_.join();
+  kernel().close(fd_);
+  unlink(path_.c_str());
+}
+
+void ControlServer::serve() noexcept {
+  KernelOnlyScope internal;
+  pthread_setname_np(pthread_self(), "lstack_ctl");
+  while (!stop_.load()) {
+    const int client = kernel().accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;
+    }
+    const timeval tv{2, 0};  // a silent client must not hold the control thread
+    kernel().setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    kernel().setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    answer(client);
+    kernel().close(client);
+  }
+}
+
+void ControlServer::answer(int client) noexcept {
+  wire::CtlRequest req{};
+  if (kernel().read(client, &req, sizeof req) != static_cast<ssize_t>(sizeof req)) return;
+  wire::CtlReplyHeader head{wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0};
+  std::vector<wire::CtlStackStats> stacks;
+  if (req.magic != wire::kCtlMagic || req.version != wire::kWireVersion) {
+    head.status = -EPROTO;
+  } else if (req.command != wire::kCtlStats) {
+    head.status = -EOPNOTSUPP;
+  } else {
+    stacks.resize(rt_.stack_count());
+    for (std::size_t i = 0; i < stacks.size(); ++i) rt_.stack(i).snapshot(stacks[i]);
+    head.stack_count = static_cast<std::uint32_t>(stacks.size());
+  }
+  if (kernel().write(client, &head, sizeof head) != static_cast<ssize_t>(sizeof head)) return;
+  const std::size_t bytes = stacks.size() * sizeof(wire::CtlStackStats);
+  const char* p = reinterpret_cast<const char*>(stacks.data());
+  for (std::size_t done = 0; done < bytes;) {
+    const ssize_t n = kernel().write(client, p + done, bytes - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace gz::stack

@@ -1,0 +1,161 @@
+#include "port.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <algorithm>
+#include <cstdlib>
+
+namespace gz::stack {
+namespace {
+
+std::string mac_text(const std::array<std::uint8_t, 6>& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+Error dpdk_error(int rc, const std::string& what) {
+  return make_error(rc < 0 ? -rc : EIO, what + ": " + std::strerror(rc < 0 ? -rc : EIO));
+}
+
+class DpdkQueue final : public NetDev {
+ public:
+  DpdkQueue(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, std::array<std::uint8_t, 6> mac,
+            std::uint16_t mtu, Offloads off)
+      : port_(port), queue_(queue), pool_(pool), mac_(mac), mtu_(mtu), off_(off) {}
+  std::uint16_t rx_burst(std::span<rte_mbuf*> out) noexcept override {
+    return rte_eth_rx_burst(port_, queue_, out.data(), static_cast<std::uint16_t>(out.size()));
+  }
+  std::uint16_t tx_burst(std::span<rte_mbuf*> pkts) noexcept override {
+    return rte_eth_tx_burst(port_, queue_, pkts.data(), static_cast<std::uint16_t>(pkts.size()));
+  }
+  rte_mempool* tx_pool() noexcept override { return pool_; }
+  const std::array<std::uint8_t, 6>& mac() const noexcept override { return mac_; }
+  std::uint16_t mtu() const noexcept override { return mtu_; }
+  Offloads offloads() const noexcept override { return off_; }
+  DeviceCounters device_counters() const noexcept override {
+    rte_eth_stats st{};
+    if (rte_eth_stats_get(port_, &st) != 0) return {};
+    return {st.imissed, st.rx_nombuf, st.ierrors, st.oerrors};
+  }
+
+ private:
+  std::uint16_t port_, queue_;
+  rte_mempool* pool_;
+  std::array<std::uint8_t, 6> mac_;
+  std::uint16_t mtu_;
+  Offloads off_;
+};
+
+}  // namespace
+
+std::uint16_t Port::data_room_for(const std::vector<std::string>& dpdk_args) {
+  std::size_t room = 0;
+  for (const std::string& a : dpdk_args) {
+    const auto at = a.find("framesz=");
+    if (a.find("net_af_packet") == std::string::npos || at == std::string::npos) continue;
+    const std::size_t frame = std::strtoul(a.c_str() + at + 8, nullptr, 10);
+    room = std::max(room, frame + RTE_PKTMBUF_HEADROOM);
+  }
+  return room > RTE_MBUF_DEFAULT_BUF_SIZE ? static_cast<std::uint16_t>(std::min<std::size_t>(room, UINT16_MAX)) : 0;
+}
+
+std::vector<PortSummary> Port::list() {
+  std::vector<PortSummary> ports;
+  std::uint16_t id;
+  RTE_ETH_FOREACH_DEV(id) {
+    rte_eth_dev_info info{};
+    rte_ether_addr addr{};
+    if (rte_eth_dev_info_get(id, &info) != 0 || rte_eth_macaddr_get(id, &addr) != 0) continue;
+    PortSummary s{id, {}, info.max_rx_queues, info.max_tx_queues, info.driver_name ? info.driver_name : "?"};
+    std::memcpy(s.mac.data(), addr.addr_bytes, 6);
+    ports.push_back(s);
+  }
+  return ports;
+}
+
+Result<std::unique_ptr<Port>> Port::open(const Options& opts) {
+  std::unique_ptr<Port> port(new Port());
+  bool found = false;
+  for (const auto& s : list()) {
+    if (s.mac == opts.mac) {
+      port->id_ = s.id;
+      found = true;
+      break;
+    }
+  }
+  if (!found) return make_error(ENODEV, "no DPDK port has MAC " + mac_text(opts.mac));
+  port->mac_ = opts.mac;
+  if (auto r = port->create_pools(opts); !r) return r.error();
+  if (auto r = port->configure(opts); !r) return r.error();
+  return port;
+}
+
+Result<void> Port::create_pools(const Options& opts) {
+  const int port_node = rte_eth_dev_socket_id(id_);
+  for (std::uint16_t q = 0; q < opts.queues; ++q) {
+    const int node = q < opts.numa_nodes.size() && opts.numa_nodes[q] >= 0 ? opts.numa_nodes[q] : port_node;
+    const std::string name = "gz_p" + std::to_string(id_) + "_q" + std::to_string(q);
+    const std::uint16_t room = opts.data_room != 0 ? opts.data_room : RTE_MBUF_DEFAULT_BUF_SIZE;
+    rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), opts.mbufs_per_queue, 256, kMbufPrivBytes, room,
+                                                node < 0 ? SOCKET_ID_ANY : node);
+    if (pool == nullptr) {
+      return make_error(ENOMEM, "cannot create mbuf pool " + name + " of " + std::to_string(opts.mbufs_per_queue) +
+                                    " mbufs: " + rte_strerror(rte_errno) + " (hugepages reserved and free?)");
+    }
+    pools_.push_back(pool);
+  }
+  return {};
+}
+
+Result<void> Port::configure(const Options& opts) {
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(id_, &info); rc != 0) return dpdk_error(rc, "rte_eth_dev_info_get");
+  if (opts.queues > info.max_rx_queues || opts.queues > info.max_tx_queues) {
+    return make_error(EINVAL, "port " + mac_text(mac_) + " has " + std::to_string(info.max_rx_queues) +
+                                  " queues, " + std::to_string(opts.queues) + " stack threads need one each");
+  }
+  rte_eth_conf conf{};
+  const std::uint64_t want_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  const std::uint64_t want_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+  conf.txmode.offloads = info.tx_offload_capa & want_tx;
+  conf.rxmode.offloads = info.rx_offload_capa & want_rx;
+  offloads_.tx_ip_cksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  offloads_.tx_l4_cksum = (conf.txmode.offloads & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+                          (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+  offloads_.rx_ip_cksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  offloads_.rx_l4_cksum = (conf.rxmode.offloads & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) ==
+                          (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+  if (opts.queues > 1 && info.flow_type_rss_offloads != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+  }
+  if (int rc = rte_eth_dev_configure(id_, opts.queues, opts.queues, &conf); rc != 0) return dpdk_error(rc, "rte_eth_dev_configure");
+  std::uint16_t rx_desc = 1024, tx_desc = 1024;
+  rte_eth_dev_adjust_nb_rx_tx_desc(id_, &rx_desc, &tx_desc);
+  const int node = rte_eth_dev_socket_id(id_);
+  for (std::uint16_t q = 0; q < opts.queues; ++q) {
+    if (int rc = rte_eth_rx_queue_setup(id_, q, rx_desc, node, nullptr, pools_[q]); rc != 0) return dpdk_error(rc, "rx queue setup");
+    if (int rc = rte_eth_tx_queue_setup(id_, q, tx_desc, node, nullptr); rc != 0) return dpdk_error(rc, "tx queue setup");
+  }
+  if (int rc = rte_eth_dev_start(id_); rc != 0) return dpdk_error(rc, "rte_eth_dev_start");
+  started_ = true;
+  rte_eth_dev_get_mtu(id_, &mtu_);
+  return {};
+}
+
+std::unique_ptr<NetDev> Port::queue(std::uint16_t q) {
+  return std::make_unique<DpdkQueue>(id_, q, pools_.at(q), mac_, mtu_, offloads_);
+}
+
+Port::~Port() {
+  if (started_) rte_eth_dev_stop(id_);
+  rte_eth_dev_close(id_);
+  for (rte_mempool* p : pools_) rte_mempool_free(p);
+}
+
+}  // namespace gz::stack

@@ -1,0 +1,279 @@
+#include "gz/event.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <list>
+
+#include "gz/kernel.hpp"
+#include "stack_thread.hpp"
+
+namespace gz::stack {
+namespace {
+
+constexpr std::uint64_t kWakeTag = 0x6c73746b77616b65ULL;  // "lstkwake": our eventfd in the kernel set
+using Clock = std::chrono::steady_clock;
+
+std::mutex g_sets_mu;
+std::list<EpollSet*> g_sets;  // every live set, for forget_everywhere
+
+long remaining_ms(Clock::time_point deadline, bool forever) {
+  if (forever) return -1;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left < 0 ? 0 : left;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EpollSet>> EpollSet::create(int kernel_epfd) {
+  std::unique_ptr<EpollSet> set(new EpollSet(kernel_epfd));
+  if (!set->waiter_.ok()) return make_error(errno, "eventfd for epoll wake-ups");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  if (kernel().epoll_ctl(kernel_epfd, EPOLL_CTL_ADD, set->waiter_.fd(), &ev) != 0) {
+    return make_error(errno, "epoll_ctl for the wake-up eventfd");
+  }
+  std::lock_guard lock(g_sets_mu);
+  g_sets.push_back(set.get());
+  return set;
+}
+
+EpollSet::~EpollSet() {
+  {
+    std::lock_guard lock(g_sets_mu);
+    g_sets.remove(this);
+  }
+  std::lock_guard lock(mu_);
+  for (auto& e : entries_) e.sock->detach(&waiter_);
+}
+
+int EpollSet::ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexcept {
+  std::lock_guard lock(mu_);
+  auto it = index_.find(fd);
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      if (it != index_.end()) return -EEXIST;
+      if (ev == nullptr) return -EFAULT;
+      if (!sock->attach(&waiter_)) return -ENOSPC;
+      entries_.push_back({fd, sock, *ev, sock->edge_seq() - 1, false});
+      index_[fd] = entries_.size() - 1;
+      return 0;
+    case EPOLL_CTL_MOD:
+      if (it == index_.end()) return -ENOENT;
+      if (ev == nullptr) return -EFAULT;
+      entries_[it->second].ev = *ev;
+      entries_[it->second].disabled = false;
+      entries_[it->second].last_seq = sock->edge_seq() - 1;
+      return 0;
+    case EPOLL_CTL_DEL:
+      if (it == index_.end()) return -ENOENT;
+      remove_at(it->second);
+      return 0;
+    default:
+      return -EINVAL;
+  }
+}
+
+void EpollSet::remove_at(std::size_t i) noexcept {
+  entries_[i].sock->detach(&waiter_);
+  index_.erase(entries_[i].fd);
+  if (i + 1 != entries_.size()) {
+    entries_[i] = entries_.back();
+    index_[entries_[i].fd] = i;
+  }
+  entries_.pop_back();
+}
+
+void EpollSet::forget(int fd, SocketBase* sock) noexcept {
+  std::lock_guard lock(mu_);
+  auto it = index_.find(fd);
+  if (it != index_.end() && entries_[it->second].sock == sock) remove_at(it->second);
+}
+
+void EpollSet::forget_everywhere(int fd, SocketBase* sock) noexcept {
+  std::lock_guard lock(g_sets_mu);
+  for (EpollSet* s : g_sets) s->forget(fd, sock);
+}
+
+int EpollSet::collect(epoll_event* out, int max) noexcept {
+  std::lock_guard lock(mu_);
+  const std::size_t n = entries_.size();
+  int got = 0;
+  for (std::size_t k = 0; k < n && got < max; ++k) {
+    Entry& e = entries_[(cursor_ + k) % n];
+    if (e.disabled) continue;
+    const std::uint32_t ready = e.sock->events() & (e.ev.events | EPOLLERR | EPOLLHUP);
+    if (ready == 0) continue;
+    if (e.ev.events & EPOLLET) {
+      const std::uint32_t seq = e.sock->edge_seq();
+      if (seq == e.last_seq) continue;
+      e.last_seq = seq;
+    }
+    if (e.ev.events & EPOLLONESHOT) e.disabled = true;
+    out[got].events = ready;
+    out[got].data = e.ev.data;
+    ++got;
+  }
+  if (n != 0) cursor_ = (cursor_ + 1) % n;
+  return got;
+}
+
+// Kernel events into out, without our wake-up eventfd. Count or -errno.
+int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) noexcept {
+  const int k = kernel().epoll_pwait(kfd_, out, max, timeout_ms, sigmask);
+  if (k < 0) return -errno;
+  int total = 0;
+  for (int i = 0; i < k; ++i) {
+    if (out[i].data.u64 == kWakeTag) {
+      woken = true;
+      continue;
+    }
+    out[total++] = out[i];
+  }
+  return total;
+}
+
+// Run to completion: the caller is the stack. Poll it, look at the kernel fds
+// every few rounds, and sleep in the kernel's epoll only when idle long enough.
+int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept {
+  const bool forever = timeout_ms < 0;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  unsigned idle = 0;
+  for (unsigned round = 0;; ++round) {
+    idle = d.drive() != 0 ? 0 : idle + 1;
+    const int n = collect(out, max);
+    const long sleep_us = n > 0 ? 0 : d.backoff_us(idle);
+    const long left = remaining_ms(deadline, forever);
+    if (n > 0 || sleep_us > 0 || (round & 7) == 0 || left == 0) {
+      bool woken = false;
+      const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;
+      const int k = kernel_events(out + n, max - n, kt, sigmask, woken);
+      if (k < 0 && n == 0) return k;
+      if (n + std::max(k, 0) > 0) return n + std::max(k, 0);
+    }
+    if (left == 0) return 0;
+  }
+}
+
+int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept {
+  if (max <= 0 || out == nullptr) return -EINVAL;
+  if (StackThread* d = StackThread::rtc_of_this_thread()) return wait_rtc(*d, out, max, timeout_ms, sigmask);
+  const bool forever = timeout_ms < 0;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
+  for (;;) {
+    waiter_.arm();
+    const int n = collect(out, max);
+    const long kt = n > 0 ? 0 : remaining_ms(deadline, forever);
+    int k = kernel().epoll_pwait(kfd_, out + n, max - n, static_cast<int>(kt), sigmask);
+    const int err = errno;
+    waiter_.disarm();
+    if (k < 0) {
+      if (n > 0) return n;
+      return -err;
+    }
+    bool woken = false;
+    int total = n;
+    for (int i = n; i < n + k; ++i) {
+      if (out[i].data.u64 == kWakeTag) {
+        woken = true;
+        continue;
+      }
+      out[total++] = out[i];
+    }
+    if (total > 0) return total;
+    if (!woken && remaining_ms(deadline, forever) == 0) return 0;
+  }
+}
+
+int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup) noexcept {
+  thread_local Waiter waiter;
+  if (!waiter.ok()) return -EMFILE;
+  std::vector<SocketBase*> socks(n, nullptr);
+  std::vector<pollfd> kfds;
+  std::vector<nfds_t> kidx;
+  for (nfds_t i = 0; i < n; ++i) {
+    socks[i] = fds[i].fd >= 0 ? lookup(fds[i].fd) : nullptr;
+    if (socks[i] != nullptr) {
+      socks[i]->attach(&waiter);
+    } else {
+      kfds.push_back(fds[i]);
+      kidx.push_back(i);
+    }
+  }
+  kfds.push_back({waiter.fd(), POLLIN, 0});
+  const bool forever = timeout == nullptr;
+  const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
+                                                : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
+  StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
+  unsigned idle = 0;
+  int result = 0;
+  for (unsigned round = 0;; ++round) {
+    if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
+    waiter.arm();
+    int ready = 0;
+    for (nfds_t i = 0; i < n; ++i) {
+      if (socks[i] == nullptr) continue;
+      fds[i].revents = static_cast<short>(socks[i]->events() & (fds[i].events | POLLERR | POLLHUP));
+      ready += fds[i].revents != 0;
+    }
+    const long left = remaining_ms(deadline, forever);
+    long ms = ready > 0 ? 0 : left;
+    if (rtc != nullptr && ready == 0) {
+      const long backoff = rtc->backoff_us(idle);
+      if (backoff == 0 && (round & 7) != 0 && left != 0) continue;  // keep polling the stack
+      ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
+    }
+    timespec ts{ms / 1000, (ms % 1000) * 1000000};
+    int k = kernel().ppoll(kfds.data(), kfds.size(), ms < 0 ? nullptr : &ts, sigmask);
+    const int err = errno;
+    waiter.disarm();
+    if (k < 0) {
+      result = ready > 0 ? ready : -err;
+      break;
+    }
+    for (std::size_t j = 0; j + 1 < kfds.size(); ++j) {
+      fds[kidx[j]].revents = kfds[j].revents;
+      ready += kfds[j].revents != 0;
+    }
+    if (ready > 0 || (kfds.back().revents == 0 && remaining_ms(deadline, forever) == 0)) {
+      result = ready;
+      break;
+    }
+  }
+  for (SocketBase* s : socks) {
+    if (s != nullptr) s->detach(&waiter);
+  }
+  return result;
+}
+
+int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
+                 SocketLookup lookup) noexcept {
+  if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
+  std::vector<pollfd> pfds;
+  for (int fd = 0; fd < nfds; ++fd) {
+    short ev = 0;
+    if (rd != nullptr && FD_ISSET(fd, rd)) ev |= POLLIN;
+    if (wr != nullptr && FD_ISSET(fd, wr)) ev |= POLLOUT;
+    if (ex != nullptr && FD_ISSET(fd, ex)) ev |= POLLPRI;
+    if (ev != 0) pfds.push_back({fd, ev, 0});
+  }
+  const int rc = poll_mixed(pfds.data(), pfds.size(), timeout, sigmask, lookup);
+  if (rc < 0) return rc;
+  if (rd != nullptr) FD_ZERO(rd);
+  if (wr != nullptr) FD_ZERO(wr);
+  if (ex != nullptr) FD_ZERO(ex);
+  int count = 0;
+  for (const pollfd& p : pfds) {
+    if (p.revents & POLLNVAL) return -EBADF;
+    const bool r = (p.events & POLLIN) && (p.revents & (POLLIN | POLLHUP | POLLERR));
+    const bool w = (p.events & POLLOUT) && (p.revents & (POLLOUT | POLLERR));
+    const bool x = (p.events & POLLPRI) && (p.revents & POLLPRI);
+    if (r) FD_SET(p.fd, rd);
+    if (w) FD_SET(p.fd, wr);
+    if (x) FD_SET(p.fd, ex);
+    count += r + w + x;
+  }
+  return count;
+}
+
+}  // namespace gz::stack

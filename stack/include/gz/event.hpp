@@ -1,0 +1,77 @@
+// epoll, poll and select over a mix of kernel fds and lstack sockets.
+//
+// A user epoll fd is a real kernel epoll (kernel fds go straight into it); the
+// lstack sockets in it are kept here and checked in user space. A Waiter's
+// eventfd sits in the kernel set, so one kernel sleep covers both: the stack
+// thread writes the eventfd when a socket of a sleeping set becomes ready.
+// Thread: any application thread; one EpollSet may be shared (internally locked).
+#pragma once
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "gz/result.hpp"
+#include "gz/socket.hpp"
+
+namespace gz::stack {
+
+class StackThread;
+
+class EpollSet {
+ public:
+  // kernel_epfd: the application's epoll fd (created by the shim). Errors:
+  // EMFILE/ENFILE for the eventfd, or epoll_ctl's errno.
+  static Result<std::unique_ptr<EpollSet>> create(int kernel_epfd);
+  ~EpollSet();
+  EpollSet(const EpollSet&) = delete;
+  EpollSet& operator=(const EpollSet&) = delete;
+
+  // EPOLL_CTL_ADD/MOD/DEL for an lstack socket registered under fd. 0 or
+  // -EEXIST, -ENOENT, -EINVAL, -ENOSPC (the socket is in too many sets).
+  int ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexcept;
+  // epoll_pwait semantics over both kinds (level, EPOLLET, EPOLLONESHOT).
+  // Returns the number of events or -errno (-EINTR, -EINVAL).
+  int wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept;
+  // The shim calls this when fd (an lstack socket) is closed.
+  void forget(int fd, SocketBase* sock) noexcept;
+  // ... and this to drop a closing socket from every set.
+  static void forget_everywhere(int fd, SocketBase* sock) noexcept;
+
+ private:
+  struct Entry {
+    int fd;
+    SocketBase* sock;
+    epoll_event ev;
+    std::uint32_t last_seq;
+    bool disabled;  // EPOLLONESHOT fired
+  };
+  explicit EpollSet(int kfd) : kfd_(kfd) {}
+  int collect(epoll_event* out, int max) noexcept;
+  int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) noexcept;
+  int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept;
+  void remove_at(std::size_t i) noexcept;
+
+  int kfd_;
+  Waiter waiter_;
+  std::mutex mu_;
+  std::vector<Entry> entries_;
+  std::unordered_map<int, std::size_t> index_;
+  std::size_t cursor_ = 0;  // where the next scan starts: fairness when max is small
+};
+
+// Finds the lstack socket behind fd, or nullptr for a kernel fd.
+using SocketLookup = SocketBase* (*)(int fd) noexcept;
+
+// poll/ppoll over mixed fds. timeout: <0 forever. Returns count or -errno.
+int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup) noexcept;
+// select/pselect over mixed fds (through poll_mixed). Returns count or -errno.
+int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
+                 SocketLookup lookup) noexcept;
+
+}  // namespace gz::stack

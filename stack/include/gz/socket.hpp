@@ -1,0 +1,125 @@
+// Sockets served by lstack, as the preload shim sees them.
+//
+// Every method is called from application threads and returns >= 0 on success
+// or -errno (never throws, never sets errno). Blocking calls wait for the stack
+// thread; O_NONBLOCK / MSG_DONTWAIT make them return -EAGAIN / -EINPROGRESS.
+// Readiness is kept as EPOLL* bits so epoll, poll and select can share it.
+// File descriptors are the shim's business: a socket here has none.
+#pragma once
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "gz/result.hpp"
+
+namespace gz::stack {
+
+class StackThread;
+
+// Wakes one sleeping application thread (epoll_wait, poll, select) through an
+// eventfd that sits in the kernel wait set next to the kernel fds.
+// Thread: arm/disarm by the owner; notify from any thread.
+class Waiter {
+ public:
+  Waiter() noexcept;
+  ~Waiter();
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+  int fd() const noexcept { return efd_; }
+  bool ok() const noexcept { return efd_ >= 0; }
+  // Before sleeping: from now on notify() writes the eventfd.
+  void arm() noexcept { armed_.store(true, std::memory_order_seq_cst); }
+  // After waking: stop writing and drain the eventfd.
+  void disarm() noexcept;
+  void notify() noexcept;
+
+ private:
+  int efd_ = -1;
+  std::atomic<bool> armed_{false};
+};
+
+class SocketBase {
+ public:
+  virtual ~SocketBase() = default;
+  virtual int bind(const sockaddr* addr, socklen_t len) noexcept = 0;
+  virtual int listen(int backlog) noexcept = 0;
+  // On success *out is the new connection (blocking unless nonblocking()).
+  virtual int accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept = 0;
+  virtual int connect(const sockaddr* addr, socklen_t len) noexcept = 0;
+  // One receive path for read/recv/recvfrom/recvmsg/readv.
+  virtual ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept = 0;
+  // One send path for write/send/sendto/sendmsg/writev. EPIPE also raises SIGPIPE
+  // unless flags has MSG_NOSIGNAL.
+  virtual ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept = 0;
+  virtual int shutdown(int how) noexcept = 0;
+  // Releases the socket: the object must not be used afterwards (the stack
+  // deletes it once the connection is done with it).
+  virtual void close() noexcept = 0;
+  virtual int getsockname(sockaddr* addr, socklen_t* len) noexcept = 0;
+  virtual int getpeername(sockaddr* addr, socklen_t* len) noexcept = 0;
+  virtual int getsockopt(int level, int name, void* val, socklen_t* len) noexcept = 0;
+  virtual int setsockopt(int level, int name, const void* val, socklen_t len) noexcept = 0;
+  // Bytes ready to read (FIONREAD).
+  virtual int readable_bytes() noexcept = 0;
+
+  // Current readiness: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP.
+  std::uint32_t events() const noexcept { return events_.load(std::memory_order_acquire); }
+  // Increments on every raise: lets EPOLLET report each new edge once.
+  std::uint32_t edge_seq() const noexcept { return wait_seq_.load(std::memory_order_acquire); }
+  bool nonblocking() const noexcept { return nonblocking_.load(std::memory_order_relaxed); }
+  void set_nonblocking(bool on) noexcept { nonblocking_.store(on, std::memory_order_relaxed); }
+  // A waiter attached here is notified on every raise. At most kMaxWaiters.
+  bool attach(Waiter* w) noexcept;
+  void detach(Waiter* w) noexcept;
+
+ protected:
+  static constexpr int kMaxWaiters = 8;
+  // Stack thread (or any thread that changes readiness): set bits and wake.
+  void raise(std::uint32_t bits) noexcept;
+  void clear(std::uint32_t bits) noexcept { events_.fetch_and(~bits, std::memory_order_seq_cst); }
+  // Application thread: sleep until the next raise or timeout_ms (<0: none).
+  // Returns false on timeout.
+  bool wait_event(std::uint32_t seen_seq, long timeout_ms) noexcept;
+  // Run to completion: every data call of the owner thread first gives its
+  // stack one round, so packets (an RST, an ACK) are seen without a wait.
+  void drive_if_owner() noexcept;
+
+  std::atomic<std::uint32_t> events_{0};
+  std::atomic<std::uint32_t> wait_seq_{0};
+  std::atomic<std::uint32_t> sleepers_{0};
+  std::atomic<bool> nonblocking_{false};
+  StackThread* driver_ = nullptr;  // run to completion: the stack its owner drives while waiting
+  std::mutex waiters_mu_;  // attach/detach vs raise: short, uncontended in practice
+  Waiter* waiters_[kMaxWaiters] = {};
+};
+
+// Creates a socket served by lstack, starting lstack on first use (config,
+// DPDK, stack threads). domain must be AF_INET; type SOCK_STREAM or SOCK_DGRAM
+// (SOCK_NONBLOCK honoured, SOCK_CLOEXEC is the shim's).
+// Errors: EAFNOSUPPORT, EPROTONOSUPPORT, ENOBUFS, ENOMEM, or lstack's start error
+// (with its message, printed once by the caller).
+Result<SocketBase*> open_socket(int domain, int type, int protocol);
+
+// True on lstack's own threads (stack threads) and while lstack starts on the
+// calling thread: sockets DPDK and its drivers open there (ioctl sockets,
+// telemetry) must be the kernel's, or starting would wait on itself.
+bool thread_uses_kernel() noexcept;
+
+// Marks the calling thread as one of lstack's own (see thread_uses_kernel).
+class KernelOnlyScope {
+ public:
+  KernelOnlyScope() noexcept;
+  ~KernelOnlyScope();
+  KernelOnlyScope(const KernelOnlyScope&) = delete;
+  KernelOnlyScope& operator=(const KernelOnlyScope&) = delete;
+
+ private:
+  bool saved_;
+};
+
+}  // namespace gz::stack

@@ -1,0 +1,80 @@
+// Plain wire structs shared by lstack, ltran and gazellectl (control sockets).
+// No pointers, no C++ types with layout surprises: fixed-width fields only, so
+// any of the three programs can read what another wrote. Bump kWireVersion on change.
+#pragma once
+
+#include <cstdint>
+
+namespace gz::wire {
+
+inline constexpr std::uint32_t kWireVersion = 1;
+
+// Counters of one stack thread. Written only by that thread (plain stores, no
+// atomics on the hot path); readers on other threads may see a slightly stale
+// but never torn 64-bit value on x86_64/aarch64.
+// Drops the device counted before the stack saw the packets (rte_eth_stats).
+struct DeviceDrops {
+  std::uint64_t rx_missed;
+  std::uint64_t rx_nombuf;
+  std::uint64_t rx_errors;
+  std::uint64_t tx_errors;
+};
+
+struct StackCounters {
+  std::uint64_t rx_packets;
+  std::uint64_t rx_bytes;
+  std::uint64_t tx_packets;
+  std::uint64_t tx_bytes;
+  std::uint64_t rx_dropped;        // lwIP refused the frame (malformed, not for us, no memory)
+  std::uint64_t tx_dropped_nombuf; // no mbuf to send a frame
+  std::uint64_t tx_dropped_full;   // the device queue stayed full
+  std::uint64_t tx_dropped_oversize;
+  std::uint64_t polls;             // loop iterations
+  std::uint64_t idle_sleeps;       // low_power_mode back-offs
+  std::uint64_t ooseq_dropped;     // out-of-order queues freed under mbuf pressure
+  // malformed/protocol drops as lwIP counts them (lwip_stats)
+  std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;
+  std::uint64_t tcp_drop, tcp_chkerr, tcp_lenerr, tcp_proterr;
+  std::uint64_t udp_drop, udp_chkerr, udp_lenerr;
+  std::uint64_t icmp_recv, icmp_xmit;
+  std::uint64_t arp_recv, arp_xmit;
+};
+
+// --- control socket (lstack <-> gazellectl) ---------------------------------
+// One request per connection on <run_dir>/<unix_prefix>lstack.<pid>.sock: the
+// client writes a CtlRequest, lstack answers with a CtlReplyHeader followed by
+// stack_count CtlStackStats (command kCtlStats) and closes.
+inline constexpr std::uint32_t kCtlMagic = 0x677a6374;  // "gzct"
+inline constexpr std::uint32_t kCtlStats = 1;
+inline constexpr int kTcpStates = 11;  // CLOSED .. TIME_WAIT, in lwIP's (RFC 9293) order
+
+struct CtlRequest {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::uint32_t command;
+  std::uint32_t reserved;
+};
+
+struct CtlReplyHeader {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::int32_t status;        // 0 or -errno
+  std::uint32_t stack_count;
+  std::uint32_t pid;
+  std::uint32_t reserved;
+};
+
+struct CtlStackStats {
+  StackCounters counters;
+  std::uint32_t tcp_states[kTcpStates];  // active + time-wait PCBs by state
+  std::uint32_t tcp_listen;
+  std::uint32_t udp_pcbs;
+  std::int32_t cpu;
+  std::uint64_t mbufs_total;
+  std::uint64_t mbufs_free;
+  std::uint64_t arena_reserved;
+  std::uint64_t arena_in_use;
+  std::uint64_t arena_failures;
+  DeviceDrops device;
+};
+}  // namespace gz::wire

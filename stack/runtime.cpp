@@ -1,0 +1,137 @@
+#include "runtime.hpp"
+
+#include "gz/socket.hpp"
+
+#include <dirent.h>
+
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+namespace gz::stack {
+namespace {
+
+// Free hugepage memory of all sizes, from sysfs (what DPDK can still map).
+std::size_t hugepage_bytes_free() {
+  std::size_t total = 0;
+  DIR* dir = opendir("/sys/kernel/mm/hugepages");
+  if (dir == nullptr) return 0;
+  while (dirent* e = readdir(dir)) {
+    std::string name = e->d_name;
+    if (name.rfind("hugepages-", 0) != 0) continue;
+    std::ifstream f("/sys/kernel/mm/hugepages/" + name + "/free_hugepages");
+    std::size_t pages = 0;
+    f >> pages;
+    total += pages * std::stoul(name.substr(10)) * 1024;  // "hugepages-2048kB"
+  }
+  closedir(dir);
+  return total;
+}
+
+MachineFacts machine_facts() {
+  MachineFacts facts;
+  for (const auto& p : Port::list()) facts.ports.push_back({p.mac, p.max_rx_queues, p.max_tx_queues});
+  facts.hugepage_bytes_free = hugepage_bytes_free();
+  return facts;
+}
+
+}  // namespace
+
+Result<Runtime*> Runtime::get() {
+  static std::once_flag once;
+  static std::unique_ptr<Runtime> runtime;
+  static Error failure;
+  std::call_once(once, [] {
+    KernelOnlyScope internal;  // DPDK opens sockets of its own while we start
+    try {
+      auto r = start();
+      if (r) {
+        runtime = std::move(r.value());
+      } else {
+        failure = r.error();
+      }
+    } catch (const std::exception& e) {
+      failure = make_error(ENOMEM, std::string("lstack start failed: ") + e.what());
+    }
+  });
+  if (runtime) return runtime.get();
+  return failure;
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::start() {
+  auto cfg = load_config_from_env();
+  if (!cfg) return cfg.error();
+  std::unique_ptr<Runtime> rt(new Runtime(std::move(cfg.value())));
+  // The facts (hugepages above all) are read before EAL maps its memory.
+  const std::size_t huge_free = hugepage_bytes_free();
+  auto eal = Eal::init(rt->config_.dpdk_args);
+  if (!eal) return eal.error();
+  rt->eal_ = std::move(eal.value());
+  MachineFacts facts = machine_facts();
+  facts.hugepage_bytes_free = huge_free;
+  if (auto ok = check_against_machine(rt->config_, facts); !ok) return ok.error();
+  if (auto ok = rt->start_stacks(); !ok) return ok.error();
+  auto control = ControlServer::start(*rt, rt->config_.unix_prefix);
+  if (!control) return control.error();
+  rt->control_ = std::move(control.value());
+  return rt;
+}
+
+Result<void> Runtime::start_stacks() {
+  const Config& c = config_;
+  Port::Options po;
+  po.mac = c.devices;
+  po.queues = static_cast<std::uint16_t>(c.cpus.size());
+  po.mbufs_per_queue = c.tcp_conn_count * c.mbuf_count_per_conn;
+  po.data_room = Port::data_room_for(c.dpdk_args);
+  auto port = Port::open(po);
+  if (!port) return port.error();
+  port_ = std::move(port.value());
+  threads_.resize(c.cpus.size());
+  for (std::size_t i = 0; i < c.cpus.size(); ++i) {
+    if (c.stack_mode_rtc) {  // each waits for the application thread that will drive it
+      rtc_devs_.push_back(port_->queue(static_cast<std::uint16_t>(i)));
+      continue;
+    }
+    auto t = StackThread::start(setup_for(i, port_->queue(static_cast<std::uint16_t>(i))));
+    if (!t) return t.error();
+    threads_[i] = std::move(t.value());
+    live_.store(i + 1, std::memory_order_release);
+  }
+  return {};
+}
+
+StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev) const {
+  const Config& c = config_;
+  StackThread::Setup s;
+  s.index = static_cast<int>(i);
+  s.cpu = c.cpus[i];
+  s.dev = std::move(dev);
+  s.opts.host = c.host_addr;
+  s.opts.mask = c.mask_addr;
+  s.opts.gateway = c.gateway_addr;
+  s.opts.rx_burst = static_cast<std::uint16_t>(c.nic_read_num);
+  s.low_power = c.low_power_mode;
+  return s;
+}
+
+Result<StackThread*> Runtime::pick_stack() {
+  if (!config_.stack_mode_rtc) {
+    return threads_[next_.fetch_add(1, std::memory_order_relaxed) % threads_.size()].get();
+  }
+  if (StackThread* own = StackThread::rtc_of_this_thread()) return own;
+  std::lock_guard lock(adopt_mu_);
+  const std::size_t i = live_.load();
+  if (i == rtc_devs_.size()) {
+    return make_error(EBUSY, "stack_mode_rtc: all " + std::to_string(i) +
+                                 " stacks (num_cpus) already belong to other threads of this process");
+  }
+  auto t = StackThread::adopt(setup_for(i, std::move(rtc_devs_[i])));
+  if (!t) return t.error();
+  threads_[i] = std::move(t.value());
+  live_.store(i + 1, std::memory_order_release);
+  return threads_[i].get();
+}
+
+}  // namespace gz::stack

@@ -1,0 +1,52 @@
+// Runtime: lstack of this process: its config, EAL, port and stack threads.
+// Started once, on the first socket that lstack serves; lives until exit.
+// Thread: get() is safe from any thread (first caller starts it, others wait).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "control.hpp"
+#include "dpdk/eal.hpp"
+#include "dpdk/port.hpp"
+#include "gz/config.hpp"
+#include "gz/result.hpp"
+#include "stack_thread.hpp"
+
+namespace gz::stack {
+
+class Runtime {
+ public:
+  // The process's runtime, starting it on first call from $LSTACK_CONF_PATH.
+  // A failed start is remembered: every later call returns the same error.
+  static Result<Runtime*> get();
+
+  const Config& config() const noexcept { return config_; }
+  // The stack that serves the next new socket: round robin over the stack
+  // threads, or (stack_mode_rtc) the calling thread's own stack, created on its
+  // first socket. Errors (RTC): EBUSY when every stack already has its thread.
+  Result<StackThread*> pick_stack();
+  // Stacks that are up (RTC: those adopted so far). Any thread.
+  std::size_t stack_count() const noexcept { return live_.load(std::memory_order_acquire); }
+  StackThread& stack(std::size_t i) noexcept { return *threads_[i]; }
+
+ private:
+  explicit Runtime(Config c) : config_(std::move(c)) {}
+  static Result<std::unique_ptr<Runtime>> start();
+  Result<void> start_stacks();
+  StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev) const;
+
+  Config config_;
+  std::unique_ptr<Eal> eal_;
+  std::unique_ptr<Port> port_;
+  std::vector<std::unique_ptr<StackThread>> threads_;  // sized once; slot i set before live_ > i
+  std::vector<std::unique_ptr<NetDev>> rtc_devs_;      // RTC: queues waiting for their thread
+  std::atomic<std::size_t> live_{0};
+  std::mutex adopt_mu_;
+  std::unique_ptr<ControlServer> control_;  // destroyed first: it reads the stacks
+  std::atomic<unsigned> next_{0};
+};
+
+}  // namespace gz::stack

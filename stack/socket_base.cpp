@@ -1,0 +1,98 @@
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include "gz/kernel.hpp"
+#include "gz/socket.hpp"
+#include "stack_thread.hpp"
+
+namespace gz::stack {
+
+Waiter::Waiter() noexcept : efd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+Waiter::~Waiter() {
+  if (efd_ >= 0) kernel().close(efd_);
+}
+
+void Waiter::disarm() noexcept {
+  armed_.store(false, std::memory_order_seq_cst);
+  std::uint64_t v;
+  while (kernel().read(efd_, &v, sizeof v) == static_cast<ssize_t>(sizeof v)) {
+  }
+}
+
+void Waiter::notify() noexcept {
+  if (armed_.load(std::memory_order_seq_cst) && armed_.exchange(false)) {
+    const std::uint64_t one = 1;
+    (void)!kernel().write(efd_, &one, sizeof one);
+  }
+}
+
+bool SocketBase::attach(Waiter* w) noexcept {
+  std::lock_guard lock(waiters_mu_);
+  for (auto& slot : waiters_) {
+    if (slot == nullptr) {
+      slot = w;
+      return true;
+    }
+  }
+  return false;
+}
+
+void SocketBase::detach(Waiter* w) noexcept {
+  std::lock_guard lock(waiters_mu_);
+  for (auto& slot : waiters_) {
+    if (slot == w) slot = nullptr;
+  }
+}
+
+void SocketBase::raise(std::uint32_t bits) noexcept {
+  events_.fetch_or(bits, std::memory_order_seq_cst);
+  wait_seq_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake(&wait_seq_, INT32_MAX);
+  std::lock_guard lock(waiters_mu_);
+  for (Waiter* w : waiters_) {
+    if (w != nullptr) w->notify();
+  }
+}
+
+void SocketBase::drive_if_owner() noexcept {
+  if (driver_ != nullptr && driver_->on_this_thread()) driver_->drive();
+}
+
+bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) noexcept {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+  if (driver_ != nullptr && driver_->on_this_thread()) {  // run to completion: we are the stack
+    unsigned idle = 0;
+    while (wait_seq_.load(std::memory_order_seq_cst) == seen_seq) {
+      long left_us = 1000;
+      if (timeout_ms >= 0) {
+        left_us = std::chrono::duration_cast<std::chrono::microseconds>(deadline - clock::now()).count();
+        if (left_us <= 0) return false;
+      }
+      driver_->drive_waiting(idle, left_us);
+    }
+    return true;
+  }
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  bool woke = true;
+  while (wait_seq_.load(std::memory_order_seq_cst) == seen_seq) {
+    long us = 100000;  // re-check periodically: bounded waits, never a lost wake-up
+    if (timeout_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - clock::now()).count();
+      if (left <= 0) {
+        woke = false;
+        break;
+      }
+      us = std::min<long>(us, left);
+    }
+    futex_wait(&wait_seq_, seen_seq, us);
+  }
+  sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  return woke;
+}
+
+}  // namespace gz::stack

@@ -1,0 +1,202 @@
+#include "stack.hpp"
+
+#include <rte_mbuf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lwip/etharp.h"
+#include "lwip/udp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
+#include "netif/ethernet.h"
+#include "pbuf_mbuf.hpp"
+
+namespace gz::stack {
+namespace {
+thread_local Stack* t_stack = nullptr;
+constexpr int kTxRetries = 4;  // a full device queue usually drains within a few tries
+}
+
+Stack* Stack::current() noexcept { return t_stack; }
+
+Stack::Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts)
+    : index_(index), dev_(std::move(dev)), opts_(opts) {}
+
+Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts) {
+  if (opts.rx_burst == 0 || opts.rx_burst > kMaxBurst) {
+    return make_error(EINVAL, "nic_read_num must be 1.." + std::to_string(kMaxBurst));
+  }
+  std::unique_ptr<Stack> s(new Stack(index, std::move(dev), opts));
+  auto inst = LwipInstance::create(opts.arena_bytes);
+  if (!inst) return inst.error();
+  s->lwip_ = std::move(inst.value());
+  ip4_addr_t host, mask, gw;
+  host.addr = opts.host.s_addr;
+  mask.addr = opts.mask.s_addr;
+  gw.addr = opts.gateway.s_addr;
+  if (netif_add(&s->netif_, &host, &mask, &gw, s.get(), netif_init, ethernet_input) == nullptr) {
+    return make_error(ENOMEM, "lwIP refused the netif");
+  }
+  netif_set_default(&s->netif_);
+  netif_set_link_up(&s->netif_);
+  netif_set_up(&s->netif_);
+  etharp_gratuitous(&s->netif_);  // RFC 5227 section 3: announce our address
+  t_stack = s.get();
+  s->flush_tx();
+  return s;
+}
+
+Stack::~Stack() {
+  flush_tx();
+  for (std::uint16_t i = 0; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
+  if (t_stack == this) t_stack = nullptr;
+  netif_remove(&netif_);
+}
+
+err_t Stack::netif_init(netif* nif) {
+  auto* self = static_cast<Stack*>(nif->state);
+  nif->name[0] = 'g';
+  nif->name[1] = 'z';
+  nif->output = etharp_output;
+  nif->linkoutput = link_output;
+  nif->mtu = self->dev_->mtu();
+  nif->hwaddr_len = ETH_HWADDR_LEN;
+  std::memcpy(nif->hwaddr, self->dev_->mac().data(), ETH_HWADDR_LEN);
+  nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+  // Checksums stay in software until the mbuf tx path sets ol_flags (see README).
+  NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL);
+  return ERR_OK;
+}
+
+err_t Stack::link_output(netif* nif, pbuf* p) {
+  auto* self = static_cast<Stack*>(nif->state);
+  if (p->tot_len > nif->mtu + SIZEOF_ETH_HDR) {
+    ++self->counters_.tx_dropped_oversize;
+    return ERR_BUF;
+  }
+  rte_mbuf* m = mbuf_from_pbuf(self->dev_->tx_pool(), p);
+  if (m == nullptr) {
+    ++self->counters_.tx_dropped_nombuf;
+    return ERR_MEM;
+  }
+  self->queue_tx(m);
+  return ERR_OK;
+}
+
+void Stack::queue_tx(rte_mbuf* m) noexcept {
+  if (tx_count_ == kMaxBurst) flush_tx();
+  if (tx_count_ == kMaxBurst) {  // the device is stuck: drop the oldest frame
+    counters_.tx_bytes -= tx_[0]->pkt_len;
+    rte_pktmbuf_free(tx_[0]);
+    std::memmove(&tx_[0], &tx_[1], (kMaxBurst - 1) * sizeof(rte_mbuf*));
+    --tx_count_;
+    ++counters_.tx_dropped_full;
+  }
+  counters_.tx_bytes += m->pkt_len;  // counted here: after tx_burst the driver owns m
+  tx_[tx_count_++] = m;
+}
+
+void Stack::flush_tx() noexcept {
+  std::uint16_t done = 0;
+  for (int attempt = 0; attempt < kTxRetries && done < tx_count_; ++attempt) {
+    done += dev_->tx_burst(std::span<rte_mbuf*>(&tx_[done], tx_count_ - done));
+  }
+  counters_.tx_packets += done;
+  if (done < tx_count_) std::memmove(&tx_[0], &tx_[done], (tx_count_ - done) * sizeof(rte_mbuf*));
+  tx_count_ = static_cast<std::uint16_t>(tx_count_ - done);
+}
+
+unsigned Stack::poll_once() noexcept {
+  std::array<rte_mbuf*, kMaxBurst> rx;
+  const std::uint16_t n = dev_->rx_burst(std::span<rte_mbuf*>(rx.data(), opts_.rx_burst));
+  ++counters_.polls;
+  for (std::uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
+    counters_.rx_bytes += rx[i]->pkt_len;
+    pbuf* p = pbuf_from_mbuf(rx[i]);
+    if (netif_.input(p, &netif_) != ERR_OK) {
+      pbuf_free(p);
+      ++counters_.rx_dropped;
+    }
+  }
+  counters_.rx_packets += n;
+  if ((counters_.polls & 63) == 0) relieve_pressure();
+  lwip_->run_timers();
+  if (tx_count_ != 0) flush_tx();
+  return n;
+}
+
+// Out-of-order segments pin rx mbufs while they wait for a hole to be filled.
+// With many connections they can take the whole pool, and then the very
+// retransmission that fills the hole finds no mbuf: a deadlock. Below an eighth
+// of the pool we drop them (the peer retransmits), as lwIP does for its own pools.
+void Stack::relieve_pressure() noexcept {
+  rte_mempool* pool = dev_->tx_pool();
+  if (rte_mempool_avail_count(pool) >= pool->size / 8) return;
+  for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
+    if (pcb->ooseq != nullptr) {
+      tcp_free_ooseq(pcb);
+      ++counters_.ooseq_dropped;
+    }
+  }
+}
+
+void Stack::sync_lwip_counters() noexcept {
+  auto& c = counters_;
+  c.ip_drop = lwip_stats.ip.drop;
+  c.ip_chkerr = lwip_stats.ip.chkerr;
+  c.ip_lenerr = lwip_stats.ip.lenerr;
+  c.ip_proterr = lwip_stats.ip.proterr;
+  c.ip_reass_ok = lwip_stats.ip_frag.recv;
+  c.tcp_drop = lwip_stats.tcp.drop;
+  c.tcp_chkerr = lwip_stats.tcp.chkerr;
+  c.tcp_lenerr = lwip_stats.tcp.lenerr;
+  c.tcp_proterr = lwip_stats.tcp.proterr;
+  c.udp_drop = lwip_stats.udp.drop;
+  c.udp_chkerr = lwip_stats.udp.chkerr;
+  c.udp_lenerr = lwip_stats.udp.lenerr;
+  c.icmp_recv = lwip_stats.icmp.recv;
+  c.icmp_xmit = lwip_stats.icmp.xmit;
+  c.arp_recv = lwip_stats.etharp.recv;
+  c.arp_xmit = lwip_stats.etharp.xmit;
+}
+
+}  // namespace gz::stack
+
+namespace gz::stack {
+
+void Stack::fill_stats(wire::CtlStackStats& out) noexcept {
+  sync_lwip_counters();
+  out.counters = counters_;
+  for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) ++out.tcp_states[p->state % wire::kTcpStates];
+  for (tcp_pcb* p = tcp_tw_pcbs; p != nullptr; p = p->next) ++out.tcp_states[p->state % wire::kTcpStates];
+  for (tcp_pcb_listen* p = tcp_listen_pcbs.listen_pcbs; p != nullptr; p = p->next) ++out.tcp_listen;
+  for (udp_pcb* p = udp_pcbs; p != nullptr; p = p->next) ++out.udp_pcbs;
+  rte_mempool* pool = dev_->tx_pool();
+  out.mbufs_total = pool->size;
+  out.mbufs_free = rte_mempool_avail_count(pool);
+  const auto use = lwip_->arena().usage();
+  out.arena_reserved = use.reserved_bytes;
+  out.arena_in_use = use.in_use_bytes;
+  out.arena_failures = use.failures;
+  const DeviceCounters d = dev_->device_counters();
+  out.device = {d.rx_missed, d.rx_nombuf, d.rx_errors, d.tx_errors};
+}
+
+void Stack::dump_connections(std::FILE* out) noexcept {
+  const DeviceCounters d = dev_->device_counters();
+  std::fprintf(out, "lstack stack %d: %u of %u mbufs free; device rx_missed %lu rx_nombuf %lu rx_errors %lu tx_errors %lu\n",
+               index_, rte_mempool_avail_count(dev_->tx_pool()), dev_->tx_pool()->size, d.rx_missed, d.rx_nombuf,
+               d.rx_errors, d.tx_errors);
+  for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
+    int ooseq = 0;
+    for (tcp_seg* s = p->ooseq; s != nullptr; s = s->next) ++ooseq;
+    std::fprintf(out, "  tcp %u->%u state %s rcv_wnd %u snd_wnd %u snd_buf %u queuelen %u unsent %d unacked %d ooseq %d refused %d\n",
+                 p->local_port, p->remote_port, tcp_debug_state_str(p->state), static_cast<unsigned>(p->rcv_wnd),
+                 static_cast<unsigned>(p->snd_wnd), static_cast<unsigned>(p->snd_buf), p->snd_queuelen,
+                 p->unsent != nullptr, p->unacked != nullptr, ooseq, p->refused_data != nullptr);
+  }
+}
+
+}  // namespace gz::stack

@@ -1,0 +1,81 @@
+// Stack: one protocol stack thread's state: its lwIP instance, its netif bound
+// to one NetDev, transmit batching and counters.
+//
+// Thread: created, polled and destroyed on its own thread; reached there
+// through Stack::current() (one thread-local pointer). counters() may be read
+// from other threads (plain 64-bit loads, see gz/wire.hpp).
+#pragma once
+
+#include <netinet/in.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+
+#include "gz/result.hpp"
+#include "gz/wire.hpp"
+#include "lwip/netif.h"
+#include "lwip_port/lwip_instance.hpp"
+#include "netdev.hpp"
+
+namespace gz::stack {
+
+struct StackOptions {
+  in_addr host{};
+  in_addr mask{};
+  in_addr gateway{};           // 0.0.0.0: none
+  std::size_t arena_bytes = 64u << 20;
+  std::uint16_t rx_burst = 32; // nic_read_num
+};
+
+class Stack {
+ public:
+  static constexpr std::uint16_t kMaxBurst = 128;
+
+  // Brings up lwIP and the netif on the calling thread and announces the
+  // address (gratuitous ARP). Errors: those of LwipInstance::create; EINVAL
+  // for a burst size above kMaxBurst.
+  static Result<std::unique_ptr<Stack>> create(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // One round: receive a burst into lwIP, run due timers, send what lwIP
+  // queued. Returns the number of packets received (0: idle round).
+  unsigned poll_once() noexcept;
+  // Sends the frames batched so far (also done by poll_once).
+  void flush_tx() noexcept;
+
+  int index() const noexcept { return index_; }
+  netif* nif() noexcept { return &netif_; }
+  const wire::StackCounters& counters() const noexcept { return counters_; }
+  // Copies lwIP's per-thread protocol counters into counters(); stack thread only.
+  void sync_lwip_counters() noexcept;
+  void count_idle_sleep() noexcept { ++counters_.idle_sleeps; }
+  // One line per TCP connection and the pool's free mbufs (debugging). Stack thread only.
+  void dump_connections(std::FILE* out) noexcept;
+  // Everything gazellectl shows about this stack. Stack thread only.
+  void fill_stats(wire::CtlStackStats& out) noexcept;
+
+  // The Stack of the calling thread, or nullptr.
+  static Stack* current() noexcept;
+
+ private:
+  Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);
+  static err_t netif_init(netif* nif);
+  static err_t link_output(netif* nif, pbuf* p);
+  void queue_tx(rte_mbuf* m) noexcept;
+  void relieve_pressure() noexcept;
+
+  int index_;
+  std::unique_ptr<NetDev> dev_;
+  StackOptions opts_;
+  std::unique_ptr<LwipInstance> lwip_;
+  netif netif_{};
+  std::array<rte_mbuf*, kMaxBurst> tx_{};
+  std::uint16_t tx_count_ = 0;
+  wire::StackCounters counters_{};
+};
+
+}  // namespace gz::stack

@@ -1,0 +1,216 @@
+#include "stack_thread.hpp"
+
+#include "gz/socket.hpp"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <rte_lcore.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace gz::stack {
+namespace {
+thread_local StackThread* t_rtc = nullptr;
+constexpr unsigned kSpinRoundsBeforeSleep = 2000;  // ~tens of µs of polling first
+constexpr long kMaxSleepUs = 1000;                 // bounds rx latency while idle
+
+// LSTACK_DEBUG_STATS=1: the counters on stderr when the stack stops (tests, debugging).
+void dump_counters(int index, const wire::StackCounters& c) {
+  std::fprintf(stderr,
+               "lstack stack %d: rx %lu pkts %lu B, tx %lu pkts %lu B, rx_dropped %lu, tx_nombuf %lu, tx_full %lu, "
+               "ip drop %lu chk %lu len %lu proto %lu reass %lu, tcp drop %lu chk %lu ooseq_dropped %lu, icmp rx %lu tx %lu, "
+               "arp rx %lu tx %lu, polls %lu sleeps %lu\n",
+               index, c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.rx_dropped, c.tx_dropped_nombuf,
+               c.tx_dropped_full, c.ip_drop, c.ip_chkerr, c.ip_lenerr, c.ip_proterr, c.ip_reass_ok, c.tcp_drop,
+               c.tcp_chkerr, c.ooseq_dropped, c.icmp_recv, c.icmp_xmit, c.arp_recv, c.arp_xmit, c.polls, c.idle_sleeps);
+}
+}  // namespace
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us) noexcept {
+  timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+          timeout_us < 0 ? nullptr : &ts, nullptr, 0);
+}
+
+void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+}
+
+Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
+  std::unique_ptr<StackThread> t(new StackThread(setup.index));
+  t->low_power_ = setup.low_power;
+  t->cpu_ = setup.cpu;
+  StackThread* raw = t.get();
+  t->thread_ = std::thread([raw, s = std::move(setup)]() mutable { raw->main(std::move(s)); });
+  t->owner_id_ = t->thread_.get_id();
+  while (t->started_.load(std::memory_order_acquire) == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  if (t->started_.load() < 0) {
+    t->thread_.join();
+    return t->start_error_;
+  }
+  return t;
+}
+
+Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
+  if (t_rtc != nullptr) return make_error(EBUSY, "this thread already drives a stack");
+  std::unique_ptr<StackThread> t(new StackThread(setup.index));
+  t->low_power_ = setup.low_power;
+  t->cpu_ = setup.cpu;
+  t->rtc_ = true;
+  t->owner_id_ = std::this_thread::get_id();
+  {
+    KernelOnlyScope internal;
+    if (rte_lcore_id() == LCORE_ID_ANY) rte_thread_register();
+    auto stack = Stack::create(setup.index, std::move(setup.dev), setup.opts);
+    if (!stack) return stack.error();
+    t->rtc_stack_ = std::move(stack.value());
+  }
+  t->stack_ = t->rtc_stack_.get();
+  t->counters_ = &t->stack_->counters();
+  t->started_.store(1);
+  t_rtc = t.get();
+  return t;
+}
+
+StackThread* StackThread::rtc_of_this_thread() noexcept { return t_rtc; }
+
+unsigned StackThread::drive() noexcept { return stack_->poll_once() + run_tasks(); }
+
+long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
+  if (!low_power_ || idle_rounds < kSpinRoundsBeforeSleep) return 0;
+  return std::min<long>(kMaxSleepUs, 16L << std::min(6u, (idle_rounds - kSpinRoundsBeforeSleep) / 8));
+}
+
+void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) noexcept {
+  if (drive() != 0) {
+    idle_rounds = 0;
+    return;
+  }
+  ++idle_rounds;
+  const long us = std::min(backoff_us(idle_rounds), max_sleep_us);
+  if (us > 0) {
+    sleep_idle(us);
+  } else if (!low_power_ && idle_rounds >= kSpinRoundsBeforeSleep) {
+    sched_yield();  // without low_power_mode an RTC thread keeps polling, but lets others run
+  }
+}
+
+StackThread::~StackThread() {
+  if (rtc_) {
+    // The stack belongs to its owner thread's lwIP; at exit it is left as is.
+    if (t_rtc == this) t_rtc = nullptr;
+    (void)rtc_stack_.release();
+    return;
+  }
+  stop_.store(true);
+  if (sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);
+  if (thread_.joinable()) thread_.join();
+}
+
+void StackThread::main(Setup setup) {
+  KernelOnlyScope internal;
+  if (setup.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(setup.cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+  char name[16];
+  std::snprintf(name, sizeof name, "lstack_%d", setup.index);
+  pthread_setname_np(pthread_self(), name);
+  rte_thread_register();  // an lcore id gives this thread mempool caches
+  auto stack = Stack::create(setup.index, std::move(setup.dev), setup.opts);
+  if (!stack) {
+    start_error_ = stack.error();
+    started_.store(-1, std::memory_order_release);
+    return;
+  }
+  stack_ = stack.value().get();
+  counters_ = &stack_->counters();
+  started_.store(1, std::memory_order_release);
+  unsigned idle_rounds = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    const unsigned work = stack.value()->poll_once() + run_tasks();
+    if (work != 0) {
+      idle_rounds = 0;
+    } else {
+      idle(idle_rounds);
+    }
+  }
+  run_tasks();
+  stack_->sync_lwip_counters();
+  if (std::getenv("LSTACK_DEBUG_STATS") != nullptr) {
+    dump_counters(setup.index, stack_->counters());
+    stack_->dump_connections(stderr);
+  }
+  stack_ = nullptr;
+  stack.value().reset();
+  rte_thread_unregister();
+}
+
+unsigned StackThread::run_tasks() noexcept {
+  unsigned n = 0;
+  while (StackTask* t = tasks_.pop()) {
+    t->fn(t);
+    ++n;
+  }
+  if (n != 0) stack_->flush_tx();
+  return n;
+}
+
+void StackThread::idle(unsigned& idle_rounds) noexcept {
+  // Exponential back-off from 16 µs to kMaxSleepUs; post() wakes us early.
+  if (const long us = backoff_us(++idle_rounds); us > 0) sleep_idle(us);
+}
+
+void StackThread::sleep_idle(long us) noexcept {
+  sleeping_.store(1, std::memory_order_seq_cst);
+  if (tasks_.maybe_empty()) futex_wait(&sleeping_, 1, us);
+  sleeping_.store(0, std::memory_order_relaxed);
+  stack_->count_idle_sleep();
+}
+
+void StackThread::post(StackTask* t) noexcept {
+  if (rtc_ && on_this_thread()) {  // run to completion: the owner runs it right away
+    t->fn(t);
+    return;
+  }
+  tasks_.push(t);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_relaxed) != 0 && sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);
+}
+
+void StackThread::snapshot(wire::CtlStackStats& out) noexcept {
+  struct Snap : StackTask {
+    wire::CtlStackStats* out;
+  } t;
+  t.out = &out;
+  t.fn = [](StackTask* x) {
+    Stack::current()->fill_stats(*static_cast<Snap*>(x)->out);
+    StackThread::complete(x);
+  };
+  out = {};
+  out.cpu = cpu_;
+  run_sync(&t);
+}
+
+void StackThread::complete(StackTask* t) noexcept {
+  t->done.store(1, std::memory_order_release);
+  futex_wake(&t->done, 1);
+}
+
+void StackThread::run_sync(StackTask* t) noexcept {
+  t->done.store(0, std::memory_order_relaxed);
+  post(t);
+  if (rtc_ && on_this_thread()) return;
+  for (int spin = 0; spin < 200 && t->done.load(std::memory_order_acquire) == 0; ++spin) sched_yield();
+  while (t->done.load(std::memory_order_acquire) == 0) futex_wait(&t->done, 0, 10000);
+}
+
+}  // namespace gz::stack

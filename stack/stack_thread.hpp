@@ -1,0 +1,101 @@
+// StackThread: a thread that owns one Stack, pinned to its CPU, polling its
+// NetDev and serving work posted by application threads.
+//
+// Application threads never touch lwIP: they post StackTasks (control calls,
+// "this socket has data to send") through a lock-free MPSC queue; the stack
+// thread runs them between receive bursts. With low_power_mode an idle stack
+// sleeps (futex with a timeout) instead of spinning, and posting wakes it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "gz/result.hpp"
+#include "ring.hpp"
+#include "stack.hpp"
+
+namespace gz::stack {
+
+// A unit of work for a stack thread; embed it in a larger struct for arguments.
+struct StackTask {
+  std::atomic<StackTask*> next_link{nullptr};
+  void (*fn)(StackTask*) = nullptr;
+  std::atomic<std::uint32_t> done{0};
+};
+
+class StackThread {
+ public:
+  struct Setup {
+    int index = 0;
+    int cpu = -1;  // -1: not pinned
+    std::unique_ptr<NetDev> dev;
+    StackOptions opts;
+    bool low_power = false;
+  };
+
+  // Starts the thread and waits until its Stack is up. Errors: the Stack's.
+  static Result<std::unique_ptr<StackThread>> start(Setup setup);
+  // Run to completion (stack_mode_rtc): no thread of ours; the Stack is created
+  // on the calling thread, which drives it from inside its own socket calls.
+  static Result<std::unique_ptr<StackThread>> adopt(Setup setup);
+  // The run-to-completion stack the calling thread owns, or nullptr.
+  static StackThread* rtc_of_this_thread() noexcept;
+  bool rtc() const noexcept { return rtc_; }
+  // RTC owner thread: one round (rx burst, posted tasks, timers, tx). Returns the work done.
+  unsigned drive() noexcept;
+  // RTC owner thread, while it waits for something: drive; after a while back
+  // off (low_power_mode) for at most max_sleep_us.
+  void drive_waiting(unsigned& idle_rounds, long max_sleep_us) noexcept;
+  // How long an RTC waiter idle for idle_rounds may sleep: 0 while it should
+  // keep polling (or always, without low_power_mode).
+  long backoff_us(unsigned idle_rounds) const noexcept;
+  ~StackThread();  // stops and joins
+  StackThread(const StackThread&) = delete;
+  StackThread& operator=(const StackThread&) = delete;
+
+  // Any thread: queue t; it runs on the stack thread (t->fn(t)).
+  void post(StackTask* t) noexcept;
+  // Any thread but the stack's own: post t and wait until it ran.
+  void run_sync(StackTask* t) noexcept;
+  bool on_this_thread() const noexcept { return std::this_thread::get_id() == owner_id_; }
+  int index() const noexcept { return index_; }
+  // Counters of the stack (see gz/wire.hpp for the read rules).
+  const wire::StackCounters* counters() const noexcept { return counters_; }
+
+  // A snapshot of the stack for the control socket. Any thread but the stack's.
+  void snapshot(wire::CtlStackStats& out) noexcept;
+  int cpu() const noexcept { return cpu_; }
+
+  // Marks a finished task and wakes its waiter (stack thread).
+  static void complete(StackTask* t) noexcept;
+
+ private:
+  explicit StackThread(int index) : index_(index) {}
+  void main(Setup setup);
+  unsigned run_tasks() noexcept;
+  void idle(unsigned& idle_rounds) noexcept;
+  void sleep_idle(long us) noexcept;
+
+  int index_;
+  std::thread thread_;
+  MpscQueue<StackTask> tasks_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint32_t> sleeping_{0};   // futex word: 1 while the stack sleeps
+  std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed
+  Error start_error_;
+  const wire::StackCounters* counters_ = nullptr;
+  Stack* stack_ = nullptr;  // stack thread only
+  bool low_power_ = false;
+  bool rtc_ = false;
+  std::thread::id owner_id_;
+  std::unique_ptr<Stack> rtc_stack_;  // RTC only: the stack the owner thread drives
+  int cpu_ = -1;
+};
+
+// Futex helpers (Linux): wait while *word == expected, up to timeout_us (<0: forever).
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us) noexcept;
+void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept;
+
+}  // namespace gz::stack

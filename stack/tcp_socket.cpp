@@ -1,0 +1,275 @@
+// TcpSocket, application-thread half: POSIX semantics over the rings.
+#include "tcp_socket.hpp"
+
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include "sock_util.hpp"
+#include "tcp_socket_task.hpp"
+
+namespace gz::stack {
+namespace {
+
+std::size_t iov_total(const iovec* iov, int n) {
+  std::size_t t = 0;
+  for (int i = 0; i < n; ++i) t += iov[i].iov_len;
+  return t;
+}
+
+}  // namespace
+
+Result<TcpSocket*> TcpSocket::create(StackThread& owner) {
+  auto* s = new (std::nothrow) TcpSocket(owner, nullptr);
+  if (s == nullptr) return make_error(ENOMEM, "no memory for a socket");
+  struct NewPcb : StackTask {
+    TcpSocket* s;
+    bool ok = false;
+  } t;
+  t.s = s;
+  t.fn = [](StackTask* x) {
+    auto* n = static_cast<NewPcb*>(x);
+    if (tcp_pcb* pcb = tcp_new_ip_type(IPADDR_TYPE_V4)) {
+      n->s->attach_pcb(pcb);
+      n->ok = true;
+    }
+    StackThread::complete(x);
+  };
+  owner.run_sync(&t);
+  if (!t.ok) {
+    delete s;
+    return make_error(ENOBUFS, "lwIP is out of memory for a TCP pcb");
+  }
+  return s;
+}
+
+int TcpSocket::run(Task& t) noexcept {
+  t.self = this;
+  t.fn = Task::run_on_stack;
+  owner_.run_sync(&t);
+  return t.result;
+}
+
+void TcpSocket::schedule_service() noexcept {
+  if (!service_queued_.exchange(true, std::memory_order_seq_cst)) owner_.post(&service_node_);
+}
+
+long TcpSocket::timeout_ms(bool send_side) const noexcept { return send_side ? sndtimeo_ms_ : rcvtimeo_ms_; }
+
+int TcpSocket::take_error() noexcept { return error_.exchange(0); }
+
+int TcpSocket::bind(const sockaddr* addr, socklen_t len) noexcept {
+  Task t;
+  t.op = Task::Op::Bind;
+  if (int e = sockaddr_in_from(addr, len, t.addr); e != 0) return e;
+  if (state_.load() != State::Fresh) return -EINVAL;
+  return run(t);
+}
+
+int TcpSocket::listen(int backlog) noexcept {
+  const State s = state_.load();
+  if (s == State::Listening) return 0;
+  if (s != State::Fresh && s != State::Bound) return -EINVAL;
+  Task t;
+  t.op = Task::Op::Listen;
+  t.value = backlog <= 0 ? 1 : backlog;
+  return run(t);
+}
+
+int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept {
+  if (state_.load() != State::Listening) return -EINVAL;
+  drive_if_owner();
+  std::lock_guard lock(accept_mu_);
+  for (;;) {
+    const std::uint32_t seen = edge_seq();
+    TcpSocket* child = nullptr;
+    if (accepted_.pop(child)) {
+      sockaddr_in_to(child->peer_, addr, len);
+      *out = child;
+      if (accepted_.empty()) {
+        clear(EPOLLIN);
+        if (!accepted_.empty()) events_.fetch_or(EPOLLIN);
+      }
+      return 0;
+    }
+    if (nonblocking()) return -EAGAIN;
+    if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
+  }
+}
+
+int TcpSocket::connect(const sockaddr* addr, socklen_t len) noexcept {
+  Task t;
+  t.op = Task::Op::Connect;
+  if (int e = sockaddr_in_from(addr, len, t.addr); e != 0) return e;
+  switch (state_.load()) {
+    case State::Connecting: return -EALREADY;
+    case State::Connected: return -EISCONN;
+    case State::Listening: return -EISCONN;
+    case State::Closed: return error_.load() ? -take_error() : -EBADFD;
+    default: break;
+  }
+  if (int rc = run(t); rc != 0) return rc;
+  if (nonblocking()) return -EINPROGRESS;
+  for (;;) {
+    const std::uint32_t seen = edge_seq();
+    const State s = state_.load();
+    if (s == State::Connected) return 0;
+    if (s == State::Closed) {
+      const int e = take_error();
+      return -(e != 0 ? e : ECONNREFUSED);
+    }
+    if (!wait_event(seen, sndtimeo_ms_)) return -EINPROGRESS;
+  }
+}
+
+std::size_t TcpSocket::copy_out(const iovec* iov, int iovcnt, bool peek) noexcept {
+  std::size_t total = 0, ioff = 0;
+  int i = 0;
+  pbuf* seg = rx_seg_;
+  std::uint16_t off = rx_off_;
+  bool freed = false;
+  while (i < iovcnt) {
+    if (seg == nullptr) {
+      if (rx_head_ != nullptr || !rx_.pop(rx_head_)) break;  // peek stays within one chain
+      seg = rx_seg_ = rx_head_;
+      off = rx_off_ = 0;
+    }
+    const std::size_t n = std::min<std::size_t>(seg->len - off, iov[i].iov_len - ioff);
+    std::memcpy(static_cast<char*>(iov[i].iov_base) + ioff, static_cast<const char*>(seg->payload) + off, n);
+    total += n;
+    ioff += n;
+    off = static_cast<std::uint16_t>(off + n);
+    if (ioff == iov[i].iov_len) {
+      ++i;
+      ioff = 0;
+    }
+    if (off == seg->len) {
+      seg = seg->next;
+      off = 0;
+      if (seg == nullptr && !peek) {
+        while (!rx_done_.push(rx_head_)) {  // the stack drains it: wait a moment
+          schedule_service();
+          sched_yield();
+        }
+        rx_head_ = rx_seg_ = nullptr;
+        freed = true;
+      } else if (seg == nullptr) {
+        break;
+      }
+    }
+  }
+  if (!peek) {
+    rx_seg_ = seg;
+    rx_off_ = off;
+    rx_bytes_.fetch_sub(total, std::memory_order_seq_cst);
+  }
+  if (freed) schedule_service();
+  return total;
+}
+
+ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
+  drive_if_owner();
+  std::lock_guard lock(rx_mu_);
+  const std::size_t want = iov_total(iov, iovcnt);
+  for (;;) {
+    const std::uint32_t seen = edge_seq();
+    const bool fin = rx_fin_.load() || shut_rd_.load();  // read before the data: FIN comes after it
+    const std::size_t n = want == 0 ? 0 : copy_out(iov, iovcnt, flags & MSG_PEEK);
+    if (n > 0 || want == 0) {
+      if (rx_bytes_.load() == 0 && !fin) {
+        clear(EPOLLIN);
+        if (rx_bytes_.load() != 0 || rx_fin_.load()) events_.fetch_or(EPOLLIN);
+      }
+      if (from != nullptr) sockaddr_in_to(peer_, from, fromlen);
+      return static_cast<ssize_t>(n);
+    }
+    if (fin) return 0;
+    const State s = state_.load();
+    if (s == State::Closed) return error_.load() != 0 ? -take_error() : 0;
+    if (s != State::Connected && s != State::Connecting) return -ENOTCONN;
+    if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
+    if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
+  }
+}
+
+ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*, socklen_t) noexcept {
+  drive_if_owner();
+  std::lock_guard lock(tx_mu_);
+  const std::size_t total = iov_total(iov, iovcnt);
+  std::size_t written = 0, ioff = 0;
+  int i = 0;
+  for (;;) {
+    const std::uint32_t seen = edge_seq();
+    const State s = state_.load();
+    if (s == State::Closed || shut_wr_.load()) {
+      const int e = take_error();
+      if (e != 0 && written == 0) return -e;
+      if (!(flags & MSG_NOSIGNAL) && written == 0) ::raise(SIGPIPE);
+      return written != 0 ? static_cast<ssize_t>(written) : -EPIPE;
+    }
+    if (s == State::Connected) {
+      while (i < iovcnt) {
+        const std::size_t n = tx_.write(static_cast<const char*>(iov[i].iov_base) + ioff, iov[i].iov_len - ioff);
+        written += n;
+        ioff += n;
+        if (ioff < iov[i].iov_len) break;
+        ++i;
+        ioff = 0;
+      }
+      if (written != 0) schedule_service();
+      if (written == total) return static_cast<ssize_t>(written);
+    } else if (s != State::Connecting) {
+      return -ENOTCONN;
+    }
+    if (nonblocking() || (flags & MSG_DONTWAIT)) {
+      if (written != 0) return static_cast<ssize_t>(written);
+      clear(EPOLLOUT);
+      if (tx_.free_space() != 0 && s == State::Connected) events_.fetch_or(EPOLLOUT);
+      return -EAGAIN;
+    }
+    if (!wait_event(seen, sndtimeo_ms_)) return written != 0 ? static_cast<ssize_t>(written) : -EAGAIN;
+  }
+}
+
+int TcpSocket::shutdown(int how) noexcept {
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return -EINVAL;
+  const State s = state_.load();
+  if (s != State::Connected && s != State::Connecting) return -ENOTCONN;
+  if (how != SHUT_WR) {
+    shut_rd_.store(true);
+    raise(EPOLLIN | EPOLLRDHUP);
+  }
+  if (how != SHUT_RD) {
+    shut_wr_.store(true);
+    Task t;
+    t.op = Task::Op::Shutdown;
+    return run(t);
+  }
+  return 0;
+}
+
+void TcpSocket::close() noexcept {
+  closing_.store(true, std::memory_order_seq_cst);
+  schedule_service();  // a queued run sees closing_ too; the stack deletes this object
+}
+
+int TcpSocket::getsockname(sockaddr* addr, socklen_t* len) noexcept {
+  sockaddr_in in = local_;
+  in.sin_family = AF_INET;
+  sockaddr_in_to(in, addr, len);
+  return 0;
+}
+
+int TcpSocket::getpeername(sockaddr* addr, socklen_t* len) noexcept {
+  if (state_.load() != State::Connected) return -ENOTCONN;
+  sockaddr_in_to(peer_, addr, len);
+  return 0;
+}
+
+int TcpSocket::readable_bytes() noexcept { return static_cast<int>(rx_bytes_.load()); }
+
+}  // namespace gz::stack

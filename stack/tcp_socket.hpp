@@ -1,0 +1,114 @@
+// TcpSocket: a TCP socket served by one stack thread.
+//
+// Split between two threads:
+// - the stack thread owns the lwIP pcb and runs every lwIP call (tasks posted
+//   by the application, lwIP callbacks);
+// - the application thread moves data through lock-free rings: received
+//   pbuf chains come in on rx_ (zero copy: the app copies straight out of the
+//   mbufs), consumed chains go back on rx_done_ to be freed and acknowledged
+//   (tcp_recved opens the window again, RFC 9293 section 3.8.6.2.2); bytes to
+//   send go through tx_.
+#pragma once
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>  // before lwIP: see TCP_MSS in lwipopts.h
+
+#include <atomic>
+#include <cstdint>
+
+#include "gz/socket.hpp"
+#include "lwip/tcp.h"
+#include "ring.hpp"
+#include "stack_thread.hpp"
+
+namespace gz::stack {
+
+class TcpSocket final : public SocketBase {
+ public:
+  // Creates the pcb on owner's thread. Errors: ENOBUFS when lwIP is out of memory.
+  static Result<TcpSocket*> create(StackThread& owner);
+
+  int bind(const sockaddr* addr, socklen_t len) noexcept override;
+  int listen(int backlog) noexcept override;
+  int accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept override;
+  int connect(const sockaddr* addr, socklen_t len) noexcept override;
+  ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept override;
+  ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept override;
+  int shutdown(int how) noexcept override;
+  void close() noexcept override;
+  int getsockname(sockaddr* addr, socklen_t* len) noexcept override;
+  int getpeername(sockaddr* addr, socklen_t* len) noexcept override;
+  int getsockopt(int level, int name, void* val, socklen_t* len) noexcept override;
+  int setsockopt(int level, int name, const void* val, socklen_t len) noexcept override;
+  int readable_bytes() noexcept override;
+
+ private:
+  enum class State : std::uint8_t { Fresh, Bound, Listening, Connecting, Connected, Closed };
+  struct Task;  // a control call run on the stack thread
+  friend struct Task;
+
+  TcpSocket(StackThread& owner, tcp_pcb* pcb);
+  ~TcpSocket() override;
+
+  // --- stack thread ---
+  void attach_pcb(tcp_pcb* pcb) noexcept;
+  void service() noexcept;       // free consumed rx, push pending tx, finish close
+  void push_tx() noexcept;
+  void release_rx() noexcept;
+  void finish_close() noexcept;
+  void on_error(err_t err) noexcept;
+  static err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err);
+  static err_t on_sent(void* arg, tcp_pcb* pcb, u16_t len);
+  static err_t on_connected(void* arg, tcp_pcb* pcb, err_t err);
+  static err_t on_accept(void* arg, tcp_pcb* pcb, err_t err);
+  static void on_err(void* arg, err_t err);
+  static void service_task(StackTask* t);
+  void cache_addresses() noexcept;
+  int exec(Task& t) noexcept;  // a control call, on the stack thread
+  int exec_setopt(int level, int name, int value) noexcept;
+  void free_all_rx() noexcept;
+  void abandon() noexcept;     // listener closing: drop a queued, never accepted child
+
+  // --- application thread ---
+  void schedule_service() noexcept;
+  int run(Task& t) noexcept;
+  std::size_t copy_out(const iovec* iov, int iovcnt, bool peek) noexcept;
+  long timeout_ms(bool send_side) const noexcept;
+  int take_error() noexcept;
+
+  StackThread& owner_;
+  tcp_pcb* pcb_;  // stack thread only
+  std::atomic<State> state_{State::Fresh};
+  std::atomic<int> error_{0};        // pending SO_ERROR / reason of a failed connection
+  std::atomic<bool> rx_fin_{false};  // peer sent FIN
+  std::atomic<bool> shut_rd_{false}, shut_wr_{false};
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> service_queued_{false};
+  struct ServiceNode : StackTask {
+    TcpSocket* self = nullptr;
+  } service_node_;
+
+  SpscRing<pbuf*> rx_{512};       // stack -> app: received chains
+  SpscRing<pbuf*> rx_done_{512};  // app -> stack: consumed chains
+  pbuf* rx_head_ = nullptr;        // app: chain being read
+  pbuf* rx_seg_ = nullptr;         // app: segment within it
+  std::uint16_t rx_off_ = 0;       // app: offset within the segment
+  std::atomic<std::size_t> rx_bytes_{0};  // bytes in rx_ not yet read (FIONREAD)
+  ByteRing tx_{64 * 1024};
+  SpscRing<TcpSocket*> accepted_{256};  // listener: stack -> app
+
+  std::mutex rx_mu_, tx_mu_, accept_mu_;  // application threads sharing one socket
+
+  // options (set by the app, applied on the stack where lwIP needs them)
+  sockaddr_in local_{}, peer_{};
+  long rcvtimeo_ms_ = -1, sndtimeo_ms_ = -1;
+  int sndbuf_ = 64 * 1024, rcvbuf_ = TCP_WND;  // reported as Linux does (doubled on get)
+  bool reuseport_ = false;    // app copies of what getsockopt reports
+  int opt_reuseaddr_ = 0, opt_keepalive_ = 0, opt_nodelay_ = 0;
+  int keepidle_ = 7200, keepintvl_ = 75, keepcnt_ = 9;
+  bool nodelay_ = false;      // stack thread: inherited by accepted connections
+  bool wr_shut_done_ = false; // stack thread: FIN sent after shutdown(SHUT_WR)
+  std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
+};
+
+}  // namespace gz::stack

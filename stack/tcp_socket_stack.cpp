@@ -1,0 +1,240 @@
+// TcpSocket, stack-thread half: lwIP callbacks, control calls, data pumping.
+#include "tcp_socket.hpp"  // first: it orders <netinet/tcp.h> before lwIP
+
+#include <netinet/tcp.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <new>
+
+#include "lwip/priv/tcp_priv.h"
+#include "stack.hpp"
+#include "tcp_socket_task.hpp"
+
+namespace gz::stack {
+
+TcpSocket::TcpSocket(StackThread& owner, tcp_pcb* pcb) : owner_(owner), pcb_(pcb) {
+  if (owner.rtc()) driver_ = &owner;
+  service_node_.fn = service_task;
+  service_node_.self = this;
+}
+
+TcpSocket::~TcpSocket() = default;
+
+void TcpSocket::attach_pcb(tcp_pcb* pcb) noexcept {
+  pcb_ = pcb;
+  tcp_arg(pcb, this);
+  tcp_recv(pcb, on_recv);
+  tcp_sent(pcb, on_sent);
+  tcp_err(pcb, on_err);
+}
+
+void TcpSocket::cache_addresses() noexcept {
+  if (pcb_ == nullptr) return;
+  local_.sin_family = AF_INET;
+  local_.sin_addr.s_addr = ip_2_ip4(&pcb_->local_ip)->addr;
+  local_.sin_port = lwip_htons(pcb_->local_port);
+  if (state_.load() == State::Listening) return;
+  peer_.sin_family = AF_INET;
+  peer_.sin_addr.s_addr = ip_2_ip4(&pcb_->remote_ip)->addr;
+  peer_.sin_port = lwip_htons(pcb_->remote_port);
+}
+
+err_t TcpSocket::on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
+  auto* self = static_cast<TcpSocket*>(arg);
+  if (p == nullptr) {  // FIN: RFC 9293 section 3.10.7.4, CLOSE-WAIT
+    self->rx_fin_.store(true);
+    self->raise(EPOLLIN | EPOLLRDHUP);
+    return ERR_OK;
+  }
+  if (self->shut_rd_.load(std::memory_order_relaxed)) {
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+  }
+  const u16_t len = p->tot_len;
+  if (!self->rx_.push(p)) return ERR_MEM;  // lwIP keeps it and offers it again
+  self->rx_bytes_.fetch_add(len, std::memory_order_seq_cst);
+  self->raise(EPOLLIN);
+  return ERR_OK;
+}
+
+err_t TcpSocket::on_sent(void* arg, tcp_pcb*, u16_t) {
+  auto* self = static_cast<TcpSocket*>(arg);
+  self->push_tx();
+  // Only service() may delete the socket: a queued service node must not outlive it.
+  if (self->closing_.load()) self->schedule_service();
+  return ERR_OK;
+}
+
+err_t TcpSocket::on_connected(void* arg, tcp_pcb*, err_t) {
+  auto* self = static_cast<TcpSocket*>(arg);
+  self->state_.store(State::Connected);
+  self->cache_addresses();
+  self->raise(EPOLLOUT);
+  return ERR_OK;
+}
+
+err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
+  auto* listener = static_cast<TcpSocket*>(arg);
+  if (err != ERR_OK || pcb == nullptr) return ERR_VAL;
+  auto* child = new (std::nothrow) TcpSocket(listener->owner_, nullptr);
+  if (child == nullptr || !listener->accepted_.push(child)) {
+    delete child;
+    tcp_abort(pcb);  // backlog full or no memory: the peer sees a reset
+    return ERR_ABRT;
+  }
+  child->attach_pcb(pcb);
+  if (listener->nodelay_) tcp_nagle_disable(pcb);
+  child->state_.store(State::Connected);
+  child->cache_addresses();
+  child->events_.store(EPOLLOUT);
+  listener->raise(EPOLLIN);
+  return ERR_OK;
+}
+
+void TcpSocket::on_err(void* arg, err_t err) {
+  static_cast<TcpSocket*>(arg)->on_error(err);
+}
+
+// lwIP has already freed the pcb (RFC 9293 section 3.10.7: reset or abort).
+void TcpSocket::on_error(err_t err) noexcept {
+  pcb_ = nullptr;
+  const State was = state_.exchange(State::Closed);
+  int code = ECONNRESET;
+  if (was == State::Connecting) {
+    code = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
+  } else if (err == ERR_ABRT) {
+    code = ETIMEDOUT;
+  }
+  error_.store(code);
+  raise(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP);
+  if (closing_.load()) schedule_service();
+}
+
+void TcpSocket::service_task(StackTask* t) {
+  static_cast<ServiceNode*>(t)->self->service();
+}
+
+void TcpSocket::service() noexcept {
+  service_queued_.store(false, std::memory_order_seq_cst);
+  release_rx();
+  push_tx();
+  if (closing_.load()) finish_close();
+}
+
+void TcpSocket::release_rx() noexcept {
+  std::uint32_t len = 0;
+  pbuf* p;
+  while (rx_done_.pop(p)) {
+    len += p->tot_len;
+    pbuf_free(p);
+  }
+  // A listening pcb is a tcp_pcb_listen: it has no receive state at all.
+  if (pcb_ == nullptr || state_.load() == State::Listening) return;
+  while (len > 0) {  // RFC 9293 3.8.6.2.2: reopen the window as the app reads
+    const u16_t n = static_cast<u16_t>(std::min<std::uint32_t>(len, 0xffff));
+    tcp_recved(pcb_, n);
+    len -= n;
+  }
+  if (pcb_->refused_data != nullptr) tcp_process_refused_data(pcb_);
+}
+
+void TcpSocket::push_tx() noexcept {
+  if (pcb_ == nullptr || state_.load() != State::Connected) return;
+  bool wrote = false;
+  for (;;) {
+    auto [ptr, n] = tx_.peek();
+    std::size_t room = std::min<std::size_t>({n, static_cast<std::size_t>(tcp_sndbuf(pcb_)), std::size_t{0xffff}});
+    if (room == 0 || tcp_sndqueuelen(pcb_) + 2 >= TCP_SND_QUEUELEN) break;
+    const u8_t more = room < tx_.readable() ? TCP_WRITE_FLAG_MORE : 0;
+    if (tcp_write(pcb_, ptr, static_cast<u16_t>(room), TCP_WRITE_FLAG_COPY | more) != ERR_OK) break;
+    tx_.consume(room);
+    wrote = true;
+  }
+  if (shut_wr_.load() && !wr_shut_done_ && tx_.readable() == 0) {
+    tcp_shutdown(pcb_, 0, 1);
+    wr_shut_done_ = true;
+    wrote = true;
+  }
+  if (wrote) {
+    tcp_output(pcb_);
+    raise(EPOLLOUT);
+  }
+}
+
+void TcpSocket::free_all_rx() noexcept {
+  pbuf* p;
+  while (rx_.pop(p)) pbuf_free(p);
+  while (rx_done_.pop(p)) pbuf_free(p);
+  if (rx_head_ != nullptr) pbuf_free(rx_head_);  // the app closed: it no longer reads
+  rx_head_ = rx_seg_ = nullptr;
+}
+
+void TcpSocket::abandon() noexcept {
+  if (pcb_ != nullptr) {
+    tcp_arg(pcb_, nullptr);
+    tcp_err(pcb_, nullptr);
+    tcp_abort(pcb_);
+  }
+  free_all_rx();
+  delete this;
+}
+
+void TcpSocket::finish_close() noexcept {
+  if (pcb_ != nullptr && state_.load() == State::Listening) {
+    tcp_arg(pcb_, nullptr);
+    tcp_accept(pcb_, nullptr);
+    tcp_close(pcb_);
+    TcpSocket* child;
+    while (accepted_.pop(child)) child->abandon();
+  } else if (pcb_ != nullptr && linger_sec_.load() == 0) {
+    tcp_arg(pcb_, nullptr);
+    tcp_err(pcb_, nullptr);
+    tcp_abort(pcb_);  // SO_LINGER 0: RFC 9293 3.10.5 ABORT, send RST
+  } else if (pcb_ != nullptr) {
+    push_tx();
+    if (tx_.readable() != 0 && state_.load() == State::Connected) return;  // on_sent comes back here
+    tcp_arg(pcb_, nullptr);  // lwIP's tcp_recv_null takes the rest of the conversation
+    tcp_recv(pcb_, nullptr);
+    tcp_sent(pcb_, nullptr);
+    tcp_err(pcb_, nullptr);
+    if (tcp_close(pcb_) != ERR_OK) tcp_abort(pcb_);
+  }
+  pcb_ = nullptr;
+  free_all_rx();
+  delete this;
+}
+
+int TcpSocket::exec_setopt(int level, int name, int value) noexcept {
+  if (pcb_ == nullptr) return 0;
+  if (level == SOL_SOCKET && name == SO_REUSEADDR) {
+    if (value) {
+      ip_set_option(pcb_, SOF_REUSEADDR);
+    } else {
+      ip_reset_option(pcb_, SOF_REUSEADDR);
+    }
+  } else if (level == SOL_SOCKET && name == SO_KEEPALIVE) {
+    if (value) {
+      ip_set_option(pcb_, SOF_KEEPALIVE);
+    } else {
+      ip_reset_option(pcb_, SOF_KEEPALIVE);
+    }
+  } else if (level == IPPROTO_TCP && name == TCP_NODELAY) {
+    nodelay_ = value != 0;
+    if (value) {
+      tcp_nagle_disable(pcb_);
+    } else {
+      tcp_nagle_enable(pcb_);
+    }
+  } else if (state_.load() != State::Listening && level == IPPROTO_TCP && name == TCP_KEEPIDLE) {
+    pcb_->keep_idle = static_cast<u32_t>(value) * 1000U;
+  } else if (state_.load() != State::Listening && level == IPPROTO_TCP && name == TCP_KEEPINTVL) {
+    pcb_->keep_intvl = static_cast<u32_t>(value) * 1000U;
+  } else if (state_.load() != State::Listening && level == IPPROTO_TCP && name == TCP_KEEPCNT) {
+    pcb_->keep_cnt = static_cast<u32_t>(value);
+  }
+  return 0;
+}
+
+}  // namespace gz::stack

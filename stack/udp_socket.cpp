@@ -1,0 +1,288 @@
+#include "udp_socket.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include "sock_util.hpp"
+#include "stack.hpp"
+
+namespace gz::stack {
+
+struct UdpSocket::Task : StackTask {
+  enum class Op { Bind, Connect } op;
+  UdpSocket* self = nullptr;
+  sockaddr_in addr{};
+  int result = 0;
+};
+
+UdpSocket::UdpSocket(StackThread& owner) : owner_(owner) {
+  if (owner.rtc()) driver_ = &owner;
+  service_node_.fn = service_task;
+  service_node_.self = this;
+}
+
+Result<UdpSocket*> UdpSocket::create(StackThread& owner) {
+  auto* s = new (std::nothrow) UdpSocket(owner);
+  if (s == nullptr) return make_error(ENOMEM, "no memory for a socket");
+  struct NewPcb : StackTask {
+    UdpSocket* s;
+  } t;
+  t.s = s;
+  t.fn = [](StackTask* x) {
+    auto* n = static_cast<NewPcb*>(x);
+    n->s->pcb_ = udp_new_ip_type(IPADDR_TYPE_V4);
+    if (n->s->pcb_ != nullptr) udp_recv(n->s->pcb_, on_recv, n->s);
+    StackThread::complete(x);
+  };
+  owner.run_sync(&t);
+  if (s->pcb_ == nullptr) {
+    delete s;
+    return make_error(ENOBUFS, "lwIP is out of memory for a UDP pcb");
+  }
+  s->events_.store(EPOLLOUT);
+  return s;
+}
+
+// Stack thread: RFC 768 datagram in; dropped (and counted) when the app lags.
+void UdpSocket::on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
+  auto* self = static_cast<UdpSocket*>(arg);
+  Datagram d{p, {}};
+  d.from.sin_family = AF_INET;
+  d.from.sin_addr.s_addr = ip_2_ip4(addr)->addr;
+  d.from.sin_port = lwip_htons(port);
+  if (self->closing_.load(std::memory_order_relaxed) || !self->rx_.push(d)) {
+    self->rx_dropped_.fetch_add(1, std::memory_order_relaxed);
+    pbuf_free(p);
+    return;
+  }
+  self->raise(EPOLLIN);
+}
+
+void UdpSocket::service_task(StackTask* t) { static_cast<ServiceNode*>(t)->self->service(); }
+
+void UdpSocket::service() noexcept {
+  service_queued_.store(false, std::memory_order_seq_cst);
+  pbuf* done;
+  while (rx_done_.pop(done)) pbuf_free(done);
+  bool sent = false;
+  for (;;) {
+    if (tx_.readable() < sizeof(Record)) break;
+    Record rec;
+    std::size_t got = 0;
+    while (got < sizeof rec) {  // the header may wrap around the ring's end
+      auto [ptr, n] = tx_.peek();
+      const std::size_t take = std::min(n, sizeof rec - got);
+      std::memcpy(reinterpret_cast<char*>(&rec) + got, ptr, take);
+      tx_.consume(take);
+      got += take;
+    }
+    pbuf* p = pcb_ != nullptr ? pbuf_alloc(PBUF_TRANSPORT, static_cast<u16_t>(rec.len), PBUF_POOL) : nullptr;
+    for (std::size_t off = 0; off < rec.len;) {
+      auto [ptr, n] = tx_.peek();
+      const std::size_t take = std::min<std::size_t>(n, rec.len - off);
+      if (p != nullptr) pbuf_take_at(p, ptr, static_cast<u16_t>(take), static_cast<u16_t>(off));
+      tx_.consume(take);
+      off += take;
+    }
+    if (p == nullptr) continue;  // out of memory: dropped, as a full NIC queue would
+    ip_addr_t to;
+    ip_addr_set_ip4_u32(&to, rec.addr);
+    if (rec.addr == 0 && rec.port == 0) {
+      udp_send(pcb_, p);
+    } else {
+      udp_sendto(pcb_, p, &to, lwip_ntohs(rec.port));
+    }
+    pbuf_free(p);
+    sent = true;
+  }
+  if (sent) raise(EPOLLOUT);
+  if (!closing_.load()) return;
+  if (pcb_ != nullptr) udp_remove(pcb_);
+  pcb_ = nullptr;
+  Datagram d;
+  while (rx_.pop(d)) pbuf_free(d.p);
+  while (rx_done_.pop(done)) pbuf_free(done);
+  delete this;
+}
+
+void UdpSocket::schedule_service() noexcept {
+  if (!service_queued_.exchange(true, std::memory_order_seq_cst)) owner_.post(&service_node_);
+}
+
+int UdpSocket::run(Task& t) noexcept {
+  t.self = this;
+  t.fn = [](StackTask* x) {
+    auto* k = static_cast<Task*>(x);
+    UdpSocket* s = k->self;
+    ip_addr_t a;
+    ip_addr_set_ip4_u32(&a, k->addr.sin_addr.s_addr);
+    const u16_t port = lwip_ntohs(k->addr.sin_port);
+    const ip4_addr_t* own = netif_ip4_addr(Stack::current()->nif());
+    err_t err = ERR_OK;
+    if (k->op == Task::Op::Bind) {
+      err = (!ip_addr_isany(&a) && ip_2_ip4(&a)->addr != own->addr) ? static_cast<err_t>(ERR_VAL) : udp_bind(s->pcb_, &a, port);
+      k->result = err == ERR_OK ? 0 : (err == ERR_USE ? -EADDRINUSE : -EADDRNOTAVAIL);
+    } else {
+      err = udp_connect(s->pcb_, &a, port);
+      k->result = err == ERR_OK ? 0 : -ENETUNREACH;
+    }
+    s->local_.sin_family = AF_INET;
+    s->local_.sin_addr.s_addr = ip_2_ip4(&s->pcb_->local_ip)->addr;
+    s->local_.sin_port = lwip_htons(s->pcb_->local_port);
+    StackThread::complete(x);
+  };
+  owner_.run_sync(&t);
+  return t.result;
+}
+
+int UdpSocket::bind(const sockaddr* addr, socklen_t len) noexcept {
+  Task t;
+  t.op = Task::Op::Bind;
+  if (int e = sockaddr_in_from(addr, len, t.addr); e != 0) return e;
+  return run(t);
+}
+
+int UdpSocket::connect(const sockaddr* addr, socklen_t len) noexcept {
+  Task t;
+  t.op = Task::Op::Connect;
+  if (int e = sockaddr_in_from(addr, len, t.addr); e != 0) return e;
+  if (int rc = run(t); rc != 0) return rc;
+  peer_ = t.addr;
+  connected_.store(true);
+  return 0;
+}
+
+ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
+  drive_if_owner();
+  std::lock_guard lock(rx_mu_);
+  for (;;) {
+    const std::uint32_t seen = edge_seq();
+    if (Datagram* d = rx_.front()) {
+      std::size_t copied = 0;
+      for (int i = 0; i < iovcnt && copied < d->p->tot_len; ++i) {
+        copied += pbuf_copy_partial(d->p, iov[i].iov_base, static_cast<u16_t>(std::min<std::size_t>(iov[i].iov_len, 0xffff)),
+                                    static_cast<u16_t>(copied));
+      }
+      const std::size_t full = d->p->tot_len;
+      sockaddr_in_to(d->from, from, fromlen);
+      if (!(flags & MSG_PEEK)) {
+        Datagram taken{};
+        rx_.pop(taken);
+        while (!rx_done_.push(taken.p)) {
+          schedule_service();
+          sched_yield();
+        }
+        schedule_service();
+        if (rx_.empty()) {
+          clear(EPOLLIN);
+          if (!rx_.empty()) events_.fetch_or(EPOLLIN);
+        }
+      }
+      return static_cast<ssize_t>((flags & MSG_TRUNC) ? full : copied);
+    }
+    if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
+    if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
+  }
+}
+
+ssize_t UdpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept {
+  Record rec{0, 0, 0, 0};
+  if (to != nullptr) {
+    sockaddr_in in;
+    if (int e = sockaddr_in_from(to, tolen, in); e != 0) return e;
+    rec.addr = in.sin_addr.s_addr;
+    rec.port = in.sin_port;
+    if (rec.addr == 0 && rec.port == 0) return -EINVAL;
+  } else if (!connected_.load()) {
+    return -EDESTADDRREQ;
+  }
+  std::size_t total = 0;
+  for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+  if (total > kMaxDatagram) return -EMSGSIZE;
+  rec.len = static_cast<std::uint32_t>(total);
+  std::lock_guard lock(tx_mu_);
+  for (;;) {
+    const std::uint32_t seen = edge_seq();
+    if (tx_.free_space() >= sizeof rec + total) {
+      tx_.write(&rec, sizeof rec);
+      for (int i = 0; i < iovcnt; ++i) tx_.write(iov[i].iov_base, iov[i].iov_len);
+      schedule_service();
+      return static_cast<ssize_t>(total);
+    }
+    schedule_service();
+    if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
+    if (!wait_event(seen, sndtimeo_ms_)) return -EAGAIN;
+  }
+}
+
+int UdpSocket::shutdown(int how) noexcept {
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return -EINVAL;
+  return connected_.load() ? 0 : -ENOTCONN;
+}
+
+void UdpSocket::close() noexcept {
+  closing_.store(true, std::memory_order_seq_cst);
+  schedule_service();  // the stack deletes this object
+}
+
+int UdpSocket::getsockname(sockaddr* addr, socklen_t* len) noexcept {
+  sockaddr_in in = local_;
+  in.sin_family = AF_INET;
+  sockaddr_in_to(in, addr, len);
+  return 0;
+}
+
+int UdpSocket::getpeername(sockaddr* addr, socklen_t* len) noexcept {
+  if (!connected_.load()) return -ENOTCONN;
+  sockaddr_in_to(peer_, addr, len);
+  return 0;
+}
+
+int UdpSocket::readable_bytes() noexcept {
+  std::lock_guard lock(rx_mu_);
+  Datagram* d = rx_.front();
+  return d != nullptr ? d->p->tot_len : 0;  // Linux: the size of the next datagram
+}
+
+int UdpSocket::getsockopt(int level, int name, void* val, socklen_t* len) noexcept {
+  int v;
+  if (level != SOL_SOCKET) return -ENOPROTOOPT;
+  switch (name) {
+    case SO_TYPE: v = SOCK_DGRAM; break;
+    case SO_ERROR: v = 0; break;
+    case SO_RCVBUF: v = rcvbuf_; break;
+    case SO_SNDBUF: v = sndbuf_; break;
+    case SO_BROADCAST: v = broadcast_; break;
+    case SO_REUSEADDR: v = reuseaddr_; break;
+    case SO_DOMAIN: v = AF_INET; break;
+    case SO_PROTOCOL: v = IPPROTO_UDP; break;
+    default: return -ENOPROTOOPT;
+  }
+  return put_option_int(val, len, v);
+}
+
+int UdpSocket::setsockopt(int level, int name, const void* val, socklen_t len) noexcept {
+  if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+    return timeval_to_ms(val, len, name == SO_RCVTIMEO ? rcvtimeo_ms_ : sndtimeo_ms_);
+  }
+  int v;
+  if (int rc = option_int(val, len, v); rc != 0) return rc;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_RCVBUF: rcvbuf_ = buffer_option(v); return 0;
+      case SO_SNDBUF: sndbuf_ = buffer_option(v); return 0;
+      case SO_BROADCAST: broadcast_ = v != 0; return 0;
+      case SO_REUSEADDR: reuseaddr_ = v != 0; return 0;
+      case SO_REUSEPORT: return 0;
+      default: return -ENOPROTOOPT;
+    }
+  }
+  if (level == IPPROTO_IP) return 0;  // IP_TOS, IP_TTL...: accepted, lwIP keeps its defaults
+  return -ENOPROTOOPT;
+}
+
+}  // namespace gz::stack

@@ -1,0 +1,82 @@
+// UdpSocket: a UDP socket served by one stack thread.
+// Datagrams to send go through a byte ring as records (header + payload); the
+// stack turns each into a pbuf for udp_sendto (lwIP fragments large ones).
+// Received datagrams come back as (pbuf, source) records, zero copy; the
+// application hands consumed pbufs back to be freed on the stack thread.
+// Receive overflow drops the datagram and counts it, as UDP does.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "gz/socket.hpp"
+#include "lwip/udp.h"
+#include "ring.hpp"
+#include "stack_thread.hpp"
+
+namespace gz::stack {
+
+class UdpSocket final : public SocketBase {
+ public:
+  static Result<UdpSocket*> create(StackThread& owner);
+
+  int bind(const sockaddr* addr, socklen_t len) noexcept override;
+  int listen(int) noexcept override { return -EOPNOTSUPP; }
+  int accept(SocketBase**, sockaddr*, socklen_t*) noexcept override { return -EOPNOTSUPP; }
+  int connect(const sockaddr* addr, socklen_t len) noexcept override;
+  ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept override;
+  ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept override;
+  int shutdown(int how) noexcept override;
+  void close() noexcept override;
+  int getsockname(sockaddr* addr, socklen_t* len) noexcept override;
+  int getpeername(sockaddr* addr, socklen_t* len) noexcept override;
+  int getsockopt(int level, int name, void* val, socklen_t* len) noexcept override;
+  int setsockopt(int level, int name, const void* val, socklen_t len) noexcept override;
+  int readable_bytes() noexcept override;
+
+  static constexpr std::size_t kMaxDatagram = 65507;  // RFC 768 over IPv4
+
+ private:
+  struct Datagram {
+    pbuf* p;
+    sockaddr_in from;
+  };
+  struct Record {  // header of a datagram in tx_
+    std::uint32_t len;
+    std::uint32_t addr;  // network order; 0 with port 0: the connected peer
+    std::uint16_t port;  // network order
+    std::uint16_t pad;
+  };
+  struct Task;
+  struct ServiceNode : StackTask {
+    UdpSocket* self = nullptr;
+  };
+
+  explicit UdpSocket(StackThread& owner);
+  ~UdpSocket() override = default;
+  static void on_recv(void* arg, udp_pcb* pcb, pbuf* p, const ip_addr_t* addr, u16_t port);
+  static void service_task(StackTask* t);
+  void service() noexcept;  // stack: free consumed, send queued, finish close
+  void schedule_service() noexcept;
+  int run(Task& t) noexcept;
+
+  StackThread& owner_;
+  udp_pcb* pcb_ = nullptr;  // stack thread only
+  ServiceNode service_node_;
+  std::atomic<bool> service_queued_{false};
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> connected_{false};
+  SpscRing<Datagram> rx_{1024};
+  SpscRing<pbuf*> rx_done_{1024};
+  ByteRing tx_{256 * 1024};
+  std::atomic<std::uint64_t> rx_dropped_{0};
+  std::mutex rx_mu_, tx_mu_;
+  sockaddr_in local_{}, peer_{};
+  long rcvtimeo_ms_ = -1, sndtimeo_ms_ = -1;
+  int rcvbuf_ = 212992, sndbuf_ = 212992, broadcast_ = 0, reuseaddr_ = 0;
+};
+
+}  // namespace gz::stack

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The kernel-side peer of the integration tests (runs in the peer namespace).
+
+  peer.py clients HOST PORT CONNS BYTES   CONNS concurrent connections each send
+                                          BYTES and check the echo byte for byte
+  peer.py stream HOST PORT BYTES          one connection, BYTES each way at once,
+                                          sha256 of what was sent == of what came back
+  peer.py server PORT                     a kernel echo server (for lstack as client)
+  peer.py posix-peer                      echo on 9000, close at once on 9002 (posix-check)
+  peer.py udp HOST PORT COUNT SIZE        COUNT datagrams of SIZE bytes, at most 32 in
+                                          flight, each echo checked; loss reported
+Every wait is bounded; exit status 0 only when every byte matched.
+"""
+import hashlib
+import selectors
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+
+def pattern(conn, size):
+    seed = hashlib.sha256(str(conn).encode()).digest()
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+def clients(host, port, nconns, nbytes, deadline_s=300):
+    sel = selectors.DefaultSelector()
+    state = {}
+    for k in range(nconns):
+        s = socket.create_connection((host, port), timeout=30)
+        s.setblocking(False)
+        state[s] = {"k": k, "out": pattern(k, nbytes), "sent": 0, "got": bytearray()}
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    deadline = time.monotonic() + deadline_s
+    open_ = set(state)
+    while open_ and time.monotonic() < deadline:
+        for key, ev in sel.select(timeout=5):
+            s, st = key.fileobj, state[key.fileobj]
+            if ev & selectors.EVENT_WRITE and st["sent"] < nbytes:
+                st["sent"] += s.send(st["out"][st["sent"]:st["sent"] + 65536])
+                if st["sent"] == nbytes:
+                    sel.modify(s, selectors.EVENT_READ)
+            if ev & selectors.EVENT_READ:
+                try:
+                    data = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                st["got"] += data
+                if not data or len(st["got"]) >= nbytes:
+                    sel.unregister(s)
+                    open_.discard(s)
+    good = sum(1 for st in state.values() if bytes(st["got"]) == st["out"])
+    for s in state:
+        s.close()
+    print(f"peer: {good}/{nconns} connections echoed {nbytes} bytes intact")
+    return 0 if good == nconns else 1
+
+
+def stream(host, port, nbytes):
+    s = socket.create_connection((host, port), timeout=60)
+    sent_hash, got_hash = hashlib.sha256(), hashlib.sha256()
+    block = pattern("stream", 1 << 20)
+    got = [0]
+
+    def reader():
+        while got[0] < nbytes:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            got_hash.update(data)
+            got[0] += len(data)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    start = time.monotonic()
+    sent = 0
+    while sent < nbytes:
+        chunk = block[: min(len(block), nbytes - sent)]
+        s.sendall(chunk)
+        sent_hash.update(chunk)
+        sent += len(chunk)
+    t.join(timeout=600)
+    secs = time.monotonic() - start
+    s.close()
+    ok = got[0] == nbytes and sent_hash.hexdigest() == got_hash.hexdigest()
+    print(f"peer: stream {nbytes} bytes each way in {secs:.1f} s ({2 * nbytes / secs / 1e6:.0f} MB/s), "
+          f"sha256 sent {sent_hash.hexdigest()[:16]} echoed {got_hash.hexdigest()[:16]}: {'match' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
+def udp(host, port, count, size, window=32, deadline_s=120):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, port))
+    s.settimeout(0.2)
+    outstanding, got, corrupt, sent = {}, 0, 0, 0
+    deadline = time.monotonic() + deadline_s
+    while (sent < count or outstanding) and time.monotonic() < deadline:
+        while sent < count and len(outstanding) < window:
+            payload = sent.to_bytes(4, "big") + pattern(sent, size - 4)
+            s.send(payload)
+            outstanding[sent] = payload
+            sent += 1
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            outstanding.clear()  # whatever is still out now counts as lost
+            continue
+        seq = int.from_bytes(data[:4], "big")
+        if outstanding.pop(seq, None) == data:
+            got += 1
+        else:
+            corrupt += 1
+    lost = count - got - corrupt
+    print(f"peer: udp {count} datagrams of {size} B: {got} echoed intact, {lost} lost, {corrupt} corrupt")
+    return 0 if corrupt == 0 and got > 0 else 1
+
+
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:
+            data = self.request.recv(65536)
+            if not data:
+                return
+            self.request.sendall(data)
+
+
+class Closer(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.close()
+
+
+def posix_peer():
+    """Echo on 9000, close at once on 9002, nothing on 9001 (posix-check)."""
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    closer = socketserver.ThreadingTCPServer(("0.0.0.0", 9002), Closer)
+    threading.Thread(target=closer.serve_forever, daemon=True).start()
+    return server(9000)
+
+
+def server(port):
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    with socketserver.ThreadingTCPServer(("0.0.0.0", port), Echo) as srv:
+        print(f"peer: echo server on {port}", flush=True)
+        srv.serve_forever()
+
+
+def main(argv):
+    cmd = argv[1] if len(argv) > 1 else ""
+    if cmd == "clients" and len(argv) == 6:
+        return clients(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if cmd == "stream" and len(argv) == 5:
+        return stream(argv[2], int(argv[3]), int(argv[4]))
+    if cmd == "udp" and len(argv) == 6:
+        return udp(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if cmd == "posix-peer" and len(argv) == 2:
+        return posix_peer()
+    if cmd == "server" and len(argv) == 3:
+        return server(int(argv[2]))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

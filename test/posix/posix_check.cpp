@@ -1,0 +1,209 @@
+// One black-box program, run twice by posix.sh: on the kernel stack and linked
+// with liblstack. It checks the socket semantics a server or client relies on
+// (errno values, blocking and non-blocking behaviour, options, readiness);
+// both runs must give the same, Linux, answers.
+//   posix-check PEER_IP LOCAL_IP
+// The peer (peer.py posix-peer) echoes on 9000, closes at once on 9002, and
+// nothing listens on 9001.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+int g_passed = 0, g_failed = 0;
+volatile sig_atomic_t g_sigpipe = 0;
+const char* g_peer;
+const char* g_local;
+
+void check(bool ok, const std::string& what) {
+  std::printf("%s: %s\n", ok ? "ok" : "FAIL", what.c_str());
+  (ok ? g_passed : g_failed)++;
+}
+
+void check_errno(int rc, int want, const std::string& what) {
+  const int got = errno;
+  check(rc == -1 && got == want, what + " -> " + (rc == -1 ? std::strerror(got) : "success") + " (want " + std::strerror(want) + ")");
+}
+
+sockaddr_in addr(const char* ip, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+
+int tcp() { return socket(AF_INET, SOCK_STREAM, 0); }
+
+int connect_to(int port) {
+  const int fd = tcp();
+  sockaddr_in a = addr(g_peer, port);
+  return connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? fd : (close(fd), -1);
+}
+
+bool wait_for(int fd, short ev, int ms) {
+  pollfd p{fd, ev, 0};
+  return poll(&p, 1, ms) == 1 && (p.revents & ev);
+}
+
+void connect_checks() {
+  const int fd = tcp();
+  sockaddr_in closed = addr(g_peer, 9001);
+  check_errno(connect(fd, reinterpret_cast<sockaddr*>(&closed), sizeof closed), ECONNREFUSED, "connect to a closed port");
+  close(fd);
+
+  const int nb = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in echo = addr(g_peer, 9000);
+  check_errno(connect(nb, reinterpret_cast<sockaddr*>(&echo), sizeof echo), EINPROGRESS, "non-blocking connect");
+  check(wait_for(nb, POLLOUT, 3000), "poll POLLOUT once connected");
+  int err = -1;
+  socklen_t len = sizeof err;
+  check(getsockopt(nb, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0, "SO_ERROR is 0 after connecting");
+  sockaddr_in me{}, them{};
+  socklen_t ml = sizeof me, tl = sizeof them;
+  getsockname(nb, reinterpret_cast<sockaddr*>(&me), &ml);
+  getpeername(nb, reinterpret_cast<sockaddr*>(&them), &tl);
+  char ip[32];
+  inet_ntop(AF_INET, &me.sin_addr, ip, sizeof ip);
+  check(std::string(ip) == g_local && me.sin_port != 0, std::string("getsockname is ") + ip + ", an ephemeral port");
+  check(ntohs(them.sin_port) == 9000, "getpeername gives the peer's port");
+  char buf[64];
+  check_errno(static_cast<int>(recv(nb, buf, sizeof buf, 0)), EAGAIN, "recv with nothing to read (non-blocking)");
+  check(send(nb, "hello", 5, 0) == 5, "send 5 bytes");
+  check(wait_for(nb, POLLIN, 3000), "poll POLLIN for the echo");
+  int avail = 0;
+  ioctl(nb, FIONREAD, &avail);
+  check(avail == 5, "FIONREAD is 5, got " + std::to_string(avail));
+  check(recv(nb, buf, sizeof buf, 0) == 5 && std::memcmp(buf, "hello", 5) == 0, "the echo comes back");
+  check(shutdown(nb, SHUT_WR) == 0, "shutdown(SHUT_WR)");
+  check(wait_for(nb, POLLIN, 3000) && recv(nb, buf, sizeof buf, 0) == 0, "the peer's FIN reads as 0");
+  close(nb);
+}
+
+void timeout_and_option_checks() {
+  const int fd = connect_to(9000);
+  check(fd >= 0, "blocking connect");
+  timeval tv{0, 200000};
+  check(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0, "SO_RCVTIMEO 200 ms");
+  char buf[16];
+  const auto t0 = std::chrono::steady_clock::now();
+  check_errno(static_cast<int>(recv(fd, buf, sizeof buf, 0)), EAGAIN, "blocking recv times out");
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  check(ms >= 150 && ms < 2000, "... after about 200 ms (" + std::to_string(ms) + " ms)");
+  int one = 1, v = 0;
+  socklen_t len = sizeof v;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  check(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0 && v == 1, "TCP_NODELAY reads back 1");
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  v = 0;
+  check(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, &len) == 0 && v == 1, "SO_KEEPALIVE reads back 1");
+  check(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == SOCK_STREAM, "SO_TYPE is SOCK_STREAM");
+  tcp_info info{};
+  socklen_t il = sizeof info;
+  check(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &il) == 0 && info.tcpi_state == TCP_ESTABLISHED,
+        "TCP_INFO says ESTABLISHED");
+  check_errno(setsockopt(fd, SOL_SOCKET, 0x7777, &one, sizeof one), ENOPROTOOPT, "unknown option");
+  close(fd);
+  check_errno(static_cast<int>(recv(fd, buf, sizeof buf, MSG_DONTWAIT)), EBADF, "recv on a closed fd");
+}
+
+void listener_checks() {
+  const int fresh = tcp();
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  check_errno(getpeername(fresh, reinterpret_cast<sockaddr*>(&peer), &len), ENOTCONN, "getpeername unconnected");
+  char c;
+  check_errno(static_cast<int>(recv(fresh, &c, 1, 0)), ENOTCONN, "recv unconnected");
+  close(fresh);
+  const int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in a = addr(g_local, 7000);
+  check(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(l, 16) == 0, "bind + listen on 7000");
+  const int l2 = tcp();
+  check_errno(bind(l2, reinterpret_cast<sockaddr*>(&a), sizeof a), EADDRINUSE, "second bind to the same port");
+  close(l2);
+  check_errno(accept(l, nullptr, nullptr), EAGAIN, "accept with nobody waiting (non-blocking)");
+  int v = 0;
+  len = sizeof v;
+  check(getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, reinterpret_cast<socklen_t*>(&len)) == 0 && v == 1,
+        "SO_ACCEPTCONN on a listener");
+  close(l);
+}
+
+void readiness_checks() {
+  const int fd = connect_to(9000);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  check((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0, "F_GETFL shows O_NONBLOCK");
+  const int ep = epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u64 = 42;
+  check(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl ADD (EPOLLET)");
+  check_errno(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), EEXIST, "epoll_ctl ADD twice");
+  send(fd, "ping", 4, 0);
+  epoll_event out[4];
+  check(epoll_wait(ep, out, 4, 3000) == 1 && out[0].data.u64 == 42 && (out[0].events & EPOLLIN), "epoll_wait: EPOLLIN");
+  char buf[16];
+  while (recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  check(epoll_wait(ep, out, 4, 100) == 0, "EPOLLET: nothing more until new data");
+  send(fd, "pong", 4, 0);
+  fd_set rd;
+  FD_ZERO(&rd);
+  FD_SET(fd, &rd);
+  timeval tv{3, 0};
+  check(select(fd + 1, &rd, nullptr, nullptr, &tv) == 1 && FD_ISSET(fd, &rd), "select: readable");
+  check(epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) == 0, "epoll_ctl DEL");
+  close(ep);
+  close(fd);
+}
+
+void epipe_checks() {
+  const int fd = connect_to(9002);  // the peer closes at once
+  check(fd >= 0, "connect to the closing peer");
+  char buf[16];
+  check(wait_for(fd, POLLIN, 3000) && recv(fd, buf, sizeof buf, 0) == 0, "its FIN reads as 0");
+  int err = 0;
+  for (int i = 0; i < 200 && err == 0; ++i) {  // the first sends may still be taken, then RST arrives
+    if (send(fd, "x", 1, MSG_NOSIGNAL) < 0) err = errno;
+    usleep(10000);
+  }
+  check(err == EPIPE || err == ECONNRESET, std::string("send after the peer closed fails: ") + std::strerror(err));
+  g_sigpipe = 0;
+  const int rc = static_cast<int>(send(fd, "x", 1, 0));
+  check(rc == -1 && errno == EPIPE && g_sigpipe == 1, "then EPIPE, and SIGPIPE without MSG_NOSIGNAL");
+  close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: posix-check PEER_IP LOCAL_IP\n");
+    return 2;
+  }
+  g_peer = argv[1];
+  g_local = argv[2];
+  signal(SIGPIPE, [](int) { g_sigpipe = 1; });
+  connect_checks();
+  timeout_and_option_checks();
+  listener_checks();
+  readiness_checks();
+  epipe_checks();
+  std::printf("posix-check: %d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}
