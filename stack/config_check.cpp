@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 
 #include "gz/config.hpp"
@@ -75,7 +76,8 @@ std::string mac_to_string(const std::array<std::uint8_t, 6>& m) {
 }
 
 std::size_t hugepage_bytes_needed(const Config& c) {
-  const std::size_t per_stack = std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn * kMbufBytes + kStackFixedBytes;
+  const std::size_t mbufs = std::max(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs);
+  const std::size_t per_stack = mbufs * kMbufBytes + kStackFixedBytes;
   return per_stack * c.cpus.size();
 }
 

@@ -8,6 +8,7 @@ namespace gz::stack {
 std::size_t ByteRing::write(const void* src, std::size_t n) noexcept {
   const std::size_t head = head_.load(std::memory_order_relaxed);
   n = std::min(n, free_space());
+  if (n == 0) return 0;  // also: memcpy must not see a null source
   const std::size_t at = head & mask_;
   const std::size_t first = std::min(n, capacity() - at);
   std::memcpy(buf_.get() + at, src, first);

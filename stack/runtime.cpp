@@ -3,7 +3,9 @@
 #include "gz/socket.hpp"
 
 #include <dirent.h>
+#include <numa.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -27,6 +29,12 @@ std::size_t hugepage_bytes_free() {
   }
   closedir(dir);
   return total;
+}
+
+// numa_bind=1: memory of a stack on its CPU's node; -1 (anywhere) otherwise.
+int node_of(const Config& c, int cpu) {
+  if (!c.numa_bind || numa_available() < 0) return -1;
+  return numa_node_of_cpu(cpu);
 }
 
 MachineFacts machine_facts() {
@@ -83,8 +91,10 @@ Result<void> Runtime::start_stacks() {
   Port::Options po;
   po.mac = c.devices;
   po.queues = static_cast<std::uint16_t>(c.cpus.size());
-  po.mbufs_per_queue = c.tcp_conn_count * c.mbuf_count_per_conn;
+  po.mbufs_per_queue = static_cast<std::uint32_t>(
+      std::max<std::size_t>(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs));
   po.data_room = Port::data_room_for(c.dpdk_args);
+  for (int cpu : c.cpus) po.numa_nodes.push_back(node_of(c, cpu));
   auto port = Port::open(po);
   if (!port) return port.error();
   port_ = std::move(port.value());
@@ -113,6 +123,8 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
   s.opts.gateway = c.gateway_addr;
   s.opts.rx_burst = static_cast<std::uint16_t>(c.nic_read_num);
   s.low_power = c.low_power_mode;
+  s.opts.numa_node = node_of(c, c.cpus[i]);
+  s.opts.max_tcp = c.tcp_conn_count;
   return s;
 }
 

@@ -1,5 +1,6 @@
 #include "stack.hpp"
 
+#include <numa.h>
 #include <rte_mbuf.h>
 
 #include <cerrno>
@@ -15,6 +16,15 @@
 namespace gz::stack {
 namespace {
 thread_local Stack* t_stack = nullptr;
+
+// numa_bind: the arena's chunks come from the stack CPU's node (libnuma).
+void* numa_chunk(std::size_t bytes, void* ctx) noexcept {
+  return numa_alloc_onnode(bytes, static_cast<int>(reinterpret_cast<std::intptr_t>(ctx)));
+}
+void numa_release(void* chunk, std::size_t bytes, void*) noexcept { numa_free(chunk, bytes); }
+LwipArena::ChunkSource numa_source(int node) {
+  return {numa_chunk, numa_release, reinterpret_cast<void*>(static_cast<std::intptr_t>(node))};
+}
 constexpr int kTxRetries = 4;  // a full device queue usually drains within a few tries
 }
 
@@ -28,7 +38,8 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
     return make_error(EINVAL, "nic_read_num must be 1.." + std::to_string(kMaxBurst));
   }
   std::unique_ptr<Stack> s(new Stack(index, std::move(dev), opts));
-  auto inst = LwipInstance::create(opts.arena_bytes);
+  auto inst = LwipInstance::create(opts.arena_bytes, opts.numa_node >= 0 ? numa_source(opts.numa_node)
+                                                                         : LwipArena::heap_source());
   if (!inst) return inst.error();
   s->lwip_ = std::move(inst.value());
   ip4_addr_t host, mask, gw;

@@ -26,6 +26,8 @@ struct StackOptions {
   in_addr mask{};
   in_addr gateway{};           // 0.0.0.0: none
   std::size_t arena_bytes = 64u << 20;
+  int numa_node = -1;          // >= 0: lwIP's memory from this node (numa_bind)
+  std::uint32_t max_tcp = 1500; // tcp_conn_count: TCP sockets this stack serves at once
   std::uint16_t rx_burst = 32; // nic_read_num
 };
 
@@ -53,6 +55,17 @@ class Stack {
   // Copies lwIP's per-thread protocol counters into counters(); stack thread only.
   void sync_lwip_counters() noexcept;
   void count_idle_sleep() noexcept { ++counters_.idle_sleeps; }
+  // tcp_conn_count: a slot per TCP socket (listeners included). False when all
+  // are taken (the caller answers ENOBUFS, or resets an incoming connection).
+  bool take_tcp_slot() noexcept {
+    if (tcp_sockets_ >= opts_.max_tcp) {
+      ++counters_.tcp_refused;
+      return false;
+    }
+    ++tcp_sockets_;
+    return true;
+  }
+  void release_tcp_slot() noexcept { --tcp_sockets_; }
   // One line per TCP connection and the pool's free mbufs (debugging). Stack thread only.
   void dump_connections(std::FILE* out) noexcept;
   // Everything gazellectl shows about this stack. Stack thread only.
@@ -75,6 +88,7 @@ class Stack {
   netif netif_{};
   std::array<rte_mbuf*, kMaxBurst> tx_{};
   std::uint16_t tx_count_ = 0;
+  std::uint32_t tcp_sockets_ = 0;
   wire::StackCounters counters_{};
 };
 

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "sock_util.hpp"
+#include "stack.hpp"
 #include "tcp_socket_task.hpp"
 
 namespace gz::stack {
@@ -33,16 +34,22 @@ Result<TcpSocket*> TcpSocket::create(StackThread& owner) {
   t.s = s;
   t.fn = [](StackTask* x) {
     auto* n = static_cast<NewPcb*>(x);
-    if (tcp_pcb* pcb = tcp_new_ip_type(IPADDR_TYPE_V4)) {
-      n->s->attach_pcb(pcb);
-      n->ok = true;
+    Stack* stack = Stack::current();
+    if (stack->take_tcp_slot()) {
+      if (tcp_pcb* pcb = tcp_new_ip_type(IPADDR_TYPE_V4)) {
+        n->s->attach_pcb(pcb);
+        n->s->has_slot_ = true;
+        n->ok = true;
+      } else {
+        stack->release_tcp_slot();
+      }
     }
     StackThread::complete(x);
   };
   owner.run_sync(&t);
   if (!t.ok) {
     delete s;
-    return make_error(ENOBUFS, "lwIP is out of memory for a TCP pcb");
+    return make_error(ENOBUFS, "no TCP socket left on this stack (tcp_conn_count, or lwIP memory)");
   }
   return s;
 }

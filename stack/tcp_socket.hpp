@@ -68,6 +68,7 @@ class TcpSocket final : public SocketBase {
   int exec_setopt(int level, int name, int value) noexcept;
   void free_all_rx() noexcept;
   void abandon() noexcept;     // listener closing: drop a queued, never accepted child
+  void destroy() noexcept;     // stack thread: give the slot back and delete
 
   // --- application thread ---
   void schedule_service() noexcept;
@@ -108,6 +109,7 @@ class TcpSocket final : public SocketBase {
   int keepidle_ = 7200, keepintvl_ = 75, keepcnt_ = 9;
   bool nodelay_ = false;      // stack thread: inherited by accepted connections
   bool wr_shut_done_ = false; // stack thread: FIN sent after shutdown(SHUT_WR)
+  bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };
 

@@ -78,12 +78,18 @@ err_t TcpSocket::on_connected(void* arg, tcp_pcb*, err_t) {
 err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   auto* listener = static_cast<TcpSocket*>(arg);
   if (err != ERR_OK || pcb == nullptr) return ERR_VAL;
+  if (!Stack::current()->take_tcp_slot()) {
+    tcp_abort(pcb);  // over tcp_conn_count: the peer sees a reset
+    return ERR_ABRT;
+  }
   auto* child = new (std::nothrow) TcpSocket(listener->owner_, nullptr);
   if (child == nullptr || !listener->accepted_.push(child)) {
     delete child;
+    Stack::current()->release_tcp_slot();
     tcp_abort(pcb);  // backlog full or no memory: the peer sees a reset
     return ERR_ABRT;
   }
+  child->has_slot_ = true;
   child->attach_pcb(pcb);
   if (listener->nodelay_) tcp_nagle_disable(pcb);
   child->state_.store(State::Connected);
@@ -178,6 +184,11 @@ void TcpSocket::abandon() noexcept {
     tcp_abort(pcb_);
   }
   free_all_rx();
+  destroy();
+}
+
+void TcpSocket::destroy() noexcept {
+  if (has_slot_) Stack::current()->release_tcp_slot();
   delete this;
 }
 
@@ -203,7 +214,7 @@ void TcpSocket::finish_close() noexcept {
   }
   pcb_ = nullptr;
   free_all_rx();
-  delete this;
+  destroy();
 }
 
 int TcpSocket::exec_setopt(int level, int name, int value) noexcept {

@@ -101,7 +101,9 @@ Result<void> Port::create_pools(const Options& opts) {
     const int node = q < opts.numa_nodes.size() && opts.numa_nodes[q] >= 0 ? opts.numa_nodes[q] : port_node;
     const std::string name = "gz_p" + std::to_string(id_) + "_q" + std::to_string(q);
     const std::uint16_t room = opts.data_room != 0 ? opts.data_room : RTE_MBUF_DEFAULT_BUF_SIZE;
-    rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), opts.mbufs_per_queue, 256, kMbufPrivBytes, room,
+    // DPDK wants the per-lcore cache well below the pool size (n / 1.5).
+    const unsigned cache = std::min(256u, opts.mbufs_per_queue / 8);
+    rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), opts.mbufs_per_queue, cache, kMbufPrivBytes, room,
                                                 node < 0 ? SOCKET_ID_ANY : node);
     if (pool == nullptr) {
       return make_error(ENOMEM, "cannot create mbuf pool " + name + " of " + std::to_string(opts.mbufs_per_queue) +

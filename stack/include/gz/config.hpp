@@ -25,6 +25,9 @@ namespace gz::stack {
 // rte_mbuf (128) + private pbuf area (64) + headroom (128) + data (2048) +
 // mempool object header and alignment (64).
 inline constexpr std::size_t kMbufBytes = 2432;
+// Fewest mbufs in a stack's pool, whatever tcp_conn_count x mbuf_count_per_conn
+// says: the NIC's rx and tx rings alone hold up to 2 x 1024.
+inline constexpr std::size_t kMinPoolMbufs = 4096;
 // Rings and per-queue overhead of one stack thread, besides its mbufs.
 inline constexpr std::size_t kStackFixedBytes = 8u << 20;
 

@@ -32,6 +32,7 @@ struct StackCounters {
   std::uint64_t polls;             // loop iterations
   std::uint64_t idle_sleeps;       // low_power_mode back-offs
   std::uint64_t ooseq_dropped;     // out-of-order queues freed under mbuf pressure
+  std::uint64_t tcp_refused;       // sockets or connections over tcp_conn_count
   // malformed/protocol drops as lwIP counts them (lwip_stats)
   std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;
   std::uint64_t tcp_drop, tcp_chkerr, tcp_lenerr, tcp_proterr;
