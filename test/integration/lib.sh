@@ -8,7 +8,7 @@
 #   gz_conf FILE VDEV RTC      writes an lstack.conf for this topology
 #   gz_bg CMD...               starts CMD in the background, remembers its PID
 #   gz_teardown                kills what gz_bg started, deletes the namespaces
-# Exit status 77 means SKIP (meson), always with the reason on stderr.
+# Exit status 77 means SKIP (meson), always with the reason on stderr. Safe under set -e.
 
 gz_skip() { echo "SKIP: $*" >&2; exit 77; }
 
@@ -27,7 +27,7 @@ gz_setup() {
   GZ_NS_L=gzt-$name-l GZ_NS_P=gzt-$name-p GZ_IF_L=gzt${idx}l GZ_IF_P=gzt${idx}p
   GZ_HOST=192.168.$((100 + idx)).1 GZ_PEER=192.168.$((100 + idx)).2
   trap gz_teardown EXIT
-  ip netns del "$GZ_NS_L" 2>/dev/null; ip netns del "$GZ_NS_P" 2>/dev/null
+  ip netns del "$GZ_NS_L" 2>/dev/null || true; ip netns del "$GZ_NS_P" 2>/dev/null || true
   ip netns add "$GZ_NS_L" && ip netns add "$GZ_NS_P" || gz_skip "cannot create network namespaces"
   ip link add "$GZ_IF_L" netns "$GZ_NS_L" type veth peer name "$GZ_IF_P" netns "$GZ_NS_P" || gz_skip "cannot create a veth pair"
   ip -n "$GZ_NS_L" link set lo up
@@ -35,8 +35,8 @@ gz_setup() {
   ip -n "$GZ_NS_L" link set "$GZ_IF_L" up
   ip -n "$GZ_NS_P" link set "$GZ_IF_P" up
   ip -n "$GZ_NS_P" addr add "$GZ_PEER/24" dev "$GZ_IF_P"
-  ip netns exec "$GZ_NS_L" ethtool -K "$GZ_IF_L" tx off tso off gso off gro off >/dev/null 2>&1
-  ip netns exec "$GZ_NS_P" ethtool -K "$GZ_IF_P" tx off tso off gso off gro off >/dev/null 2>&1
+  ip netns exec "$GZ_NS_L" ethtool -K "$GZ_IF_L" tx off tso off gso off gro off >/dev/null 2>&1 || true
+  ip netns exec "$GZ_NS_P" ethtool -K "$GZ_IF_P" tx off tso off gso off gro off >/dev/null 2>&1 || true
   GZ_MAC=$(ip netns exec "$GZ_NS_L" cat "/sys/class/net/$GZ_IF_L/address")
 }
 
@@ -73,15 +73,15 @@ gz_bg() {
 gz_teardown() {
   local pid
   for pid in "${GZ_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${GZ_PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null || true
   done
   GZ_PIDS=()
-  ip netns del "$GZ_NS_L" 2>/dev/null
-  ip netns del "$GZ_NS_P" 2>/dev/null
+  ip netns del "$GZ_NS_L" 2>/dev/null || true
+  ip netns del "$GZ_NS_P" 2>/dev/null || true
   return 0
 }
 
