@@ -70,11 +70,15 @@ std::string query(const std::string& path, wire::CtlReplyHeader& head, std::vect
 void print_stack(std::size_t i, const wire::CtlStackStats& s) {
   const auto& c = s.counters;
   std::printf("  stack %zu (cpu %d)\n", i, s.cpu);
-  std::printf("    rx  %12lu pkts %14lu bytes   dropped %lu\n", c.rx_packets, c.rx_bytes, c.rx_dropped);
+  std::printf("    rx  %12lu pkts %14lu bytes   dropped %lu, bad checksum %lu\n", c.rx_packets, c.rx_bytes, c.rx_dropped,
+              c.rx_cksum_bad);
   std::printf("    tx  %12lu pkts %14lu bytes   dropped nombuf %lu full %lu oversize %lu\n", c.tx_packets, c.tx_bytes,
               c.tx_dropped_nombuf, c.tx_dropped_full, c.tx_dropped_oversize);
   std::printf("    device drops: rx_missed %lu rx_nombuf %lu rx_errors %lu tx_errors %lu\n", s.device.rx_missed,
               s.device.rx_nombuf, s.device.rx_errors, s.device.tx_errors);
+  const auto on = [&](std::uint32_t bit) { return (s.offloads & bit) ? "device" : "software"; };
+  std::printf("    checksums: rx ip %s, rx tcp/udp %s, tx ip %s, tx tcp %s\n", on(wire::kOffloadRxIp),
+              on(wire::kOffloadRxL4), on(wire::kOffloadTxIp), on(wire::kOffloadTxL4));
   std::printf("    ip: drop %lu chkerr %lu lenerr %lu proterr %lu reassembled %lu | tcp: drop %lu chkerr %lu | "
               "udp: drop %lu chkerr %lu | ooseq freed %lu\n",
               c.ip_drop, c.ip_chkerr, c.ip_lenerr, c.ip_proterr, c.ip_reass_ok, c.tcp_drop, c.tcp_chkerr, c.udp_drop,
@@ -100,7 +104,10 @@ int show(const std::string& pid, const std::string& prefix) {
       const bool match = pid.empty() ? name.rfind(want, 0) == 0 && name.size() > 5 &&
                                            name.compare(name.size() - 5, 5, ".sock") == 0
                                      : name == want;
-      if (match) paths.push_back(dir + "/" + name);
+      if (!match) continue;
+      // A file whose process is gone (killed without cleaning up) is stale: skip it.
+      const std::string owner = name.substr(prefix.size() + 7, name.size() - prefix.size() - 7 - 5);
+      if (access(("/proc/" + owner).c_str(), F_OK) == 0) paths.push_back(dir + "/" + name);
     }
     closedir(d);
   }

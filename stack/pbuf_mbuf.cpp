@@ -1,6 +1,11 @@
 #include "pbuf_mbuf.hpp"
 
+#include <netinet/in.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "dpdk/port.hpp"
 #include "lwip/pbuf.h"
@@ -43,7 +48,69 @@ pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept {
   return head;
 }
 
-rte_mbuf* mbuf_from_pbuf(rte_mempool* pool, const pbuf* p) noexcept {
+namespace {
+
+struct Ipv4View {
+  rte_ipv4_hdr* ip = nullptr;
+  std::uint32_t l3_len = 0;
+};
+
+// The IPv4 header right after an untagged Ethernet header, if it is one.
+Ipv4View ipv4_of(rte_mbuf* m) noexcept {
+  if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr)) return {};
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) return {};
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+  const std::uint32_t l3 = rte_ipv4_hdr_len(ip);
+  if (l3 < sizeof(rte_ipv4_hdr) || m->data_len < sizeof(rte_ether_hdr) + l3) return {};
+  return {ip, l3};
+}
+
+void request_tx_offloads(rte_mbuf* m, const Offloads& off) noexcept {
+  const Ipv4View v = ipv4_of(m);
+  if (v.ip == nullptr) return;
+  m->l2_len = sizeof(rte_ether_hdr);
+  m->l3_len = v.l3_len;
+  m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+  if (off.tx_ip_cksum) {
+    v.ip->hdr_checksum = 0;
+    m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+  }
+  const bool fragment = (rte_be_to_cpu_16(v.ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+  if (off.tx_l4_cksum && !fragment && v.ip->next_proto_id == IPPROTO_TCP &&
+      m->data_len >= sizeof(rte_ether_hdr) + v.l3_len + sizeof(rte_tcp_hdr)) {
+    auto* tcp = reinterpret_cast<rte_tcp_hdr*>(reinterpret_cast<char*>(v.ip) + v.l3_len);
+    m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    tcp->cksum = rte_ipv4_phdr_cksum(v.ip, m->ol_flags);
+  }
+}
+
+}  // namespace
+
+bool rx_checksums_ok(rte_mbuf* m) noexcept {
+  const std::uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  const std::uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD || l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
+  const Ipv4View v = ipv4_of(m);
+  if (v.ip == nullptr) return true;  // not IPv4: lwIP's ARP path needs no sum
+  // rte_ipv4_cksum() sums the header with its stored checksum: a good one gives 0.
+  if (ip != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_ipv4_cksum(v.ip) != 0) return false;
+  const bool fragment = (rte_be_to_cpu_16(v.ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+  const std::uint8_t proto = v.ip->next_proto_id;
+  if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD || fragment || (proto != IPPROTO_TCP && proto != IPPROTO_UDP)) return true;
+  if (m->nb_segs != 1) return true;  // lwIP's reassembly path checks the whole datagram
+  const void* l4hdr = reinterpret_cast<char*>(v.ip) + v.l3_len;
+  if (proto == IPPROTO_UDP && static_cast<const rte_udp_hdr*>(l4hdr)->dgram_cksum == 0) return true;  // no UDP sum
+  const std::uint32_t l4_len = rte_be_to_cpu_16(v.ip->total_length) - v.l3_len;
+  if (sizeof(rte_ether_hdr) + v.l3_len + l4_len > m->data_len) return true;  // short: lwIP drops it by length
+  // One's complement sum over pseudo header and segment, stored sum included: 0xffff when right.
+  std::uint32_t sum = rte_raw_cksum(l4hdr, l4_len) + rte_ipv4_phdr_cksum(v.ip, 0);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
+
+rte_mbuf* mbuf_from_pbuf(rte_mempool* pool, const pbuf* p, const Offloads& off) noexcept {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (m == nullptr) return nullptr;
   if (p->tot_len > rte_pktmbuf_tailroom(m)) {
@@ -53,6 +120,7 @@ rte_mbuf* mbuf_from_pbuf(rte_mempool* pool, const pbuf* p) noexcept {
   pbuf_copy_partial(p, rte_pktmbuf_mtod(m, void*), p->tot_len, 0);
   m->data_len = p->tot_len;
   m->pkt_len = p->tot_len;
+  if (off.tx_ip_cksum || off.tx_l4_cksum) request_tx_offloads(m, off);
   return m;
 }
 

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "netdev.hpp"
+
 struct pbuf;
 struct rte_mbuf;
 struct rte_mempool;
@@ -17,6 +19,14 @@ namespace gz::stack {
 pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept;
 
 // nullptr when the pool is empty or the frame does not fit one mbuf.
-rte_mbuf* mbuf_from_pbuf(rte_mempool* pool, const pbuf* p) noexcept;
+// With off.tx_ip_cksum / tx_l4_cksum the device fills the IPv4 header and TCP
+// checksums (lwIP left them out): the mbuf gets the offload flags, lengths and
+// the pseudo-header sum. UDP keeps its software checksum: a fragmented
+// datagram's sum covers data no single fragment carries.
+rte_mbuf* mbuf_from_pbuf(rte_mempool* pool, const pbuf* p, const Offloads& off) noexcept;
+
+// Receive side of checksum offload: false when the device (or, where it could
+// not tell, our own check) finds a bad IPv4 header or TCP/UDP checksum.
+bool rx_checksums_ok(rte_mbuf* m) noexcept;
 
 }  // namespace gz::stack

@@ -75,8 +75,17 @@ err_t Stack::netif_init(netif* nif) {
   nif->hwaddr_len = ETH_HWADDR_LEN;
   std::memcpy(nif->hwaddr, self->dev_->mac().data(), ETH_HWADDR_LEN);
   nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
-  // Checksums stay in software until the mbuf tx path sets ol_flags (see README).
-  NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL);
+  // What the device computes, lwIP skips (see mbuf_from_pbuf / rx_checksums_ok).
+  // UDP is always summed in software on transmit: a fragmented datagram's
+  // checksum covers data no single fragment carries.
+  const Offloads off = self->dev_->offloads();
+  u16_t ctrl = NETIF_CHECKSUM_ENABLE_ALL;
+  if (off.tx_ip_cksum) ctrl &= ~NETIF_CHECKSUM_GEN_IP;
+  if (off.tx_l4_cksum) ctrl &= ~NETIF_CHECKSUM_GEN_TCP;
+  if (off.rx_ip_cksum && off.rx_l4_cksum) ctrl &= ~(NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+  NETIF_SET_CHECKSUM_CTRL(nif, ctrl);
+  self->rx_cksum_offload_ = off.rx_ip_cksum && off.rx_l4_cksum;
+  self->offloads_ = off;
   return ERR_OK;
 }
 
@@ -86,7 +95,7 @@ err_t Stack::link_output(netif* nif, pbuf* p) {
     ++self->counters_.tx_dropped_oversize;
     return ERR_BUF;
   }
-  rte_mbuf* m = mbuf_from_pbuf(self->dev_->tx_pool(), p);
+  rte_mbuf* m = mbuf_from_pbuf(self->dev_->tx_pool(), p, self->offloads_);
   if (m == nullptr) {
     ++self->counters_.tx_dropped_nombuf;
     return ERR_MEM;
@@ -125,6 +134,11 @@ unsigned Stack::poll_once() noexcept {
   for (std::uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
     counters_.rx_bytes += rx[i]->pkt_len;
+    if (rx_cksum_offload_ && !rx_checksums_ok(rx[i])) {  // lwIP no longer checks: we drop
+      rte_pktmbuf_free(rx[i]);
+      ++counters_.rx_cksum_bad;
+      continue;
+    }
     pbuf* p = pbuf_from_mbuf(rx[i]);
     if (netif_.input(p, &netif_) != ERR_OK) {
       pbuf_free(p);
@@ -193,6 +207,8 @@ void Stack::fill_stats(wire::CtlStackStats& out) noexcept {
   out.arena_failures = use.failures;
   const DeviceCounters d = dev_->device_counters();
   out.device = {d.rx_missed, d.rx_nombuf, d.rx_errors, d.tx_errors};
+  out.offloads = (offloads_.rx_ip_cksum ? wire::kOffloadRxIp : 0) | (offloads_.rx_l4_cksum ? wire::kOffloadRxL4 : 0) |
+                 (offloads_.tx_ip_cksum ? wire::kOffloadTxIp : 0) | (offloads_.tx_l4_cksum ? wire::kOffloadTxL4 : 0);
 }
 
 void Stack::dump_connections(std::FILE* out) noexcept {

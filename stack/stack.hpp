@@ -89,6 +89,8 @@ class Stack {
   std::array<rte_mbuf*, kMaxBurst> tx_{};
   std::uint16_t tx_count_ = 0;
   std::uint32_t tcp_sockets_ = 0;
+  Offloads offloads_;              // what the device computes for us
+  bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};
 };
 
