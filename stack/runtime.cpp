@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <numa.h>
+#include <rte_errno.h>
+#include <rte_ring.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -98,6 +100,7 @@ Result<void> Runtime::start_stacks() {
   auto port = Port::open(po);
   if (!port) return port.error();
   port_ = std::move(port.value());
+  if (auto ok = create_arp_inboxes(); !ok) return ok;
   threads_.resize(c.cpus.size());
   for (std::size_t i = 0; i < c.cpus.size(); ++i) {
     if (c.stack_mode_rtc) {  // each waits for the application thread that will drive it
@@ -108,6 +111,19 @@ Result<void> Runtime::start_stacks() {
     if (!t) return t.error();
     threads_[i] = std::move(t.value());
     live_.store(i + 1, std::memory_order_release);
+  }
+  return {};
+}
+
+void Runtime::RingFree::operator()(rte_ring* r) const noexcept { rte_ring_free(r); }
+
+Result<void> Runtime::create_arp_inboxes() {
+  const std::size_t n = config_.cpus.size();
+  for (std::size_t i = 0; i < n && n > 1; ++i) {
+    const std::string name = "gz_arp" + std::to_string(i);
+    rte_ring* r = rte_ring_create(name.c_str(), 256, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (r == nullptr) return make_error(ENOMEM, "cannot create ring " + name + ": " + rte_strerror(rte_errno));
+    arp_inboxes_.emplace_back(r);
   }
   return {};
 }
@@ -125,6 +141,13 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
   s.low_power = c.low_power_mode;
   s.opts.numa_node = node_of(c, c.cpus[i]);
   s.opts.max_tcp = c.tcp_conn_count;
+  for (std::size_t j = 0; j < arp_inboxes_.size(); ++j) {
+    if (j == i) {
+      s.opts.arp_inbox = arp_inboxes_[j].get();
+    } else {
+      s.opts.arp_peers.push_back(arp_inboxes_[j].get());
+    }
+  }
   return s;
 }
 

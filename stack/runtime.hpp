@@ -37,10 +37,17 @@ class Runtime {
   static Result<std::unique_ptr<Runtime>> start();
   Result<void> start_stacks();
   StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev) const;
+  Result<void> create_arp_inboxes();
 
   Config config_;
   std::unique_ptr<Eal> eal_;
   std::unique_ptr<Port> port_;
+  struct RingFree {
+    void operator()(rte_ring* r) const noexcept;
+  };
+  // One per stack when there are several; declared before threads_ so that
+  // the stacks stop before their inboxes go.
+  std::vector<std::unique_ptr<rte_ring, RingFree>> arp_inboxes_;
   std::vector<std::unique_ptr<StackThread>> threads_;  // sized once; slot i set before live_ > i
   std::vector<std::unique_ptr<NetDev>> rtc_devs_;      // RTC: queues waiting for their thread
   std::atomic<std::size_t> live_{0};

@@ -1,7 +1,9 @@
 #include "stack.hpp"
 
 #include <numa.h>
+#include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,6 +54,7 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
   netif_set_default(&s->netif_);
   netif_set_link_up(&s->netif_);
   netif_set_up(&s->netif_);
+  s->set_arp_peers(opts.arp_peers, opts.arp_inbox);
   etharp_gratuitous(&s->netif_);  // RFC 5227 section 3: announce our address
   t_stack = s.get();
   s->flush_tx();
@@ -139,17 +142,38 @@ unsigned Stack::poll_once() noexcept {
       ++counters_.rx_cksum_bad;
       continue;
     }
-    pbuf* p = pbuf_from_mbuf(rx[i]);
-    if (netif_.input(p, &netif_) != ERR_OK) {
-      pbuf_free(p);
-      ++counters_.rx_dropped;
-    }
+    if (!arp_peers_.empty()) share_arp(rx[i]);
+    input(rx[i]);
+  }
+  if (arp_inbox_ != nullptr) {  // ARP frames other stacks received
+    void* shared[8];
+    const unsigned k = rte_ring_sc_dequeue_burst(arp_inbox_, shared, 8, nullptr);
+    for (unsigned j = 0; j < k; ++j) input(static_cast<rte_mbuf*>(shared[j]));
   }
   counters_.rx_packets += n;
   if ((counters_.polls & 63) == 0) relieve_pressure();
   lwip_->run_timers();
   if (tx_count_ != 0) flush_tx();
   return n;
+}
+
+void Stack::input(rte_mbuf* m) noexcept {
+  pbuf* p = pbuf_from_mbuf(m);
+  if (netif_.input(p, &netif_) != ERR_OK) {
+    pbuf_free(p);
+    ++counters_.rx_dropped;
+  }
+}
+
+void Stack::share_arp(rte_mbuf* m) noexcept {
+  if (m->data_len < sizeof(rte_ether_hdr) ||
+      rte_pktmbuf_mtod(m, rte_ether_hdr*)->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+    return;
+  }
+  for (rte_ring* peer : arp_peers_) {
+    rte_mbuf* copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+    if (copy != nullptr && rte_ring_mp_enqueue(peer, copy) != 0) rte_pktmbuf_free(copy);
+  }
 }
 
 // Out-of-order segments pin rx mbufs while they wait for a hole to be filled.

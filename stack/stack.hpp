@@ -12,12 +12,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "gz/result.hpp"
 #include "gz/wire.hpp"
 #include "lwip/netif.h"
 #include "lwip_port/lwip_instance.hpp"
 #include "netdev.hpp"
+
+struct rte_ring;
 
 namespace gz::stack {
 
@@ -28,6 +31,8 @@ struct StackOptions {
   std::size_t arena_bytes = 64u << 20;
   int numa_node = -1;          // >= 0: lwIP's memory from this node (numa_bind)
   std::uint32_t max_tcp = 1500; // tcp_conn_count: TCP sockets this stack serves at once
+  rte_ring* arp_inbox = nullptr;       // several stacks: ARP frames the others received
+  std::vector<rte_ring*> arp_peers;    // ... and the others' inboxes
   std::uint16_t rx_burst = 32; // nic_read_num
 };
 
@@ -74,12 +79,23 @@ class Stack {
   // The Stack of the calling thread, or nullptr.
   static Stack* current() noexcept;
 
+  // Several stacks share one port, but each has its own ARP table: every ARP
+  // frame a stack receives is copied into the others' inboxes (RFC 826 replies
+  // and announcements must reach the stack that waits for them). Set once,
+  // before traffic; each inbox is a multi-producer, single-consumer rte_ring.
+  void set_arp_peers(std::vector<rte_ring*> others, rte_ring* inbox) noexcept {
+    arp_peers_ = std::move(others);
+    arp_inbox_ = inbox;
+  }
+
  private:
   Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);
   static err_t netif_init(netif* nif);
   static err_t link_output(netif* nif, pbuf* p);
   void queue_tx(rte_mbuf* m) noexcept;
   void relieve_pressure() noexcept;
+  void share_arp(rte_mbuf* m) noexcept;
+  void input(rte_mbuf* m) noexcept;
 
   int index_;
   std::unique_ptr<NetDev> dev_;
@@ -89,6 +105,8 @@ class Stack {
   std::array<rte_mbuf*, kMaxBurst> tx_{};
   std::uint16_t tx_count_ = 0;
   std::uint32_t tcp_sockets_ = 0;
+  std::vector<rte_ring*> arp_peers_;
+  rte_ring* arp_inbox_ = nullptr;
   Offloads offloads_;              // what the device computes for us
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};

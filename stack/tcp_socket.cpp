@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 
+#include "runtime.hpp"
 #include "sock_util.hpp"
 #include "stack.hpp"
 #include "tcp_socket_task.hpp"
@@ -84,7 +85,54 @@ int TcpSocket::listen(int backlog) noexcept {
   Task t;
   t.op = Task::Op::Listen;
   t.value = backlog <= 0 ? 1 : backlog;
-  return run(t);
+  if (int rc = run(t); rc != 0) return rc;
+  return listen_on_other_stacks(t.value);
+}
+
+// Stack threads only: in run to completion every thread listens on its own stack.
+int TcpSocket::listen_on_other_stacks(int backlog) noexcept {
+  if (group_) return 0;  // a shadow itself
+  auto rt = Runtime::get();
+  if (!rt || owner_.rtc() || rt.value()->stack_count() < 2) return 0;
+  group_ = std::make_shared<ListenGroup>();
+  group_->primary = this;
+  for (std::size_t i = 0; i < rt.value()->stack_count(); ++i) {
+    StackThread& other = rt.value()->stack(i);
+    if (&other == &owner_) continue;
+    auto shadow = TcpSocket::create(other);
+    int rc = shadow ? 0 : -shadow.error().code;
+    if (rc == 0) {
+      shadow.value()->group_ = group_;
+      shadows_.push_back(shadow.value());
+      if (opt_reuseaddr_) rc = shadow.value()->setsockopt(SOL_SOCKET, SO_REUSEADDR, &opt_reuseaddr_, sizeof(int));
+      if (rc == 0) rc = shadow.value()->bind(reinterpret_cast<const sockaddr*>(&local_), sizeof local_);
+      if (rc == 0) rc = shadow.value()->listen(backlog);
+    }
+    if (rc != 0) {
+      for (TcpSocket* s : shadows_) s->close();
+      shadows_.clear();
+      group_.reset();
+      return rc;
+    }
+  }
+  return 0;
+}
+
+TcpSocket* TcpSocket::pop_accepted() noexcept {
+  TcpSocket* child = nullptr;
+  if (accepted_.pop(child)) return child;
+  for (TcpSocket* s : shadows_) {
+    if (s->accepted_.pop(child)) return child;
+  }
+  return nullptr;
+}
+
+bool TcpSocket::any_accepted() const noexcept {
+  if (!accepted_.empty()) return true;
+  for (const TcpSocket* s : shadows_) {
+    if (!s->accepted_.empty()) return true;
+  }
+  return false;
 }
 
 int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept {
@@ -93,13 +141,12 @@ int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept
   std::lock_guard lock(accept_mu_);
   for (;;) {
     const std::uint32_t seen = edge_seq();
-    TcpSocket* child = nullptr;
-    if (accepted_.pop(child)) {
+    if (TcpSocket* child = pop_accepted()) {
       sockaddr_in_to(child->peer_, addr, len);
       *out = child;
-      if (accepted_.empty()) {
+      if (!any_accepted()) {
         clear(EPOLLIN);
-        if (!accepted_.empty()) events_.fetch_or(EPOLLIN);
+        if (any_accepted()) events_.fetch_or(EPOLLIN);
       }
       return 0;
     }
@@ -260,6 +307,12 @@ int TcpSocket::shutdown(int how) noexcept {
 }
 
 void TcpSocket::close() noexcept {
+  if (group_) {
+    std::lock_guard lock(group_->mu);  // no shadow announces to us from now on
+    group_->primary = nullptr;
+  }
+  for (TcpSocket* s : shadows_) s->close();
+  shadows_.clear();
   closing_.store(true, std::memory_order_seq_cst);
   schedule_service();  // a queued run sees closing_ too; the stack deletes this object
 }

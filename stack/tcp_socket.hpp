@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "gz/socket.hpp"
 #include "lwip/tcp.h"
@@ -76,6 +78,9 @@ class TcpSocket final : public SocketBase {
   std::size_t copy_out(const iovec* iov, int iovcnt, bool peek) noexcept;
   long timeout_ms(bool send_side) const noexcept;
   int take_error() noexcept;
+  int listen_on_other_stacks(int backlog) noexcept;
+  TcpSocket* pop_accepted() noexcept;
+  bool any_accepted() const noexcept;
 
   StackThread& owner_;
   tcp_pcb* pcb_;  // stack thread only
@@ -97,6 +102,15 @@ class TcpSocket final : public SocketBase {
   std::atomic<std::size_t> rx_bytes_{0};  // bytes in rx_ not yet read (FIONREAD)
   ByteRing tx_{64 * 1024};
   SpscRing<TcpSocket*> accepted_{256};  // listener: stack -> app
+  // Several stacks: a listener has a shadow on every other stack (same address
+  // and port), since connections arrive on whichever queue RSS picks. Accept
+  // takes from all; a shadow's arrivals wake the primary's waiters.
+  struct ListenGroup {                  // shared by a primary and its shadows
+    std::mutex mu;
+    TcpSocket* primary = nullptr;       // nulled (under mu) before the primary may go away
+  };
+  std::vector<TcpSocket*> shadows_;     // primary, application side
+  std::shared_ptr<ListenGroup> group_;  // primary and shadows
 
   std::mutex rx_mu_, tx_mu_, accept_mu_;  // application threads sharing one socket
 

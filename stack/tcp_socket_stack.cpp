@@ -96,6 +96,11 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   child->cache_addresses();
   child->events_.store(EPOLLOUT);
   listener->raise(EPOLLIN);
+  if (listener->group_) {  // several stacks: the primary's accept() also takes from its shadows
+    std::lock_guard lock(listener->group_->mu);
+    TcpSocket* primary = listener->group_->primary;
+    if (primary != nullptr && primary != listener) primary->raise(EPOLLIN);
+  }
   return ERR_OK;
 }
 

@@ -22,14 +22,15 @@ gz_require() {
 
 GZ_PIDS=()
 
-gz_setup() {
-  local name=$1 idx=$2
+gz_setup() {  # NAME INDEX [QUEUES]
+  local name=$1 idx=$2 queues=${3:-1}
   GZ_NS_L=gzt-$name-l GZ_NS_P=gzt-$name-p GZ_IF_L=gzt${idx}l GZ_IF_P=gzt${idx}p
   GZ_HOST=192.168.$((100 + idx)).1 GZ_PEER=192.168.$((100 + idx)).2
   trap gz_teardown EXIT
   ip netns del "$GZ_NS_L" 2>/dev/null || true; ip netns del "$GZ_NS_P" 2>/dev/null || true
   ip netns add "$GZ_NS_L" && ip netns add "$GZ_NS_P" || gz_skip "cannot create network namespaces"
-  ip link add "$GZ_IF_L" netns "$GZ_NS_L" type veth peer name "$GZ_IF_P" netns "$GZ_NS_P" || gz_skip "cannot create a veth pair"
+  ip link add "$GZ_IF_L" netns "$GZ_NS_L" numtxqueues "$queues" numrxqueues "$queues" type veth \
+    peer name "$GZ_IF_P" netns "$GZ_NS_P" numtxqueues "$queues" numrxqueues "$queues" || gz_skip "cannot create a veth pair"
   ip -n "$GZ_NS_L" link set lo up
   ip -n "$GZ_NS_P" link set lo up
   ip -n "$GZ_NS_L" link set "$GZ_IF_L" up
@@ -40,18 +41,19 @@ gz_setup() {
   GZ_MAC=$(ip netns exec "$GZ_NS_L" cat "/sys/class/net/$GZ_IF_L/address")
 }
 
-# gz_conf FILE VDEV(af_packet|af_xdp) RTC(0|1)
+# gz_conf FILE VDEV(af_packet|af_xdp) RTC(0|1) [CPUS]   (CPUS "0,1": two stacks, two queues)
 gz_conf() {
-  local file=$1 vdev=$2 rtc=$3 dev
+  local file=$1 vdev=$2 rtc=$3 cpus=${4:-1} dev nq
+  nq=$(echo "$cpus" | tr ',' '\n' | wc -l)
   case $vdev in
     # framesz: the PMD's fanout hands over datagrams the kernel reassembled
-    af_packet) dev="net_af_packet0,iface=$GZ_IF_L,framesz=8192,blocksz=8192,framecnt=512" ;;
-    af_xdp) dev="net_af_xdp0,iface=$GZ_IF_L,start_queue=0,queue_count=1" ;;
+    af_packet) dev="net_af_packet0,iface=$GZ_IF_L,qpairs=$nq,framesz=8192,blocksz=8192,framecnt=512" ;;
+    af_xdp) dev="net_af_xdp0,iface=$GZ_IF_L,start_queue=0,queue_count=$nq" ;;
     *) echo "gz_conf: unknown vdev $vdev" >&2; return 1 ;;
   esac
   cat > "$file" <<CONF
 dpdk_args = ["--no-pci", "--in-memory", "--vdev", "$dev", "-l", "0", "--log-level", "lib.eal:error"];
-num_cpus = "1";
+num_cpus = "$cpus";
 low_power_mode = 1;
 stack_mode_rtc = $rtc;
 host_addr = "$GZ_HOST";

@@ -1,10 +1,20 @@
 // lstack.conf: read once (libconfig syntax, Gazelle's keys) into an immutable
 // Config that is passed by const reference; there is no global config.
 //
-// Bad input never turns into a silent default: load_config() returns one
-// message naming the file, the line, the key, the value and what is allowed,
-// e.g. "/etc/gazelle/lstack.conf:12: tcp_conn_count = -5: must be an integer
-// from 1 to 65535". Thread: all functions are reentrant; no exception escapes.
+// Bad input never turns into a silent default: load_config() returns ONE
+// message (the first problem found) naming the file, the line, the key, the
+// value and what is allowed, e.g.
+//   /etc/gazelle/lstack.conf:12: tcp_conn_count = -5: must be an integer from 1 to 65535
+//   /etc/gazelle/lstack.conf:7: unknown key 'num_cpu' (did you mean 'num_cpus'?); allowed keys: ...
+//   /etc/gazelle/lstack.conf:9: gateway_addr: "10.0.0.1" is not another address in host_addr's subnet ...
+// Rules about one value say "key = VALUE: what is allowed"; rules that span
+// keys or need the machine say "key: ...", naming the key whose line is given.
+//
+// Thread safety: every function here is reentrant and touches no global state
+// (libconfig keeps everything in a local config_t), except that
+// load_config_from_env() reads the environment, so it must not race a
+// setenv()/putenv() in another thread. A Config is a plain value: const
+// access from many threads is safe. No exception escapes any function here.
 #pragma once
 
 #include <netinet/in.h>
@@ -21,9 +31,9 @@
 
 namespace gz::stack {
 
-// Bytes of hugepage memory one mbuf takes in a pool of the default data room:
-// rte_mbuf (128) + private pbuf area (64) + headroom (128) + data (2048) +
-// mempool object header and alignment (64).
+// Hugepage bytes of one mbuf in a pool of DPDK's default data room:
+// rte_mbuf (128) + our private pbuf area (64) + headroom (128) + data (2048)
+// + mempool object header, cache-line aligned (64) = 2432.
 inline constexpr std::size_t kMbufBytes = 2432;
 // Fewest mbufs in a stack's pool, whatever tcp_conn_count x mbuf_count_per_conn
 // says: the NIC's rx and tx rings alone hold up to 2 x 1024.
@@ -31,46 +41,65 @@ inline constexpr std::size_t kMinPoolMbufs = 4096;
 // Rings and per-queue overhead of one stack thread, besides its mbufs.
 inline constexpr std::size_t kStackFixedBytes = 8u << 20;
 
+// The parsed lstack.conf. Each field says its key and default; keys marked
+// "required" have no default. The defaults keep one stack thread's pools at
+// 1500 x 32 x 2432 B + 8 MiB = 119 MiB of hugepages (Gazelle's 1500 x 170
+// would need ~600 MiB per stack).
 struct Config {
   std::string path;                        // the file it came from
-  std::vector<std::string> dpdk_args;      // EAL arguments
-  std::vector<int> cpus;                   // num_cpus: one stack thread per entry
-  std::vector<int> wakeup_cpus;            // num_wakeup (old spelling num_weakup)
-  bool numa_bind = true;
-  bool app_bind_numa = true;
-  bool low_power_mode = false;
-  bool listen_shadow = false;
-  bool stack_mode_rtc = false;
-  in_addr host_addr{};
-  in_addr mask_addr{};
-  in_addr gateway_addr{};                  // 0.0.0.0: none
-  std::array<std::uint8_t, 6> devices{};   // MAC of the port to use
-  std::uint32_t tcp_conn_count = 1500;
-  std::uint32_t mbuf_count_per_conn = 32;
-  std::uint32_t nic_read_num = 32;
-  std::uint32_t rpc_number = 4;
-  std::uint32_t send_connect_number = 4;
-  std::uint32_t read_connect_number = 4;
-  bool udp_enable = true;
-  int nic_vlan_mode = -1;                  // -1: no VLAN
-  bool use_ltran = false;
-  bool kni_switch = false;
-  std::string unix_prefix;
+  std::vector<std::string> dpdk_args;      // dpdk_args: EAL arguments (required, non-empty)
+  std::vector<int> cpus;                   // num_cpus "1", "1,2", "1-3": one stack thread each (required)
+  std::vector<int> wakeup_cpus;            // num_wakeup (old spelling num_weakup): default none
+  bool numa_bind = true;                   // numa_bind: stack memory on its CPU's node
+  bool app_bind_numa = true;               // app_bind_numa (accepted for Gazelle compatibility)
+  bool low_power_mode = false;             // low_power_mode: idle stacks sleep
+  bool listen_shadow = false;              // listen_shadow (accepted for Gazelle compatibility)
+  bool stack_mode_rtc = false;             // stack_mode_rtc, or stack_thread_mode = "run-to-completion"
+  in_addr host_addr{};                     // host_addr (required)
+  in_addr mask_addr{};                     // mask_addr (required), /1 to /30
+  in_addr gateway_addr{};                  // gateway_addr: default 0.0.0.0 = none
+  std::array<std::uint8_t, 6> devices{};   // devices: MAC of the port to use (required)
+  std::uint32_t tcp_conn_count = 1500;     // tcp_conn_count: 1..65535
+  std::uint32_t mbuf_count_per_conn = 32;  // mbuf_count_per_conn: 4..4096
+  std::uint32_t nic_read_num = 32;         // nic_read_number: rx burst, 1..128
+  std::uint32_t rpc_number = 4;            // rpc_number: 1..1024
+  std::uint32_t send_connect_number = 4;   // send_connect_number: 1..1024
+  std::uint32_t read_connect_number = 4;   // read_connect_number: 1..1024
+  bool udp_enable = true;                  // udp_enable
+  int nic_vlan_mode = -1;                  // nic_vlan_mode: -1 = no VLAN (the only value served yet)
+  bool use_ltran = false;                  // use_ltran: 0 (1 is not available yet)
+  bool kni_switch = false;                 // kni_switch: 0 (DPDK 22.11 has no KNI)
+  std::string unix_prefix;                 // unix_prefix: default ""
 
-  // Line where key was set, 0 when it took its default.
+  // Line where key (its canonical name: "num_wakeup", "stack_mode_rtc") was
+  // set, 0 when it took its default. Never fails.
   int line_of(std::string_view key) const;
-  // "FILE:LINE: " (or "FILE: " for a defaulted key), to start a message about key.
+  // "FILE:LINE: KEY" for a message about key, with the file and the spelling
+  // the user wrote ("FILE: KEY" when the key took its default).
   std::string where(std::string_view key) const;
 
-  std::map<std::string, int, std::less<>> lines;  // key -> line
+ private:
+  friend class ConfigReader;  // config.cpp fills origins_
+  struct Origin {
+    std::string file;     // the file holding the setting (@include may differ from path)
+    int line = 0;
+    std::string spelled;  // the key as written (num_weakup for num_wakeup)
+  };
+  std::map<std::string, Origin, std::less<>> origins_;  // canonical key -> where it was set
 };
 
-// Errors: ENOENT/EACCES (file), EINVAL (content) with the message described above.
+// Reads and checks path.
+// Returns the Config, or an Error with one message as described above:
+//   ENOENT, EACCES, EISDIR (...): the file cannot be opened or is not a file;
+//   EINVAL: bad content (syntax, unknown key, type, range, missing key, an
+//           inconsistent set of keys);
+//   ENOMEM: out of memory.
 Result<Config> load_config(const std::string& path);
-// $LSTACK_CONF_PATH, or /etc/gazelle/lstack.conf.
+// load_config($LSTACK_CONF_PATH), or /etc/gazelle/lstack.conf when it is
+// unset or empty. Same errors.
 Result<Config> load_config_from_env();
 
-// Checks that need the machine, as plain facts (unit-testable without DPDK).
+// Checks that need the machine, given as plain facts (unit-testable without DPDK).
 struct PortFacts {
   std::array<std::uint8_t, 6> mac;
   std::uint16_t max_rx_queues;
@@ -81,10 +110,17 @@ struct MachineFacts {
   std::size_t hugepage_bytes_free = 0;
 };
 
-// Hugepage memory the config needs, all stack threads together.
+// Hugepage bytes one mbuf takes with this config: kMbufBytes, or more when a
+// net_af_packet vdev in dpdk_args sets framesz= above the default data room
+// (lstack then sizes its mbufs to hold a whole frame, see dpdk/port.cpp).
+std::size_t mbuf_bytes(const Config& c);
+// Hugepage bytes the config needs, all stack threads together: per stack
+// max(tcp_conn_count x mbuf_count_per_conn, kMinPoolMbufs) x mbuf_bytes()
+// + kStackFixedBytes, times cpus.size(). Never fails.
 std::size_t hugepage_bytes_needed(const Config& c);
-// EINVAL when no port has the MAC of `devices`, when there are more stack
-// threads than the port has queues, or when the pools exceed the free hugepages.
+// Returns EINVAL with one message when no port has the MAC of `devices`,
+// when there are more stack threads than that port has queue pairs, or when
+// hugepage_bytes_needed() exceeds the free hugepages; ENOMEM when out of memory.
 Result<void> check_against_machine(const Config& c, const MachineFacts& facts);
 
 // "aa:bb:cc:dd:ee:ff"
