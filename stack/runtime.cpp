@@ -100,7 +100,7 @@ Result<void> Runtime::start_stacks() {
   auto port = Port::open(po);
   if (!port) return port.error();
   port_ = std::move(port.value());
-  if (auto ok = create_arp_inboxes(); !ok) return ok;
+  if (auto ok = create_inboxes(); !ok) return ok;
   threads_.resize(c.cpus.size());
   for (std::size_t i = 0; i < c.cpus.size(); ++i) {
     if (c.stack_mode_rtc) {  // each waits for the application thread that will drive it
@@ -117,14 +117,16 @@ Result<void> Runtime::start_stacks() {
 
 void Runtime::RingFree::operator()(rte_ring* r) const noexcept { rte_ring_free(r); }
 
-Result<void> Runtime::create_arp_inboxes() {
+Result<void> Runtime::create_inboxes() {
   const std::size_t n = config_.cpus.size();
-  for (std::size_t i = 0; i < n && n > 1; ++i) {
-    const std::string name = "gz_arp" + std::to_string(i);
-    rte_ring* r = rte_ring_create(name.c_str(), 256, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  if (n < 2) return {};
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string name = "gz_inbox" + std::to_string(i);
+    rte_ring* r = rte_ring_create(name.c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
     if (r == nullptr) return make_error(ENOMEM, "cannot create ring " + name + ": " + rte_strerror(rte_errno));
-    arp_inboxes_.emplace_back(r);
+    inboxes_.emplace_back(r);
   }
+  flows_ = std::make_unique<FlowDirectory>(std::size_t{4} * config_.tcp_conn_count * n);
   return {};
 }
 
@@ -141,13 +143,9 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
   s.low_power = c.low_power_mode;
   s.opts.numa_node = node_of(c, c.cpus[i]);
   s.opts.max_tcp = c.tcp_conn_count;
-  for (std::size_t j = 0; j < arp_inboxes_.size(); ++j) {
-    if (j == i) {
-      s.opts.arp_inbox = arp_inboxes_[j].get();
-    } else {
-      s.opts.arp_peers.push_back(arp_inboxes_[j].get());
-    }
-  }
+  for (std::size_t j = 0; j < inboxes_.size(); ++j) s.opts.peer_inboxes.push_back(j == i ? nullptr : inboxes_[j].get());
+  if (!inboxes_.empty()) s.opts.inbox = inboxes_[i].get();
+  s.opts.flows = flows_.get();
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control.hpp"
+#include "flow_directory.hpp"
 #include "dpdk/eal.hpp"
 #include "dpdk/port.hpp"
 #include "gz/config.hpp"
@@ -37,7 +38,7 @@ class Runtime {
   static Result<std::unique_ptr<Runtime>> start();
   Result<void> start_stacks();
   StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev) const;
-  Result<void> create_arp_inboxes();
+  Result<void> create_inboxes();
 
   Config config_;
   std::unique_ptr<Eal> eal_;
@@ -45,9 +46,10 @@ class Runtime {
   struct RingFree {
     void operator()(rte_ring* r) const noexcept;
   };
-  // One per stack when there are several; declared before threads_ so that
-  // the stacks stop before their inboxes go.
-  std::vector<std::unique_ptr<rte_ring, RingFree>> arp_inboxes_;
+  // One inbox per stack when there are several, and the flow directory;
+  // declared before threads_ so that the stacks stop before these go.
+  std::vector<std::unique_ptr<rte_ring, RingFree>> inboxes_;
+  std::unique_ptr<FlowDirectory> flows_;
   std::vector<std::unique_ptr<StackThread>> threads_;  // sized once; slot i set before live_ > i
   std::vector<std::unique_ptr<NetDev>> rtc_devs_;      // RTC: queues waiting for their thread
   std::atomic<std::size_t> live_{0};

@@ -1,7 +1,7 @@
 #include "stack.hpp"
 
 #include <numa.h>
-#include <rte_ether.h>
+
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -54,7 +54,9 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
   netif_set_default(&s->netif_);
   netif_set_link_up(&s->netif_);
   netif_set_up(&s->netif_);
-  s->set_arp_peers(opts.arp_peers, opts.arp_inbox);
+  s->peer_inboxes_ = opts.peer_inboxes;
+  s->inbox_ = opts.inbox;
+  s->flows_ = opts.flows;
   etharp_gratuitous(&s->netif_);  // RFC 5227 section 3: announce our address
   t_stack = s.get();
   s->flush_tx();
@@ -142,13 +144,13 @@ unsigned Stack::poll_once() noexcept {
       ++counters_.rx_cksum_bad;
       continue;
     }
-    if (!arp_peers_.empty()) share_arp(rx[i]);
+    if (inbox_ != nullptr && steer(rx[i])) continue;
     input(rx[i]);
   }
-  if (arp_inbox_ != nullptr) {  // ARP frames other stacks received
-    void* shared[8];
-    const unsigned k = rte_ring_sc_dequeue_burst(arp_inbox_, shared, 8, nullptr);
-    for (unsigned j = 0; j < k; ++j) input(static_cast<rte_mbuf*>(shared[j]));
+  if (inbox_ != nullptr) {  // frames the other stacks handed over
+    void* handed[32];
+    const unsigned k = rte_ring_sc_dequeue_burst(inbox_, handed, 32, nullptr);
+    for (unsigned j = 0; j < k; ++j) input(static_cast<rte_mbuf*>(handed[j]));
   }
   counters_.rx_packets += n;
   if ((counters_.polls & 63) == 0) relieve_pressure();
@@ -165,15 +167,34 @@ void Stack::input(rte_mbuf* m) noexcept {
   }
 }
 
-void Stack::share_arp(rte_mbuf* m) noexcept {
-  if (m->data_len < sizeof(rte_ether_hdr) ||
-      rte_pktmbuf_mtod(m, rte_ether_hdr*)->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
-    return;
+bool Stack::steer(rte_mbuf* m) noexcept {
+  if (is_arp(m)) {  // every stack keeps its own ARP table
+    for (rte_ring* peer : peer_inboxes_) {
+      rte_mbuf* copy = peer != nullptr ? rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX) : nullptr;
+      if (copy != nullptr && rte_ring_mp_enqueue(peer, copy) != 0) rte_pktmbuf_free(copy);
+    }
+    return false;
   }
-  for (rte_ring* peer : arp_peers_) {
-    rte_mbuf* copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
-    if (copy != nullptr && rte_ring_mp_enqueue(peer, copy) != 0) rte_pktmbuf_free(copy);
+  const TcpTuple t = tcp_tuple(m);
+  if (!t.valid || t.syn_only) return false;  // a new connection: any stack's listener takes it
+  const int owner = flows_->owner(FlowDirectory::key(t.local_port, t.remote_ip, t.remote_port));
+  if (owner < 0 || owner == index_ || static_cast<std::size_t>(owner) >= peer_inboxes_.size()) return false;
+  if (rte_ring_mp_enqueue(peer_inboxes_[owner], m) != 0) {
+    rte_pktmbuf_free(m);
+    ++counters_.rx_dropped;
   }
+  ++counters_.handed_over;
+  return true;
+}
+
+std::uint64_t Stack::hold_flow(const tcp_pcb* pcb) noexcept {
+  if (flows_ == nullptr || pcb == nullptr) return 0;
+  const std::uint64_t key = FlowDirectory::key(pcb->local_port, ip_2_ip4(&pcb->remote_ip)->addr, pcb->remote_port);
+  return flows_->insert(key, index_) ? key : 0;
+}
+
+void Stack::drop_flow(std::uint64_t key) noexcept {
+  if (flows_ != nullptr && key != 0) flows_->erase(key);
 }
 
 // Out-of-order segments pin rx mbufs while they wait for a hole to be filled.

@@ -18,9 +18,11 @@
 #include "gz/wire.hpp"
 #include "lwip/netif.h"
 #include "lwip_port/lwip_instance.hpp"
+#include "flow_directory.hpp"
 #include "netdev.hpp"
 
 struct rte_ring;
+struct tcp_pcb;
 
 namespace gz::stack {
 
@@ -31,8 +33,12 @@ struct StackOptions {
   std::size_t arena_bytes = 64u << 20;
   int numa_node = -1;          // >= 0: lwIP's memory from this node (numa_bind)
   std::uint32_t max_tcp = 1500; // tcp_conn_count: TCP sockets this stack serves at once
-  rte_ring* arp_inbox = nullptr;       // several stacks: ARP frames the others received
-  std::vector<rte_ring*> arp_peers;    // ... and the others' inboxes
+  // Several stacks on one port: frames handed over by the others (ARP, and
+  // TCP segments of connections this stack holds), the others' inboxes by
+  // stack index (own slot nullptr), and the directory of who holds what.
+  rte_ring* inbox = nullptr;
+  std::vector<rte_ring*> peer_inboxes;
+  FlowDirectory* flows = nullptr;
   std::uint16_t rx_burst = 32; // nic_read_num
 };
 
@@ -79,14 +85,11 @@ class Stack {
   // The Stack of the calling thread, or nullptr.
   static Stack* current() noexcept;
 
-  // Several stacks share one port, but each has its own ARP table: every ARP
-  // frame a stack receives is copied into the others' inboxes (RFC 826 replies
-  // and announcements must reach the stack that waits for them). Set once,
-  // before traffic; each inbox is a multi-producer, single-consumer rte_ring.
-  void set_arp_peers(std::vector<rte_ring*> others, rte_ring* inbox) noexcept {
-    arp_peers_ = std::move(others);
-    arp_inbox_ = inbox;
-  }
+  // Several stacks (stack thread only): the TCP connection of pcb is held
+  // here; segments of it that arrive at another stack are handed over.
+  // Returns the directory key (0: no directory).
+  std::uint64_t hold_flow(const tcp_pcb* pcb) noexcept;
+  void drop_flow(std::uint64_t key) noexcept;
 
  private:
   Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);
@@ -94,7 +97,7 @@ class Stack {
   static err_t link_output(netif* nif, pbuf* p);
   void queue_tx(rte_mbuf* m) noexcept;
   void relieve_pressure() noexcept;
-  void share_arp(rte_mbuf* m) noexcept;
+  bool steer(rte_mbuf* m) noexcept;  // true: handed to another stack (or dropped)
   void input(rte_mbuf* m) noexcept;
 
   int index_;
@@ -105,8 +108,12 @@ class Stack {
   std::array<rte_mbuf*, kMaxBurst> tx_{};
   std::uint16_t tx_count_ = 0;
   std::uint32_t tcp_sockets_ = 0;
-  std::vector<rte_ring*> arp_peers_;
-  rte_ring* arp_inbox_ = nullptr;
+  // Each stack has its own ARP table, so every ARP frame is copied to all
+  // (RFC 826 replies must reach the stack that asked); each inbox is a
+  // multi-producer, single-consumer rte_ring.
+  std::vector<rte_ring*> peer_inboxes_;
+  rte_ring* inbox_ = nullptr;
+  FlowDirectory* flows_ = nullptr;
   Offloads offloads_;              // what the device computes for us
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};

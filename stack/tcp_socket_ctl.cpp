@@ -72,6 +72,7 @@ int TcpSocket::exec(Task& t) noexcept {
         return -e;
       }
       cache_addresses();
+      flow_key_ = Stack::current()->hold_flow(pcb_);  // replies may arrive at another stack
       return 0;
     }
     case Op::SetOpt:

@@ -1,0 +1,43 @@
+// FlowDirectory: which stack holds each TCP connection, when several stacks
+// share one port. The queue a packet arrives on (RSS, af_packet's fanout hash,
+// a peer that re-hashes its flow after a retransmission) need not be the queue
+// of the stack that holds the pcb; the receiving stack then hands the packet
+// over instead of answering with a reset.
+// Thread: lock-free; each stack inserts and erases its own flows, every stack
+// looks up on receive. Open addressing with tombstones; never allocates after
+// construction.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace gz::stack {
+
+class FlowDirectory {
+ public:
+  // capacity: rounded up to a power of two; keep it well above the flows alive.
+  explicit FlowDirectory(std::size_t capacity);
+
+  // Ports in host order, the remote IPv4 address as on the wire.
+  static std::uint64_t key(std::uint16_t local_port, std::uint32_t remote_ip, std::uint16_t remote_port) noexcept {
+    return static_cast<std::uint64_t>(local_port) << 48 | static_cast<std::uint64_t>(remote_port) << 32 | remote_ip;
+  }
+  // False when the table is full (the flow then stays unsteered).
+  bool insert(std::uint64_t key, int owner) noexcept;
+  void erase(std::uint64_t key) noexcept;
+  // The owning stack, or -1.
+  int owner(std::uint64_t key) const noexcept;
+
+ private:
+  static constexpr std::uint64_t kEmpty = 0;
+  static constexpr std::uint64_t kErased = ~std::uint64_t{0};  // port 65535 -> 65535 from 255.255.255.255: never a flow
+  std::size_t slot(std::uint64_t key) const noexcept;
+
+  std::size_t mask_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> keys_;
+  std::unique_ptr<std::atomic<std::int32_t>[]> owners_;
+};
+
+}  // namespace gz::stack
