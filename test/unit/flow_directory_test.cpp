@@ -1,0 +1,55 @@
+// FlowDirectory: which stack holds each TCP connection.
+#include "flow_directory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace gz::stack {
+namespace {
+
+TEST(FlowDirectory, InsertFindErase) {
+  FlowDirectory d(128);
+  const auto a = FlowDirectory::key(7, 0x0200a8c0, 40000);
+  const auto b = FlowDirectory::key(7, 0x0200a8c0, 40001);
+  EXPECT_EQ(d.owner(a), -1);
+  EXPECT_TRUE(d.insert(a, 1));
+  EXPECT_TRUE(d.insert(b, 0));
+  EXPECT_EQ(d.owner(a), 1);
+  EXPECT_EQ(d.owner(b), 0);
+  d.erase(a);
+  EXPECT_EQ(d.owner(a), -1);
+  EXPECT_EQ(d.owner(b), 0) << "erasing one flow keeps the others reachable past its tombstone";
+  EXPECT_TRUE(d.insert(a, 2));
+  EXPECT_EQ(d.owner(a), 2);
+}
+
+TEST(FlowDirectory, FullTableRefusesInsteadOfLooping) {
+  FlowDirectory d(64);
+  int inserted = 0;
+  for (std::uint16_t port = 1; port <= 100; ++port) inserted += d.insert(FlowDirectory::key(port, 1, 2), 0);
+  EXPECT_EQ(inserted, 64);
+  EXPECT_EQ(d.owner(FlowDirectory::key(200, 1, 2)), -1);
+}
+
+TEST(FlowDirectory, ConcurrentStacksKeepTheirOwnFlows) {
+  FlowDirectory d(1 << 14);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> stacks;
+  for (int s = 0; s < 4; ++s) {
+    stacks.emplace_back([&, s] {
+      for (int round = 0; round < 20; ++round) {
+        for (std::uint16_t p = 1; p <= 1000; ++p) d.insert(FlowDirectory::key(p, static_cast<std::uint32_t>(s + 1), 9), s);
+        for (std::uint16_t p = 1; p <= 1000; ++p) wrong += d.owner(FlowDirectory::key(p, static_cast<std::uint32_t>(s + 1), 9)) != s;
+        for (std::uint16_t p = 1; p <= 1000; ++p) d.erase(FlowDirectory::key(p, static_cast<std::uint32_t>(s + 1), 9));
+      }
+    });
+  }
+  for (auto& t : stacks) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace gz::stack
