@@ -131,12 +131,22 @@ class Closer(socketserver.BaseRequestHandler):
         self.request.close()
 
 
+class DialBack(socketserver.BaseRequestHandler):
+    """Reads a port number, connects back to the caller on it, says "hi", closes."""
+    def handle(self):
+        port = int(self.request.recv(16).decode().strip() or "0")
+        time.sleep(0.3)  # let the caller block in accept() first
+        with socket.create_connection((self.client_address[0], port), timeout=10) as s:
+            s.sendall(b"hi")
+
+
 def posix_peer():
-    """Echo on 9000, close at once on 9002, nothing on 9001 (posix-check)."""
+    """Echo on 9000, close at once on 9002, dial back on 9003, nothing on 9001 (posix-check)."""
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
-    closer = socketserver.ThreadingTCPServer(("0.0.0.0", 9002), Closer)
-    threading.Thread(target=closer.serve_forever, daemon=True).start()
+    for port, handler in ((9002, Closer), (9003, DialBack)):
+        srv = socketserver.ThreadingTCPServer(("0.0.0.0", port), handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
     return server(9000)
 
 

@@ -3,8 +3,8 @@
 // (errno values, blocking and non-blocking behaviour, options, readiness);
 // both runs must give the same, Linux, answers.
 //   posix-check PEER_IP LOCAL_IP
-// The peer (peer.py posix-peer) echoes on 9000, closes at once on 9002, and
-// nothing listens on 9001.
+// The peer (peer.py posix-peer) echoes on 9000, closes at once on 9002, dials
+// back on 9003, and nothing listens on 9001.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -144,6 +144,27 @@ void listener_checks() {
   close(l);
 }
 
+void blocking_accept_check() {
+  const int l = tcp();
+  sockaddr_in a = addr(g_local, 7100);
+  const int one = 1;
+  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  check(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(l, 4) == 0, "listen on 7100");
+  const int ask = connect_to(9003);  // the peer connects back to 7100
+  send(ask, "7100", 4, 0);
+  sockaddr_in from{};
+  socklen_t fl = sizeof from;
+  const int c = accept(l, reinterpret_cast<sockaddr*>(&from), &fl);  // blocks until the peer dials in
+  char ip[32] = "";
+  inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+  check(c >= 0 && std::string(ip) == g_peer, std::string("blocking accept returns the peer's connection from ") + ip);
+  char buf[4] = {};
+  check(c >= 0 && recv(c, buf, 2, MSG_WAITALL) == 2 && std::memcmp(buf, "hi", 2) == 0, "blocking recv of its greeting");
+  if (c >= 0) close(c);
+  close(ask);
+  close(l);
+}
+
 void readiness_checks() {
   const int fd = connect_to(9000);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -170,6 +191,29 @@ void readiness_checks() {
   check(epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) == 0, "epoll_ctl DEL");
   close(ep);
   close(fd);
+}
+
+void oneshot_and_rdhup_checks() {
+  const int fd = connect_to(9000);
+  const int ep = epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  send(fd, "a", 1, 0);
+  epoll_event out[2];
+  check(epoll_wait(ep, out, 2, 3000) == 1, "EPOLLONESHOT: the first event comes");
+  check(epoll_wait(ep, out, 2, 100) == 0, "EPOLLONESHOT: then none, though data is still unread");
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  check(epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0 && epoll_wait(ep, out, 2, 3000) == 1,
+        "EPOLLONESHOT: EPOLL_CTL_MOD re-arms it");
+  close(fd);
+  const int closing = connect_to(9002);  // the peer closes at once
+  epoll_event rd{};
+  rd.events = EPOLLRDHUP;
+  epoll_ctl(ep, EPOLL_CTL_ADD, closing, &rd);
+  check(epoll_wait(ep, out, 2, 3000) == 1 && (out[0].events & EPOLLRDHUP), "EPOLLRDHUP when the peer closes");
+  close(closing);
+  close(ep);
 }
 
 void epipe_checks() {
@@ -203,6 +247,8 @@ int main(int argc, char** argv) {
   timeout_and_option_checks();
   listener_checks();
   readiness_checks();
+  blocking_accept_check();
+  oneshot_and_rdhup_checks();
   epipe_checks();
   std::printf("posix-check: %d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
