@@ -62,10 +62,6 @@ int TcpSocket::run(Task& t) noexcept {
   return t.result;
 }
 
-void TcpSocket::schedule_service() noexcept {
-  if (!service_queued_.exchange(true, std::memory_order_seq_cst)) owner_.post(&service_node_);
-}
-
 long TcpSocket::timeout_ms(bool send_side) const noexcept { return send_side ? sndtimeo_ms_ : rcvtimeo_ms_; }
 
 int TcpSocket::take_error() noexcept { return error_.exchange(0); }
@@ -315,13 +311,6 @@ void TcpSocket::close() noexcept {
   shadows_.clear();
   closing_.store(true, std::memory_order_seq_cst);
   schedule_service();  // a queued run sees closing_ too; the stack deletes this object
-}
-
-int TcpSocket::getsockname(sockaddr* addr, socklen_t* len) noexcept {
-  sockaddr_in in = local_;
-  in.sin_family = AF_INET;
-  sockaddr_in_to(in, addr, len);
-  return 0;
 }
 
 int TcpSocket::getpeername(sockaddr* addr, socklen_t* len) noexcept {

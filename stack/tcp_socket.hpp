@@ -18,14 +18,13 @@
 #include <memory>
 #include <vector>
 
-#include "gz/socket.hpp"
 #include "lwip/tcp.h"
 #include "ring.hpp"
-#include "stack_thread.hpp"
+#include "stack_socket.hpp"
 
 namespace gz::stack {
 
-class TcpSocket final : public SocketBase {
+class TcpSocket final : public StackSocket {
  public:
   // Creates the pcb on owner's thread. Errors: ENOBUFS when lwIP is out of memory.
   static Result<TcpSocket*> create(StackThread& owner);
@@ -38,7 +37,6 @@ class TcpSocket final : public SocketBase {
   ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept override;
   int shutdown(int how) noexcept override;
   void close() noexcept override;
-  int getsockname(sockaddr* addr, socklen_t* len) noexcept override;
   int getpeername(sockaddr* addr, socklen_t* len) noexcept override;
   int getsockopt(int level, int name, void* val, socklen_t* len) noexcept override;
   int setsockopt(int level, int name, const void* val, socklen_t len) noexcept override;
@@ -54,7 +52,7 @@ class TcpSocket final : public SocketBase {
 
   // --- stack thread ---
   void attach_pcb(tcp_pcb* pcb) noexcept;
-  void service() noexcept;       // free consumed rx, push pending tx, finish close
+  void service() noexcept override;  // free consumed rx, push pending tx, finish close
   void push_tx() noexcept;
   void release_rx() noexcept;
   void finish_close() noexcept;
@@ -64,7 +62,6 @@ class TcpSocket final : public SocketBase {
   static err_t on_connected(void* arg, tcp_pcb* pcb, err_t err);
   static err_t on_accept(void* arg, tcp_pcb* pcb, err_t err);
   static void on_err(void* arg, err_t err);
-  static void service_task(StackTask* t);
   void cache_addresses() noexcept;
   int exec(Task& t) noexcept;  // a control call, on the stack thread
   int exec_setopt(int level, int name, int value) noexcept;
@@ -73,7 +70,6 @@ class TcpSocket final : public SocketBase {
   void destroy() noexcept;     // stack thread: give the slot back and delete
 
   // --- application thread ---
-  void schedule_service() noexcept;
   int run(Task& t) noexcept;
   std::size_t copy_out(const iovec* iov, int iovcnt, bool peek) noexcept;
   long timeout_ms(bool send_side) const noexcept;
@@ -82,17 +78,11 @@ class TcpSocket final : public SocketBase {
   TcpSocket* pop_accepted() noexcept;
   bool any_accepted() const noexcept;
 
-  StackThread& owner_;
   tcp_pcb* pcb_;  // stack thread only
   std::atomic<State> state_{State::Fresh};
   std::atomic<int> error_{0};        // pending SO_ERROR / reason of a failed connection
   std::atomic<bool> rx_fin_{false};  // peer sent FIN
   std::atomic<bool> shut_rd_{false}, shut_wr_{false};
-  std::atomic<bool> closing_{false};
-  std::atomic<bool> service_queued_{false};
-  struct ServiceNode : StackTask {
-    TcpSocket* self = nullptr;
-  } service_node_;
 
   SpscRing<pbuf*> rx_{512};       // stack -> app: received chains
   SpscRing<pbuf*> rx_done_{512};  // app -> stack: consumed chains
@@ -115,8 +105,6 @@ class TcpSocket final : public SocketBase {
   std::mutex rx_mu_, tx_mu_, accept_mu_;  // application threads sharing one socket
 
   // options (set by the app, applied on the stack where lwIP needs them)
-  sockaddr_in local_{}, peer_{};
-  long rcvtimeo_ms_ = -1, sndtimeo_ms_ = -1;
   int sndbuf_ = 64 * 1024, rcvbuf_ = TCP_WND;  // reported as Linux does (doubled on get)
   bool reuseport_ = false;    // app copies of what getsockopt reports
   int opt_reuseaddr_ = 0, opt_keepalive_ = 0, opt_nodelay_ = 0;

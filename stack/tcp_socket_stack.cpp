@@ -13,11 +13,7 @@
 
 namespace gz::stack {
 
-TcpSocket::TcpSocket(StackThread& owner, tcp_pcb* pcb) : owner_(owner), pcb_(pcb) {
-  if (owner.rtc()) driver_ = &owner;
-  service_node_.fn = service_task;
-  service_node_.self = this;
-}
+TcpSocket::TcpSocket(StackThread& owner, tcp_pcb* pcb) : StackSocket(owner), pcb_(pcb) {}
 
 TcpSocket::~TcpSocket() = default;
 
@@ -124,12 +120,8 @@ void TcpSocket::on_error(err_t err) noexcept {
   if (closing_.load()) schedule_service();
 }
 
-void TcpSocket::service_task(StackTask* t) {
-  static_cast<ServiceNode*>(t)->self->service();
-}
-
 void TcpSocket::service() noexcept {
-  service_queued_.store(false, std::memory_order_seq_cst);
+  service_started();
   release_rx();
   push_tx();
   if (closing_.load()) finish_close();

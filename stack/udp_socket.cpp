@@ -19,11 +19,7 @@ struct UdpSocket::Task : StackTask {
   int result = 0;
 };
 
-UdpSocket::UdpSocket(StackThread& owner) : owner_(owner) {
-  if (owner.rtc()) driver_ = &owner;
-  service_node_.fn = service_task;
-  service_node_.self = this;
-}
+UdpSocket::UdpSocket(StackThread& owner) : StackSocket(owner) {}
 
 Result<UdpSocket*> UdpSocket::create(StackThread& owner) {
   auto* s = new (std::nothrow) UdpSocket(owner);
@@ -62,10 +58,8 @@ void UdpSocket::on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16
   self->raise(EPOLLIN);
 }
 
-void UdpSocket::service_task(StackTask* t) { static_cast<ServiceNode*>(t)->self->service(); }
-
 void UdpSocket::service() noexcept {
-  service_queued_.store(false, std::memory_order_seq_cst);
+  service_started();
   pbuf* done;
   while (rx_done_.pop(done)) pbuf_free(done);
   bool sent = false;
@@ -107,10 +101,6 @@ void UdpSocket::service() noexcept {
   while (rx_.pop(d)) pbuf_free(d.p);
   while (rx_done_.pop(done)) pbuf_free(done);
   delete this;
-}
-
-void UdpSocket::schedule_service() noexcept {
-  if (!service_queued_.exchange(true, std::memory_order_seq_cst)) owner_.post(&service_node_);
 }
 
 int UdpSocket::run(Task& t) noexcept {
@@ -227,13 +217,6 @@ int UdpSocket::shutdown(int how) noexcept {
 void UdpSocket::close() noexcept {
   closing_.store(true, std::memory_order_seq_cst);
   schedule_service();  // the stack deletes this object
-}
-
-int UdpSocket::getsockname(sockaddr* addr, socklen_t* len) noexcept {
-  sockaddr_in in = local_;
-  in.sin_family = AF_INET;
-  sockaddr_in_to(in, addr, len);
-  return 0;
 }
 
 int UdpSocket::getpeername(sockaddr* addr, socklen_t* len) noexcept {

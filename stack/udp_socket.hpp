@@ -12,14 +12,13 @@
 #include <cstdint>
 #include <mutex>
 
-#include "gz/socket.hpp"
 #include "lwip/udp.h"
 #include "ring.hpp"
-#include "stack_thread.hpp"
+#include "stack_socket.hpp"
 
 namespace gz::stack {
 
-class UdpSocket final : public SocketBase {
+class UdpSocket final : public StackSocket {
  public:
   static Result<UdpSocket*> create(StackThread& owner);
 
@@ -31,7 +30,6 @@ class UdpSocket final : public SocketBase {
   ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept override;
   int shutdown(int how) noexcept override;
   void close() noexcept override;
-  int getsockname(sockaddr* addr, socklen_t* len) noexcept override;
   int getpeername(sockaddr* addr, socklen_t* len) noexcept override;
   int getsockopt(int level, int name, void* val, socklen_t* len) noexcept override;
   int setsockopt(int level, int name, const void* val, socklen_t len) noexcept override;
@@ -51,31 +49,20 @@ class UdpSocket final : public SocketBase {
     std::uint16_t pad;
   };
   struct Task;
-  struct ServiceNode : StackTask {
-    UdpSocket* self = nullptr;
-  };
 
   explicit UdpSocket(StackThread& owner);
   ~UdpSocket() override = default;
   static void on_recv(void* arg, udp_pcb* pcb, pbuf* p, const ip_addr_t* addr, u16_t port);
-  static void service_task(StackTask* t);
-  void service() noexcept;  // stack: free consumed, send queued, finish close
-  void schedule_service() noexcept;
+  void service() noexcept override;  // free consumed, send queued, finish close
   int run(Task& t) noexcept;
 
-  StackThread& owner_;
   udp_pcb* pcb_ = nullptr;  // stack thread only
-  ServiceNode service_node_;
-  std::atomic<bool> service_queued_{false};
-  std::atomic<bool> closing_{false};
   std::atomic<bool> connected_{false};
   SpscRing<Datagram> rx_{1024};
   SpscRing<pbuf*> rx_done_{1024};
   ByteRing tx_{256 * 1024};
   std::atomic<std::uint64_t> rx_dropped_{0};
   std::mutex rx_mu_, tx_mu_;
-  sockaddr_in local_{}, peer_{};
-  long rcvtimeo_ms_ = -1, sndtimeo_ms_ = -1;
   int rcvbuf_ = 212992, sndbuf_ = 212992, broadcast_ = 0, reuseaddr_ = 0;
 };
 

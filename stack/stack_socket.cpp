@@ -1,0 +1,24 @@
+#include "stack_socket.hpp"
+
+#include "sock_util.hpp"
+
+namespace gz::stack {
+
+StackSocket::StackSocket(StackThread& owner) noexcept : owner_(owner) {
+  if (owner.rtc()) driver_ = &owner;
+  service_node_.self = this;
+  service_node_.fn = [](StackTask* t) { static_cast<ServiceNode*>(t)->self->service(); };
+}
+
+void StackSocket::schedule_service() noexcept {
+  if (!service_queued_.exchange(true, std::memory_order_seq_cst)) owner_.post(&service_node_);
+}
+
+int StackSocket::getsockname(sockaddr* addr, socklen_t* len) noexcept {
+  sockaddr_in in = local_;
+  in.sin_family = AF_INET;
+  sockaddr_in_to(in, addr, len);
+  return 0;
+}
+
+}  // namespace gz::stack
