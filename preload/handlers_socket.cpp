@@ -33,8 +33,24 @@ int on_socket(int domain, int type, int protocol) {
   return fd;
 }
 
+namespace {
+
+// The socket turns out to be the kernel's (loopback, another local address):
+// drop lstack's half; the kernel fd has had every option already.
+void give_to_kernel(int fd) noexcept {
+  if (auto* s = FdTable::get().take_socket(fd)) {
+    stack::EpollSet::move_to_kernel(fd, s);
+    s->close();
+  }
+}
+
+}  // namespace
+
 int on_bind(int fd, const sockaddr* addr, socklen_t len) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->bind(addr, len));
+  auto* s = FdTable::get().socket(fd);
+  if (s == nullptr) return kernel().bind(fd, addr, len);
+  if (stack::serves_bind_address(addr, len)) return result(s->bind(addr, len));
+  give_to_kernel(fd);
   return kernel().bind(fd, addr, len);
 }
 
@@ -64,7 +80,10 @@ int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
 int on_accept(int fd, sockaddr* addr, socklen_t* len) { return on_accept4(fd, addr, len, 0); }
 
 int on_connect(int fd, const sockaddr* addr, socklen_t len) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->connect(addr, len));
+  auto* s = FdTable::get().socket(fd);
+  if (s == nullptr) return kernel().connect(fd, addr, len);
+  if (stack::serves_destination(addr, len)) return result(s->connect(addr, len));
+  give_to_kernel(fd);
   return kernel().connect(fd, addr, len);
 }
 
@@ -100,8 +119,15 @@ int on_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
 }
 
 int on_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->setsockopt(level, name, val, len));
-  return kernel().setsockopt(fd, level, name, val, len);
+  auto* s = FdTable::get().socket(fd);
+  if (s == nullptr) return kernel().setsockopt(fd, level, name, val, len);
+  const int rc = result(s->setsockopt(level, name, val, len));
+  if (rc == 0) {  // mirrored, so the kernel fd is ready should the socket become the kernel's
+    const int saved = errno;
+    kernel().setsockopt(fd, level, name, val, len);
+    errno = saved;
+  }
+  return rc;
 }
 
 int on_fcntl(int fd, int cmd, unsigned long arg) {

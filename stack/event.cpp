@@ -95,6 +95,18 @@ void EpollSet::forget_everywhere(int fd, SocketBase* sock) noexcept {
   for (EpollSet* s : g_sets) s->forget(fd, sock);
 }
 
+void EpollSet::move_to_kernel(int fd, SocketBase* sock) noexcept {
+  std::lock_guard lock(g_sets_mu);
+  for (EpollSet* set : g_sets) {
+    std::lock_guard set_lock(set->mu_);
+    auto it = set->index_.find(fd);
+    if (it == set->index_.end() || set->entries_[it->second].sock != sock) continue;
+    epoll_event ev = set->entries_[it->second].ev;
+    set->remove_at(it->second);
+    kernel().epoll_ctl(set->kfd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
 int EpollSet::collect(epoll_event* out, int max) noexcept {
   std::lock_guard lock(mu_);
   const std::size_t n = entries_.size();

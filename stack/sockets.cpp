@@ -1,5 +1,10 @@
 // open_socket: the entry from the shim into lstack's socket layer.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 #include <cstdio>
 
 #include "gz/socket.hpp"
@@ -13,6 +18,45 @@ thread_local bool t_kernel_only = false;
 }
 
 bool thread_uses_kernel() noexcept { return t_kernel_only; }
+
+namespace {
+const sockaddr_in* inet_of(const sockaddr* addr, socklen_t len) noexcept {
+  if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sockaddr_in)) || addr->sa_family != AF_INET) return nullptr;
+  return reinterpret_cast<const sockaddr_in*>(addr);
+}
+
+// The kernel's own IPv4 addresses, read once (getifaddrs): a connection to one
+// of them never leaves the host, so it is the kernel's.
+bool kernel_owns(in_addr a) noexcept {
+  static const std::vector<std::uint32_t> mine = [] {
+    std::vector<std::uint32_t> v;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return v;
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == AF_INET) {
+        v.push_back(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
+      }
+    }
+    freeifaddrs(list);
+    return v;
+  }();
+  return std::find(mine.begin(), mine.end(), a.s_addr) != mine.end();
+}
+}  // namespace
+
+bool serves_bind_address(const sockaddr* addr, socklen_t len) noexcept {
+  const sockaddr_in* in = inet_of(addr, len);
+  auto rt = Runtime::get();
+  if (in == nullptr || !rt) return true;  // the socket layer reports the error
+  return in->sin_addr.s_addr == htonl(INADDR_ANY) || in->sin_addr.s_addr == rt.value()->config().host_addr.s_addr;
+}
+
+bool serves_destination(const sockaddr* addr, socklen_t len) noexcept {
+  const sockaddr_in* in = inet_of(addr, len);
+  if (in == nullptr) return true;
+  if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) return false;  // loopback: RFC 1122 3.2.1.3
+  return !kernel_owns(in->sin_addr);
+}
 KernelOnlyScope::KernelOnlyScope() noexcept : saved_(t_kernel_only) { t_kernel_only = true; }
 KernelOnlyScope::~KernelOnlyScope() { t_kernel_only = saved_; }
 

@@ -165,6 +165,27 @@ void blocking_accept_check() {
   close(l);
 }
 
+// Loopback is the kernel's (under lstack the shim hands such sockets back).
+void loopback_checks() {
+  const int l = tcp();
+  const int one = 1;
+  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in lo = addr("127.0.0.1", 7200);
+  check(bind(l, reinterpret_cast<sockaddr*>(&lo), sizeof lo) == 0 && listen(l, 4) == 0, "listen on 127.0.0.1:7200");
+  const int c = tcp();
+  check(connect(c, reinterpret_cast<sockaddr*>(&lo), sizeof lo) == 0, "connect to 127.0.0.1:7200");
+  const int a = accept(l, nullptr, nullptr);
+  char buf[8] = {};
+  check(a >= 0 && send(c, "lo", 2, 0) == 2 && recv(a, buf, 2, MSG_WAITALL) == 2 && std::memcmp(buf, "lo", 2) == 0,
+        "bytes cross loopback");
+  int v = 0;
+  socklen_t vl = sizeof v;
+  check(getsockopt(l, SOL_SOCKET, SO_REUSEADDR, &v, &vl) == 0 && v != 0, "SO_REUSEADDR set before bind is kept");
+  if (a >= 0) close(a);
+  close(c);
+  close(l);
+}
+
 void readiness_checks() {
   const int fd = connect_to(9000);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -248,6 +269,7 @@ int main(int argc, char** argv) {
   listener_checks();
   readiness_checks();
   blocking_accept_check();
+  loopback_checks();
   oneshot_and_rdhup_checks();
   epipe_checks();
   std::printf("posix-check: %d passed, %d failed\n", g_passed, g_failed);

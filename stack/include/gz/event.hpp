@@ -42,6 +42,9 @@ class EpollSet {
   void forget(int fd, SocketBase* sock) noexcept;
   // ... and this to drop a closing socket from every set.
   static void forget_everywhere(int fd, SocketBase* sock) noexcept;
+  // The shim hands fd back to the kernel: its registrations move to the
+  // kernel's epoll sets, with the same events and data.
+  static void move_to_kernel(int fd, SocketBase* sock) noexcept;
 
  private:
   struct Entry {

@@ -105,6 +105,13 @@ class SocketBase {
 // (with its message, printed once by the caller).
 Result<SocketBase*> open_socket(int domain, int type, int protocol);
 
+// Routing (any thread, lstack started): whether binding to addr belongs to
+// lstack (INADDR_ANY or host_addr), and whether a connection to addr does
+// (not loopback, not an address of the kernel's own interfaces). The shim
+// hands the socket back to the kernel otherwise.
+bool serves_bind_address(const sockaddr* addr, socklen_t len) noexcept;
+bool serves_destination(const sockaddr* addr, socklen_t len) noexcept;
+
 // True on lstack's own threads (stack threads) and while lstack starts on the
 // calling thread: sockets DPDK and its drivers open there (ioctl sockets,
 // telemetry) must be the kernel's, or starting would wait on itself.
