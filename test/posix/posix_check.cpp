@@ -210,6 +210,29 @@ void readiness_checks() {
   timeval tv{3, 0};
   check(select(fd + 1, &rd, nullptr, nullptr, &tv) == 1 && FD_ISSET(fd, &rd), "select: readable");
   check(epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) == 0, "epoll_ctl DEL");
+  // One set holding a socket and a pipe (a kernel fd): both kinds report.
+  int pipefd[2];
+  check(pipe(pipefd) == 0, "pipe");
+  epoll_event pe{};
+  pe.events = EPOLLIN;
+  pe.data.u64 = 7;
+  epoll_ctl(ep, EPOLL_CTL_ADD, pipefd[0], &pe);
+  ev.events = EPOLLIN;
+  ev.data.u64 = 42;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  check(write(pipefd[1], "p", 1) == 1 && epoll_wait(ep, out, 4, 3000) >= 1, "mixed set: the pipe wakes epoll_wait");
+  bool pipe_seen = false, sock_seen = false;
+  send(fd, "s", 1, 0);
+  for (int round = 0; round < 30 && !(pipe_seen && sock_seen); ++round) {
+    const int n = epoll_wait(ep, out, 4, 100);
+    for (int i = 0; i < n; ++i) {
+      pipe_seen |= out[i].data.u64 == 7;
+      sock_seen |= out[i].data.u64 == 42;
+    }
+  }
+  check(pipe_seen && sock_seen, "mixed set: the socket and the pipe both report EPOLLIN");
+  close(pipefd[0]);
+  close(pipefd[1]);
   close(ep);
   close(fd);
 }
