@@ -141,9 +141,11 @@ std::string mac_to_string(const std::array<std::uint8_t, 6>& m) {
   return buf;
 }
 
-// Mirrors Port::data_room_for(): net_af_packet copies each frame into one
-// mbuf, so its framesz= sets the data room.
-std::size_t mbuf_bytes(const Config& c) {
+std::size_t pool_mbufs(const Config& c) {
+  return std::max(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs);
+}
+
+std::size_t mbuf_data_room(const Config& c) {
   std::size_t room = kDefaultRoomBytes;
   for (const std::string& a : c.dpdk_args) {
     const std::size_t at = a.find("framesz=");
@@ -154,13 +156,16 @@ std::size_t mbuf_bytes(const Config& c) {
     }
     room = std::max(room, std::min<std::size_t>(frame + kHeadroomBytes, UINT16_MAX));
   }
-  const std::size_t bytes = kRteMbufBytes + kPbufAreaBytes + room + kMempoolHeaderBytes;
+  return room;
+}
+
+std::size_t mbuf_bytes(const Config& c) {
+  const std::size_t bytes = kRteMbufBytes + kPbufAreaBytes + mbuf_data_room(c) + kMempoolHeaderBytes;
   return (bytes + 63) / 64 * 64;
 }
 
 std::size_t hugepage_bytes_needed(const Config& c) {
-  const std::size_t mbufs = std::max(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs);
-  return (mbufs * mbuf_bytes(c) + kStackFixedBytes) * c.cpus.size();
+  return (pool_mbufs(c) * mbuf_bytes(c) + kStackFixedBytes) * c.cpus.size();
 }
 
 namespace {
@@ -168,7 +173,7 @@ namespace {
 Result<void> check_hugepages(const Config& c, std::size_t free_bytes) {
   const std::size_t need = hugepage_bytes_needed(c);
   if (need <= free_bytes) return {};
-  const std::size_t mbufs = std::max(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs);
+  const std::size_t mbufs = pool_mbufs(c);
   return at(c, "tcp_conn_count", std::to_string(c.tcp_conn_count) + " x mbuf_count_per_conn " +
                                      std::to_string(c.mbuf_count_per_conn) + " = " + std::to_string(mbufs) + " mbufs of " +
                                      std::to_string(mbuf_bytes(c)) + " bytes + " + std::to_string(kStackFixedBytes >> 20) +

@@ -39,10 +39,11 @@ int node_of(const Config& c, int cpu) {
   return numa_node_of_cpu(cpu);
 }
 
-MachineFacts machine_facts() {
+// huge_free: read before EAL maps its memory, which the check must not count.
+MachineFacts machine_facts(std::size_t huge_free) {
   MachineFacts facts;
   for (const auto& p : Port::list()) facts.ports.push_back({p.mac, p.max_rx_queues, p.max_tx_queues});
-  facts.hugepage_bytes_free = hugepage_bytes_free();
+  facts.hugepage_bytes_free = huge_free;
   return facts;
 }
 
@@ -73,14 +74,11 @@ Result<std::unique_ptr<Runtime>> Runtime::start() {
   auto cfg = load_config_from_env();
   if (!cfg) return cfg.error();
   std::unique_ptr<Runtime> rt(new Runtime(std::move(cfg.value())));
-  // The facts (hugepages above all) are read before EAL maps its memory.
   const std::size_t huge_free = hugepage_bytes_free();
   auto eal = Eal::init(rt->config_.dpdk_args);
   if (!eal) return eal.error();
   rt->eal_ = std::move(eal.value());
-  MachineFacts facts = machine_facts();
-  facts.hugepage_bytes_free = huge_free;
-  if (auto ok = check_against_machine(rt->config_, facts); !ok) return ok.error();
+  if (auto ok = check_against_machine(rt->config_, machine_facts(huge_free)); !ok) return ok.error();
   if (auto ok = rt->start_stacks(); !ok) return ok.error();
   auto control = ControlServer::start(*rt, rt->config_.unix_prefix);
   if (!control) return control.error();
@@ -93,9 +91,8 @@ Result<void> Runtime::start_stacks() {
   Port::Options po;
   po.mac = c.devices;
   po.queues = static_cast<std::uint16_t>(c.cpus.size());
-  po.mbufs_per_queue = static_cast<std::uint32_t>(
-      std::max<std::size_t>(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs));
-  po.data_room = Port::data_room_for(c.dpdk_args);
+  po.mbufs_per_queue = static_cast<std::uint32_t>(pool_mbufs(c));
+  po.data_room = static_cast<std::uint16_t>(mbuf_data_room(c));
   for (int cpu : c.cpus) po.numa_nodes.push_back(node_of(c, cpu));
   auto port = Port::open(po);
   if (!port) return port.error();

@@ -53,17 +53,6 @@ class DpdkQueue final : public NetDev {
 
 }  // namespace
 
-std::uint16_t Port::data_room_for(const std::vector<std::string>& dpdk_args) {
-  std::size_t room = 0;
-  for (const std::string& a : dpdk_args) {
-    const auto at = a.find("framesz=");
-    if (a.find("net_af_packet") == std::string::npos || at == std::string::npos) continue;
-    const std::size_t frame = std::strtoul(a.c_str() + at + 8, nullptr, 10);
-    room = std::max(room, frame + RTE_PKTMBUF_HEADROOM);
-  }
-  return room > RTE_MBUF_DEFAULT_BUF_SIZE ? static_cast<std::uint16_t>(std::min<std::size_t>(room, UINT16_MAX)) : 0;
-}
-
 std::vector<PortSummary> Port::list() {
   std::vector<PortSummary> ports;
   std::uint16_t id;

@@ -34,13 +34,8 @@ class Port {
     std::uint16_t queues = 1;           // one rx/tx pair per stack thread
     std::uint32_t mbufs_per_queue = 8192;
     std::vector<int> numa_nodes;        // NUMA node per queue's pool (-1: the port's)
-    std::uint16_t data_room = 0;        // mbuf data room; 0: DPDK's default (2 KiB + headroom)
+    std::uint16_t data_room = 0;        // mbuf data room, headroom included (gz::stack::mbuf_data_room); 0: DPDK's default
   };
-
-  // The mbuf data room the vdevs in dpdk_args need. net_af_packet copies each
-  // frame into one mbuf and, with its fanout defrag, hands over IP datagrams the
-  // kernel reassembled: its framesz= must fit. 0 when the default does.
-  static std::uint16_t data_room_for(const std::vector<std::string>& dpdk_args);
 
   static std::vector<PortSummary> list();
   // Finds the port whose MAC equals opts.mac, configures opts.queues queue pairs

@@ -110,9 +110,15 @@ struct MachineFacts {
   std::size_t hugepage_bytes_free = 0;
 };
 
-// Hugepage bytes one mbuf takes with this config: kMbufBytes, or more when a
-// net_af_packet vdev in dpdk_args sets framesz= above the default data room
-// (lstack then sizes its mbufs to hold a whole frame, see dpdk/port.cpp).
+// Mbufs in each stack's pool: tcp_conn_count x mbuf_count_per_conn, at least
+// kMinPoolMbufs. The runtime creates exactly this; the checks count it.
+std::size_t pool_mbufs(const Config& c);
+// Data room of each mbuf (headroom included): DPDK's default, or more when a
+// net_af_packet vdev in dpdk_args sets framesz= above it (that PMD copies a
+// whole frame, possibly a datagram the kernel reassembled, into one mbuf).
+std::size_t mbuf_data_room(const Config& c);
+// Hugepage bytes one mbuf takes with this config: kMbufBytes for the default
+// data room, more with a larger one.
 std::size_t mbuf_bytes(const Config& c);
 // Hugepage bytes the config needs, all stack threads together: per stack
 // max(tcp_conn_count x mbuf_count_per_conn, kMinPoolMbufs) x mbuf_bytes()
