@@ -1,5 +1,8 @@
 #include "fd_table.hpp"
 
+#include "result.hpp"
+
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -20,27 +23,75 @@ FdTable::FdTable() {
   // An all-zero atomic pointer is a null pointer on every ABI we build for.
   sockets_ = static_cast<std::atomic<stack::SocketBase*>*>(std::calloc(size_, sizeof(*sockets_)));
   epolls_ = static_cast<std::atomic<stack::EpollSet*>*>(std::calloc(size_, sizeof(*epolls_)));
-  if (sockets_ == nullptr || epolls_ == nullptr) size_ = 0;  // everything stays the kernel's
+  twins_ = static_cast<std::atomic<bool>*>(std::calloc(size_, sizeof(*twins_)));
+  if (sockets_ == nullptr || epolls_ == nullptr || twins_ == nullptr) size_ = 0;  // everything stays the kernel's
+  // A child of fork() must not drive the parent's lstack (see forget_all).
+  pthread_atfork(nullptr, nullptr, [] {
+    if (stack::started_in_parent()) FdTable::get().forget_all();
+  });
+}
+
+void FdTable::note_fd(int fd) noexcept {
+  int h = high_.load(std::memory_order_relaxed);
+  while (fd >= h && !high_.compare_exchange_weak(h, fd + 1, std::memory_order_acq_rel)) {
+  }
+}
+
+void FdTable::forget_all() noexcept {
+  const int h = high();
+  for (int fd = 0; fd < h; ++fd) {
+    sockets_[fd].store(nullptr, std::memory_order_relaxed);
+    epolls_[fd].store(nullptr, std::memory_order_relaxed);
+    twins_[fd].store(false, std::memory_order_relaxed);
+  }
+}
+
+void FdTable::replace_socket(int fd, stack::SocketBase* old, stack::SocketBase* now) noexcept {
+  if (in_range(fd)) sockets_[fd].compare_exchange_strong(old, now, std::memory_order_acq_rel);
 }
 
 bool FdTable::set_socket(int fd, stack::SocketBase* s) noexcept {
   if (!in_range(fd)) return false;
+  note_fd(fd);
   sockets_[fd].store(s, std::memory_order_release);
   return true;
 }
 
 bool FdTable::set_epoll(int fd, stack::EpollSet* e) noexcept {
   if (!in_range(fd)) return false;
+  note_fd(fd);
   epolls_[fd].store(e, std::memory_order_release);
   return true;
 }
 
 stack::SocketBase* FdTable::take_socket(int fd) noexcept {
-  return in_range(fd) ? sockets_[fd].exchange(nullptr, std::memory_order_acq_rel) : nullptr;
+  if (!in_range(fd)) return nullptr;
+  twins_[fd].store(false, std::memory_order_release);
+  return sockets_[fd].exchange(nullptr, std::memory_order_acq_rel);
 }
 
 stack::EpollSet* FdTable::take_epoll(int fd) noexcept {
   return in_range(fd) ? epolls_[fd].exchange(nullptr, std::memory_order_acq_rel) : nullptr;
+}
+
+stack::SocketBase* any_socket(int fd) noexcept {
+  FdTable& t = FdTable::get();
+  stack::SocketBase* s = t.socket(fd);
+  if (s == nullptr || !s->deferred()) return s;
+  stack::SocketBase* r = s->real();
+  if (r == nullptr) return s;
+  t.replace_socket(fd, s, r);
+  return r;
+}
+
+stack::SocketBase* live_socket(int fd) noexcept {
+  FdTable& t = FdTable::get();
+  stack::SocketBase* s = t.socket(fd);
+  if (s == nullptr || !s->deferred()) return s;
+  auto r = s->start();
+  if (!r) fatal(r.error());
+  t.replace_socket(fd, s, r.value());
+  return r.value();
 }
 
 }  // namespace gz::preload

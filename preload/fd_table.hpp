@@ -24,17 +24,42 @@ class FdTable {
   // False when fd is beyond the table (the caller then keeps it in the kernel).
   bool set_socket(int fd, stack::SocketBase* s) noexcept;
   bool set_epoll(int fd, stack::EpollSet* e) noexcept;
+  // Swaps a started deferred socket for its real one (if fd still holds old).
+  void replace_socket(int fd, stack::SocketBase* old, stack::SocketBase* now) noexcept;
   // Removes and returns what fd held.
   stack::SocketBase* take_socket(int fd) noexcept;
   stack::EpollSet* take_epoll(int fd) noexcept;
   bool in_range(int fd) const noexcept { return fd >= 0 && fd < size_; }
+  // A listener on INADDR_ANY whose kernel fd listens too (loopback clients).
+  bool twin(int fd) const noexcept { return in_range(fd) && twins_[fd].load(std::memory_order_acquire); }
+  void set_twin(int fd, bool on) noexcept {
+    if (in_range(fd)) twins_[fd].store(on, std::memory_order_release);
+  }
+  // One past the highest fd ever set (bounds whole-table walks).
+  int high() const noexcept { return high_.load(std::memory_order_acquire); }
+  // In a child of fork() whose parent runs lstack: forget every entry (the
+  // objects are the parent's; the child's fds become plain kernel fds).
+  void forget_all() noexcept;
 
  private:
   FdTable();
+  void note_fd(int fd) noexcept;
   int size_;
+  std::atomic<int> high_{0};
+  std::atomic<bool>* twins_;
   // calloc'ed: the pages of a large table stay untouched (free) until used.
   std::atomic<stack::SocketBase*>* sockets_;
   std::atomic<stack::EpollSet*>* epolls_;
 };
+
+// The socket behind fd for a call that needs lstack running: a deferred
+// socket starts here (lstack with it). If lstack cannot start, the message is
+// printed once and the process exits with status 2 (see fatal()).
+stack::SocketBase* live_socket(int fd) noexcept;
+// The socket behind fd without starting anything (a deferred socket that has
+// started is swapped for its real one on the way).
+stack::SocketBase* any_socket(int fd) noexcept;
+// Whether fd is a twin listener (lstack's and the kernel's): for poll_mixed.
+bool twin_fd(int fd) noexcept;
 
 }  // namespace gz::preload

@@ -11,7 +11,10 @@
 namespace gz::preload {
 namespace {
 
-stack::SocketBase* lookup(int fd) noexcept { return FdTable::get().socket(fd); }
+// Readiness needs lstack running: a deferred socket starts here.
+stack::SocketBase* lookup(int fd) noexcept { return live_socket(fd); }
+// Only asks whether fd is lstack's (deferred or not), starting nothing.
+bool is_lstack(int fd) noexcept { return FdTable::get().socket(fd) != nullptr; }
 
 // The EpollSet of epfd, created the first time an lstack socket joins it.
 stack::EpollSet* epoll_set_for(int epfd) {
@@ -38,11 +41,17 @@ int on_epoll_create(int size) { return kernel().epoll_create(size); }
 int on_epoll_create1(int flags) { return kernel().epoll_create1(flags); }
 
 int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
-  auto* s = FdTable::get().socket(fd);
+  auto* s = live_socket(fd);
   if (s == nullptr) return kernel().epoll_ctl(epfd, op, fd, ev);
   stack::EpollSet* set = epoll_set_for(epfd);
   if (set == nullptr) return -1;
-  return result(set->ctl(op, fd, s, ev));
+  const int rc = result(set->ctl(op, fd, s, ev));
+  if (rc == 0 && FdTable::get().twin(fd)) {  // the kernel half of an INADDR_ANY listener
+    const int saved = errno;
+    kernel().epoll_ctl(epfd, op, fd, ev);
+    errno = saved;
+  }
+  return rc;
 }
 
 int on_epoll_pwait(int epfd, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
@@ -59,27 +68,27 @@ int on_epoll_wait(int epfd, epoll_event* ev, int max, int timeout) {
 
 int on_ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
   bool mixed = false;
-  for (nfds_t i = 0; i < n && !mixed; ++i) mixed = lookup(fds[i].fd) != nullptr;
+  for (nfds_t i = 0; i < n && !mixed; ++i) mixed = is_lstack(fds[i].fd);
   if (!mixed) return kernel().ppoll(fds, n, timeout, mask);
-  return result(stack::poll_mixed(fds, n, timeout, mask, lookup));
+  return result(stack::poll_mixed(fds, n, timeout, mask, lookup, twin_fd));
 }
 
 int on_poll(pollfd* fds, nfds_t n, int timeout) {
   bool mixed = false;
-  for (nfds_t i = 0; i < n && !mixed; ++i) mixed = lookup(fds[i].fd) != nullptr;
+  for (nfds_t i = 0; i < n && !mixed; ++i) mixed = is_lstack(fds[i].fd);
   if (!mixed) return kernel().poll(fds, n, timeout);
   timespec ts{timeout / 1000, (timeout % 1000) * 1000000L};
-  return result(stack::poll_mixed(fds, n, timeout < 0 ? nullptr : &ts, nullptr, lookup));
+  return result(stack::poll_mixed(fds, n, timeout < 0 ? nullptr : &ts, nullptr, lookup, twin_fd));
 }
 
 int on_pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* mask) {
   bool mixed = false;
   for (int fd = 0; fd < nfds && fd < FD_SETSIZE && !mixed; ++fd) {
     const bool asked = (rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex));
-    mixed = asked && lookup(fd) != nullptr;
+    mixed = asked && is_lstack(fd);
   }
   if (!mixed) return kernel().pselect(nfds, rd, wr, ex, timeout, mask);
-  return result(stack::select_mixed(nfds, rd, wr, ex, timeout, mask, lookup));
+  return result(stack::select_mixed(nfds, rd, wr, ex, timeout, mask, lookup, twin_fd));
 }
 
 int on_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, timeval* timeout) {

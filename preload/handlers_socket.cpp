@@ -1,5 +1,7 @@
 // Handlers for socket life and control calls.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 
 #include <atomic>
@@ -7,6 +9,7 @@
 #include <cstdio>
 
 #include "fd_table.hpp"
+#include "gz/event.hpp"
 #include "gz/kernel.hpp"
 #include "handlers.hpp"
 #include "result.hpp"
@@ -15,10 +18,11 @@ namespace gz::preload {
 
 int on_socket(int domain, int type, int protocol) {
   const int fd = kernel().socket(domain, type, protocol);
-  if (fd < 0 || domain != AF_INET || stack::thread_uses_kernel()) return fd;
+  if (fd < 0 || domain != AF_INET || !stack::serves_caller()) return fd;
+  if (auto ok = stack::check_config(); !ok) fatal(ok.error());
   auto sock = stack::open_socket(domain, type, protocol);
   if (!sock) {
-    if (sock.error().code == EPROTONOSUPPORT) return fd;  // e.g. UDP for now: the kernel serves it
+    if (sock.error().code == EPROTONOSUPPORT) return fd;  // e.g. raw sockets, UDP off: the kernel serves it
     report_once(sock.error());
     kernel().close(fd);
     errno = sock.error().code;
@@ -40,31 +44,23 @@ namespace {
 void give_to_kernel(int fd) noexcept {
   if (auto* s = FdTable::get().take_socket(fd)) {
     stack::EpollSet::move_to_kernel(fd, s);
-    s->close();
+    if (s->drop_fd()) s->close();
   }
 }
 
-}  // namespace
-
-int on_bind(int fd, const sockaddr* addr, socklen_t len) {
-  auto* s = FdTable::get().socket(fd);
-  if (s == nullptr) return kernel().bind(fd, addr, len);
-  if (stack::serves_bind_address(addr, len)) return result(s->bind(addr, len));
-  give_to_kernel(fd);
-  return kernel().bind(fd, addr, len);
+bool is_any_address(const sockaddr* addr, socklen_t len) noexcept {
+  if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sockaddr_in)) || addr->sa_family != AF_INET) return false;
+  return reinterpret_cast<const sockaddr_in*>(addr)->sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
-int on_listen(int fd, int backlog) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->listen(backlog));
-  return kernel().listen(fd, backlog);
+bool is_stream(stack::SocketBase* s) noexcept {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return s->getsockopt(SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
-int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  auto* s = FdTable::get().socket(fd);
-  if (s == nullptr) return kernel().accept4(fd, addr, len, flags);
-  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return result(-EINVAL);
-  stack::SocketBase* child = nullptr;
-  if (int rc = s->accept(&child, addr, len); rc < 0) return result(rc);
+// Wraps an accepted lstack connection in a new fd.
+int install_accepted(stack::SocketBase* child, int flags) noexcept {
   const int cfd = kernel().socket(AF_INET, SOCK_STREAM | (flags & SOCK_CLOEXEC), 0);
   if (cfd < 0 || !FdTable::get().set_socket(cfd, child)) {
     const int err = cfd < 0 ? errno : EMFILE;
@@ -77,50 +73,115 @@ int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   return cfd;
 }
 
+bool kernel_has_connection(int fd) noexcept {
+  pollfd p{fd, POLLIN, 0};
+  return kernel().poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+// A listener on INADDR_ANY listens twice: lstack's connections first, then
+// the kernel's (loopback clients), which are returned as plain kernel fds.
+int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, int flags) noexcept {
+  for (;;) {
+    if (s->nonblocking() || (s->events() & EPOLLIN)) {
+      stack::SocketBase* child = nullptr;
+      const int rc = s->accept(&child, addr, len);
+      if (rc == 0) return install_accepted(child, flags);
+      if (rc != -EAGAIN) return result(rc);
+    }
+    if (kernel_has_connection(fd)) return kernel().accept4(fd, addr, len, flags);
+    if (s->nonblocking()) return result(-EAGAIN);
+    pollfd p{fd, POLLIN, 0};
+    const int rc = stack::poll_mixed(&p, 1, nullptr, nullptr, live_socket, twin_fd);
+    if (rc < 0) return result(rc);
+  }
+}
+
+}  // namespace
+
+bool twin_fd(int fd) noexcept { return FdTable::get().twin(fd); }
+
+int on_bind(int fd, const sockaddr* addr, socklen_t len) {
+  auto* s = any_socket(fd);
+  if (s == nullptr) return kernel().bind(fd, addr, len);
+  if (!stack::serves_bind_address(addr, len)) {
+    give_to_kernel(fd);
+    return kernel().bind(fd, addr, len);
+  }
+  const int rc = s->bind(addr, len);
+  if (rc == 0 && is_any_address(addr, len) && is_stream(s)) {
+    // INADDR_ANY: the kernel fd binds too, so local clients reach a listener.
+    const int saved = errno;
+    if (kernel().bind(fd, addr, len) == 0) FdTable::get().set_twin(fd, true);
+    errno = saved;
+  }
+  return result(rc);
+}
+
+int on_listen(int fd, int backlog) {
+  auto* s = any_socket(fd);
+  if (s == nullptr) return kernel().listen(fd, backlog);
+  const int rc = s->listen(backlog);
+  if (rc == 0 && FdTable::get().twin(fd)) {
+    const int saved = errno;
+    if (kernel().listen(fd, backlog) != 0) FdTable::get().set_twin(fd, false);
+    errno = saved;
+  }
+  return result(rc);
+}
+
+int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  auto* s = live_socket(fd);
+  if (s == nullptr) return kernel().accept4(fd, addr, len, flags);
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return result(-EINVAL);
+  if (FdTable::get().twin(fd)) return accept_twin(fd, s, addr, len, flags);
+  stack::SocketBase* child = nullptr;
+  if (int rc = s->accept(&child, addr, len); rc < 0) return result(rc);
+  return install_accepted(child, flags);
+}
+
 int on_accept(int fd, sockaddr* addr, socklen_t* len) { return on_accept4(fd, addr, len, 0); }
 
 int on_connect(int fd, const sockaddr* addr, socklen_t len) {
-  auto* s = FdTable::get().socket(fd);
+  auto* s = any_socket(fd);
   if (s == nullptr) return kernel().connect(fd, addr, len);
-  if (stack::serves_destination(addr, len)) return result(s->connect(addr, len));
-  give_to_kernel(fd);
-  return kernel().connect(fd, addr, len);
-}
-
-int on_close(int fd) {
-  FdTable& t = FdTable::get();
-  if (auto* s = t.take_socket(fd)) {
-    stack::EpollSet::forget_everywhere(fd, s);
-    s->close();
-  } else if (auto* e = t.take_epoll(fd)) {
-    delete e;
+  if (!stack::serves_destination(addr, len)) {
+    give_to_kernel(fd);
+    return kernel().connect(fd, addr, len);
   }
-  return kernel().close(fd);
+  return result(live_socket(fd)->connect(addr, len));
 }
 
 int on_shutdown(int fd, int how) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->shutdown(how));
+  if (auto* s = any_socket(fd)) return result(s->shutdown(how));
   return kernel().shutdown(fd, how);
 }
 
 int on_getsockname(int fd, sockaddr* addr, socklen_t* len) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->getsockname(addr, len));
+  if (auto* s = any_socket(fd)) return result(s->getsockname(addr, len));
   return kernel().getsockname(fd, addr, len);
 }
 
 int on_getpeername(int fd, sockaddr* addr, socklen_t* len) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->getpeername(addr, len));
+  if (auto* s = any_socket(fd)) return result(s->getpeername(addr, len));
   return kernel().getpeername(fd, addr, len);
 }
 
 int on_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
-  if (auto* s = FdTable::get().socket(fd)) return result(s->getsockopt(level, name, val, len));
-  return kernel().getsockopt(fd, level, name, val, len);
+  auto* s = any_socket(fd);
+  if (s == nullptr) return kernel().getsockopt(fd, level, name, val, len);
+  const int rc = s->getsockopt(level, name, val, len);
+  // Not started yet: the kernel fd has every option the program set.
+  if (rc == -ENOPROTOOPT && s->deferred()) return kernel().getsockopt(fd, level, name, val, len);
+  return result(rc);
 }
 
 int on_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
-  auto* s = FdTable::get().socket(fd);
+  auto* s = any_socket(fd);
   if (s == nullptr) return kernel().setsockopt(fd, level, name, val, len);
+  if (s->deferred()) {  // the kernel validates it now; lstack gets it when it starts
+    const int rc = kernel().setsockopt(fd, level, name, val, len);
+    return rc == 0 ? result(s->setsockopt(level, name, val, len)) : rc;
+  }
   const int rc = result(s->setsockopt(level, name, val, len));
   if (rc == 0) {  // mirrored, so the kernel fd is ready should the socket become the kernel's
     const int saved = errno;
@@ -130,16 +191,8 @@ int on_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
   return rc;
 }
 
-int on_fcntl(int fd, int cmd, unsigned long arg) {
-  auto* s = FdTable::get().socket(fd);
-  // The kernel fd mirrors the flags, so F_GETFL and FD_CLOEXEC keep working.
-  const int rc = kernel().fcntl(fd, cmd, arg);
-  if (s != nullptr && rc >= 0 && cmd == F_SETFL) s->set_nonblocking(arg & O_NONBLOCK);
-  return rc;
-}
-
 int on_ioctl(int fd, unsigned long req, unsigned long arg) {
-  auto* s = FdTable::get().socket(fd);
+  auto* s = any_socket(fd);
   if (s != nullptr && req == FIONREAD) {
     if (arg == 0) return result(-EFAULT);
     *reinterpret_cast<int*>(arg) = s->readable_bytes();

@@ -2,6 +2,11 @@
 // owner in the FdTable, dispatches to the lstack socket or to the C library,
 // and turns a -errno result into -1/errno (errno untouched on success).
 // No exception crosses the C ABI: every trampoline is noexcept and guarded.
+
+// Each trampoline must carry exactly its own name: with 64-bit file offsets
+// requested, glibc's headers rename fcntl to fcntl64 (and sendfile to
+// sendfile64), which would define one symbol twice and leave the other out.
+#undef _FILE_OFFSET_BITS
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -46,6 +51,19 @@
       return static_cast<ret>(-1);                                         \
     }                                                                      \
   }
+// glibc's _FORTIFY_SOURCE variants: the same checks glibc makes, then the call.
+extern "C" [[noreturn]] void __chk_fail(void);
+#define GZ_FORTIFIED(ret, name, params, n, limit, call)                   \
+  extern "C" GZ_EXPORT ret name params noexcept {                          \
+    if ((n) > (limit)) __chk_fail();                                       \
+    try {                                                                  \
+      return gz::preload::call;                                            \
+    } catch (...) {                                                        \
+      errno = ENOMEM;                                                      \
+      return static_cast<ret>(-1);                                         \
+    }                                                                      \
+  }
 #include "gz/calls.def"
 #undef GZ_CALL
 #undef GZ_CALL_VA
+#undef GZ_FORTIFIED

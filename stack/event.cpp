@@ -197,7 +197,8 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
   }
 }
 
-int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup) noexcept {
+int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup,
+               TwinLookup twin) noexcept {
   thread_local Waiter waiter;
   if (!waiter.ok()) return -EMFILE;
   std::vector<SocketBase*> socks(n, nullptr);
@@ -205,9 +206,8 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
   std::vector<nfds_t> kidx;
   for (nfds_t i = 0; i < n; ++i) {
     socks[i] = fds[i].fd >= 0 ? lookup(fds[i].fd) : nullptr;
-    if (socks[i] != nullptr) {
-      socks[i]->attach(&waiter);
-    } else {
+    if (socks[i] != nullptr) socks[i]->attach(&waiter);
+    if (socks[i] == nullptr || (twin != nullptr && twin(fds[i].fd))) {
       kfds.push_back(fds[i]);
       kidx.push_back(i);
     }
@@ -244,7 +244,13 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
       break;
     }
     for (std::size_t j = 0; j + 1 < kfds.size(); ++j) {
-      fds[kidx[j]].revents = kfds[j].revents;
+      pollfd& f = fds[kidx[j]];
+      const bool twin_fd = socks[kidx[j]] != nullptr;  // already counted if lstack's half was ready
+      if (twin_fd && f.revents != 0) {
+        f.revents = static_cast<short>(f.revents | kfds[j].revents);
+        continue;
+      }
+      f.revents = kfds[j].revents;
       ready += kfds[j].revents != 0;
     }
     if (ready > 0 || (kfds.back().revents == 0 && remaining_ms(deadline, forever) == 0)) {
@@ -259,7 +265,7 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
 }
 
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
-                 SocketLookup lookup) noexcept {
+                 SocketLookup lookup, TwinLookup twin) noexcept {
   if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
   std::vector<pollfd> pfds;
   for (int fd = 0; fd < nfds; ++fd) {
@@ -269,7 +275,7 @@ int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* t
     if (ex != nullptr && FD_ISSET(fd, ex)) ev |= POLLPRI;
     if (ev != 0) pfds.push_back({fd, ev, 0});
   }
-  const int rc = poll_mixed(pfds.data(), pfds.size(), timeout, sigmask, lookup);
+  const int rc = poll_mixed(pfds.data(), pfds.size(), timeout, sigmask, lookup, twin);
   if (rc < 0) return rc;
   if (rd != nullptr) FD_ZERO(rd);
   if (wr != nullptr) FD_ZERO(wr);

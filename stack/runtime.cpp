@@ -3,6 +3,7 @@
 #include "gz/socket.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 #include <numa.h>
 #include <rte_errno.h>
 #include <rte_ring.h>
@@ -49,31 +50,62 @@ MachineFacts machine_facts(std::size_t huge_free) {
 
 }  // namespace
 
-Result<Runtime*> Runtime::get() {
+namespace {
+
+// The runtime and the process that started it. A child of fork() inherits the
+// memory but not the threads, the port or the right to drive them: it leaves
+// the runtime alone, even at exit (the parent still uses the port).
+struct Holder {
+  std::unique_ptr<Runtime> runtime;
+  pid_t pid = 0;
+  Error failure;
+  ~Holder() {
+    if (runtime && pid != getpid()) (void)runtime.release();
+  }
+};
+Holder g_holder;
+std::once_flag g_start_once;
+std::atomic<bool> g_started{false};
+
+}  // namespace
+
+Result<const Config*> Runtime::process_config() {
   static std::once_flag once;
-  static std::unique_ptr<Runtime> runtime;
-  static Error failure;
-  std::call_once(once, [] {
+  static Result<Config> loaded = make_error(EINVAL, "lstack config not read");
+  std::call_once(once, [] { loaded = load_config_from_env(); });
+  if (!loaded) return loaded.error();
+  return &loaded.value();
+}
+
+bool Runtime::started() noexcept { return g_started.load(std::memory_order_acquire); }
+
+bool Runtime::inherited() noexcept { return started() && g_holder.pid != getpid(); }
+
+Result<Runtime*> Runtime::get() {
+  std::call_once(g_start_once, [] {
     KernelOnlyScope internal;  // DPDK opens sockets of its own while we start
     try {
       auto r = start();
       if (r) {
-        runtime = std::move(r.value());
+        g_holder.runtime = std::move(r.value());
+        g_holder.pid = getpid();
       } else {
-        failure = r.error();
+        g_holder.failure = r.error();
       }
     } catch (const std::exception& e) {
-      failure = make_error(ENOMEM, std::string("lstack start failed: ") + e.what());
+      g_holder.failure = make_error(ENOMEM, std::string("lstack start failed: ") + e.what());
     }
+    g_started.store(g_holder.runtime != nullptr, std::memory_order_release);
   });
-  if (runtime) return runtime.get();
-  return failure;
+  if (inherited()) return make_error(EPERM, "lstack runs in the parent process: after fork() the child uses the kernel");
+  if (g_holder.runtime) return g_holder.runtime.get();
+  return g_holder.failure;
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::start() {
-  auto cfg = load_config_from_env();
+  auto cfg = process_config();
   if (!cfg) return cfg.error();
-  std::unique_ptr<Runtime> rt(new Runtime(std::move(cfg.value())));
+  std::unique_ptr<Runtime> rt(new Runtime(*cfg.value()));
   const std::size_t huge_free = hugepage_bytes_free();
   auto eal = Eal::init(rt->config_.dpdk_args);
   if (!eal) return eal.error();

@@ -22,7 +22,16 @@ class Runtime {
  public:
   // The process's runtime, starting it on first call from $LSTACK_CONF_PATH.
   // A failed start is remembered: every later call returns the same error.
+  // After fork(), a child of a process whose lstack runs gets EPERM: the
+  // parent keeps the port; the child's sockets are the kernel's.
   static Result<Runtime*> get();
+  // The config from $LSTACK_CONF_PATH, read once (no DPDK): routing decisions
+  // and deferred sockets need it before lstack starts.
+  static Result<const Config*> process_config();
+  // Whether lstack has started (in this process or, after fork, the parent).
+  static bool started() noexcept;
+  // Whether it started in another process (we are a child of fork()).
+  static bool inherited() noexcept;
 
   const Config& config() const noexcept { return config_; }
   // The stack that serves the next new socket: round robin over the stack

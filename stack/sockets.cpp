@@ -1,6 +1,15 @@
 // open_socket: the entry from the shim into lstack's socket layer.
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <string>
 
 #include <algorithm>
 #include <cerrno>
@@ -8,6 +17,7 @@
 #include <cstdio>
 
 #include "gz/socket.hpp"
+#include "deferred_socket.hpp"
 #include "runtime.hpp"
 #include "tcp_socket.hpp"
 #include "udp_socket.hpp"
@@ -46,9 +56,9 @@ bool kernel_owns(in_addr a) noexcept {
 
 bool serves_bind_address(const sockaddr* addr, socklen_t len) noexcept {
   const sockaddr_in* in = inet_of(addr, len);
-  auto rt = Runtime::get();
-  if (in == nullptr || !rt) return true;  // the socket layer reports the error
-  return in->sin_addr.s_addr == htonl(INADDR_ANY) || in->sin_addr.s_addr == rt.value()->config().host_addr.s_addr;
+  auto cfg = Runtime::process_config();
+  if (in == nullptr || !cfg) return true;  // the socket layer reports the error
+  return in->sin_addr.s_addr == htonl(INADDR_ANY) || in->sin_addr.s_addr == cfg.value()->host_addr.s_addr;
 }
 
 bool serves_destination(const sockaddr* addr, socklen_t len) noexcept {
@@ -57,6 +67,56 @@ bool serves_destination(const sockaddr* addr, socklen_t len) noexcept {
   if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) return false;  // loopback: RFC 1122 3.2.1.3
   return !kernel_owns(in->sin_addr);
 }
+namespace {
+
+// GAZELLE_BIND_PROCNAME: does it name this process? Decided once per process
+// (a forked child decides again: it may have taken another name).
+bool process_selected() noexcept {
+  static std::atomic<pid_t> decided_for{0};
+  static std::atomic<bool> selected{true};
+  const pid_t me = getpid();
+  if (decided_for.load(std::memory_order_acquire) == me) return selected.load(std::memory_order_relaxed);
+  bool yes = true;
+  const char* want = std::getenv("GAZELLE_BIND_PROCNAME");
+  if (want != nullptr && *want != '\0') {
+    char comm[64] = {};
+    if (FILE* f = std::fopen("/proc/self/comm", "re")) {
+      if (std::fgets(comm, sizeof comm, f) == nullptr) comm[0] = '\0';
+      std::fclose(f);
+    }
+    comm[std::strcspn(comm, "\n")] = '\0';
+    // comm holds at most 15 characters: compare that much of the wanted name.
+    yes = std::strncmp(comm, want, 15) == 0 && (std::strlen(want) <= 15 || std::strlen(comm) == 15);
+    yes = yes || std::strcmp(program_invocation_short_name, want) == 0;
+  }
+  selected.store(yes, std::memory_order_relaxed);
+  decided_for.store(me, std::memory_order_release);
+  return yes;
+}
+
+// GAZELLE_THREAD_NAME: does it name the calling thread? Asked at socket().
+bool thread_selected() noexcept {
+  static const char* want = std::getenv("GAZELLE_THREAD_NAME");
+  if (want == nullptr || *want == '\0') return true;
+  char name[16] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof name) != 0) return false;
+  return std::strncmp(name, want, sizeof name - 1) == 0;
+}
+
+}  // namespace
+
+Result<void> check_config() {
+  auto cfg = Runtime::process_config();
+  if (!cfg) return cfg.error();
+  return {};
+}
+
+bool started_in_parent() noexcept { return Runtime::inherited(); }
+
+bool serves_caller() noexcept {
+  return !t_kernel_only && !Runtime::inherited() && process_selected() && thread_selected();
+}
+
 KernelOnlyScope::KernelOnlyScope() noexcept : saved_(t_kernel_only) { t_kernel_only = true; }
 KernelOnlyScope::~KernelOnlyScope() { t_kernel_only = saved_; }
 
@@ -66,9 +126,17 @@ Result<SocketBase*> open_socket(int domain, int type, int protocol) {
   const bool tcp = base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
   const bool udp = base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
   if (!tcp && !udp) return make_error(EPROTONOSUPPORT, "lstack serves TCP and UDP sockets");
+  auto cfg = Runtime::process_config();
+  if (!cfg) return cfg.error();
+  if (udp && !cfg.value()->udp_enable) return make_error(EPROTONOSUPPORT, "udp_enable=0");
+  if (!Runtime::started()) {
+    auto* d = new (std::nothrow) DeferredSocket(base, protocol);
+    if (d == nullptr) return make_error(ENOMEM, "out of memory for a socket");
+    d->set_nonblocking((type & SOCK_NONBLOCK) != 0);
+    return d;
+  }
   auto rt = Runtime::get();
   if (!rt) return rt.error();
-  if (udp && !rt.value()->config().udp_enable) return make_error(EPROTONOSUPPORT, "udp_enable=0");
   auto owner = rt.value()->pick_stack();
   if (!owner) return owner.error();
   SocketBase* sock = nullptr;

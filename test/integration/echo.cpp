@@ -177,6 +177,8 @@ int run_udp_server(int port) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return fail("bind");
   const timeval tv{0, 500000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);  // wake up to notice SIGTERM
+  char probe;
+  (void)recv(fd, &probe, 1, MSG_DONTWAIT | MSG_PEEK);  // lstack starts at the first data call: before "ready"
   std::printf("ready udp %d\n", port);
   std::fflush(stdout);
   std::vector<char> buf(65536);

@@ -70,11 +70,15 @@ class EpollSet {
 
 // Finds the lstack socket behind fd, or nullptr for a kernel fd.
 using SocketLookup = SocketBase* (*)(int fd) noexcept;
+// Whether the kernel fd behind an lstack socket is to be watched as well (a
+// listener on INADDR_ANY listens on both); may be nullptr.
+using TwinLookup = bool (*)(int fd) noexcept;
 
-// poll/ppoll over mixed fds. timeout: <0 forever. Returns count or -errno.
-int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup) noexcept;
+// poll/ppoll over mixed fds. timeout: nullptr forever. Returns count or -errno.
+int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup,
+               TwinLookup twin) noexcept;
 // select/pselect over mixed fds (through poll_mixed). Returns count or -errno.
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
-                 SocketLookup lookup) noexcept;
+                 SocketLookup lookup, TwinLookup twin) noexcept;
 
 }  // namespace gz::stack

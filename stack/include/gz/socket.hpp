@@ -67,6 +67,20 @@ class SocketBase {
   // Bytes ready to read (FIONREAD).
   virtual int readable_bytes() noexcept = 0;
 
+  // A socket opened before lstack started is deferred (see open_socket): it
+  // records bind, listen and options. start() starts lstack if needed and
+  // returns the real socket, the same one for every caller (a started
+  // deferred socket forwards every call to it, so the shim may swap it in).
+  // Errors: lstack's start error, or the replayed bind/listen's. real() is
+  // the started socket or nullptr; both are `this` for ordinary sockets.
+  bool deferred() const noexcept { return deferred_; }
+  // The shim's count of fds naming this socket (dup): the last close() of
+  // them releases it. Thread: any.
+  void add_fd() noexcept { fds_.fetch_add(1, std::memory_order_relaxed); }
+  bool drop_fd() noexcept { return fds_.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+  virtual Result<SocketBase*> start() noexcept { return this; }
+  virtual SocketBase* real() noexcept { return this; }
+
   // Current readiness: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP.
   std::uint32_t events() const noexcept { return events_.load(std::memory_order_acquire); }
   // Increments on every raise: lets EPOLLET report each new edge once.
@@ -93,17 +107,33 @@ class SocketBase {
   std::atomic<std::uint32_t> wait_seq_{0};
   std::atomic<std::uint32_t> sleepers_{0};
   std::atomic<bool> nonblocking_{false};
+  bool deferred_ = false;
+  std::atomic<int> fds_{1};
   StackThread* driver_ = nullptr;  // run to completion: the stack its owner drives while waiting
   std::mutex waiters_mu_;  // attach/detach vs raise: short, uncontended in practice
   Waiter* waiters_[kMaxWaiters] = {};
 };
 
-// Creates a socket served by lstack, starting lstack on first use (config,
-// DPDK, stack threads). domain must be AF_INET; type SOCK_STREAM or SOCK_DGRAM
-// (SOCK_NONBLOCK honoured, SOCK_CLOEXEC is the shim's).
-// Errors: EAFNOSUPPORT, EPROTONOSUPPORT, ENOBUFS, ENOMEM, or lstack's start error
-// (with its message, printed once by the caller).
+// Creates a socket served by lstack. domain must be AF_INET; type SOCK_STREAM
+// or SOCK_DGRAM (SOCK_NONBLOCK honoured, SOCK_CLOEXEC is the shim's). Before
+// lstack has started, the socket is deferred (only the config is read: no
+// DPDK); lstack starts when a socket first needs the data path.
+// Errors: EAFNOSUPPORT, EPROTONOSUPPORT, ENOBUFS, ENOMEM, or the config's /
+// lstack's start error (with its message, printed once by the caller).
 Result<SocketBase*> open_socket(int domain, int type, int protocol);
+
+// Whether lstack serves sockets of the calling thread: not on lstack's own
+// threads, GAZELLE_BIND_PROCNAME (when set) names this process (its comm or
+// argv[0]'s base name), GAZELLE_THREAD_NAME (when set) names this thread, and
+// lstack does not run in a parent process (after fork, the child of a process
+// whose lstack runs uses the kernel). Any thread; cheap after the first call.
+bool serves_caller() noexcept;
+// The config from $LSTACK_CONF_PATH (default /etc/gazelle/lstack.conf), read
+// once, without starting DPDK. Errors: the config's one message.
+Result<void> check_config();
+// True in a child of fork() whose parent runs lstack: the sockets it
+// inherited from the parent's table are not its own to drive.
+bool started_in_parent() noexcept;
 
 // Routing (any thread, lstack started): whether binding to addr belongs to
 // lstack (INADDR_ANY or host_addr), and whether a connection to addr does

@@ -1,0 +1,97 @@
+// Handlers for the calls that name or duplicate fds: close, dup, fcntl,
+// close_range. An lstack socket named by several fds (dup) is released with
+// the last of them; the kernel fd beside each keeps flags and numbering.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+#include "fd_table.hpp"
+#include "gz/event.hpp"
+#include "gz/kernel.hpp"
+#include "handlers.hpp"
+#include "result.hpp"
+
+namespace gz::preload {
+namespace {
+
+// lstack's half of closing fd (the kernel's half is the caller's).
+void forget_fd(int fd) noexcept {
+  FdTable& t = FdTable::get();
+  if (auto* s = t.take_socket(fd)) {
+    stack::EpollSet::forget_everywhere(fd, s);
+    if (s->drop_fd()) s->close();
+  } else if (auto* e = t.take_epoll(fd)) {
+    delete e;
+  }
+}
+
+// After the kernel made nfd a copy of fd: nfd names fd's socket too.
+int share_socket(int fd, int nfd, stack::SocketBase* s) noexcept {
+  if (nfd < 0 || s == nullptr) return nfd;
+  FdTable& t = FdTable::get();
+  s->add_fd();
+  if (!t.set_socket(nfd, s)) {
+    s->drop_fd();
+    kernel().close(nfd);
+    return result(-EMFILE);
+  }
+  t.set_twin(nfd, t.twin(fd));
+  return nfd;
+}
+
+int dup_onto(int fd, int fd2, int flags) noexcept {
+  if (fd == fd2) return flags != 0 ? result(-EINVAL) : kernel().dup2(fd, fd2);
+  if (kernel().fcntl(fd, F_GETFD, 0UL) < 0) return -1;  // EBADF, before fd2 is touched
+  auto* s = live_socket(fd);  // a deferred socket starts: one object behind both fds
+  forget_fd(fd2);             // dup2 closes fd2 first
+  return share_socket(fd, kernel().dup3(fd, fd2, flags), s);
+}
+
+void forget_range(unsigned first, unsigned last) noexcept {
+  const unsigned high = static_cast<unsigned>(FdTable::get().high());
+  for (unsigned fd = first; fd < high && fd <= last; ++fd) forget_fd(static_cast<int>(fd));
+}
+
+}  // namespace
+
+int on_close(int fd) {
+  forget_fd(fd);
+  return kernel().close(fd);
+}
+
+int on_dup(int fd) {
+  auto* s = live_socket(fd);
+  return share_socket(fd, kernel().dup(fd), s);
+}
+
+int on_dup2(int fd, int fd2) { return dup_onto(fd, fd2, 0); }
+int on_dup3(int fd, int fd2, int flags) { return dup_onto(fd, fd2, flags); }
+
+int on_close_range(unsigned int first, unsigned int last, int flags) {
+  if ((flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) forget_range(first, last);
+  return kernel().close_range(first, last, flags);
+}
+
+void on_closefrom(int first) {
+  if (first >= 0) forget_range(static_cast<unsigned>(first), UINT_MAX);
+  kernel().closefrom(first);
+}
+
+int on_fcntl(int fd, int cmd, unsigned long arg) {
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+    auto* s = live_socket(fd);
+    return share_socket(fd, kernel().fcntl(fd, cmd, arg), s);
+  }
+  auto* s = any_socket(fd);
+  // The kernel fd mirrors the flags, so F_GETFL and FD_CLOEXEC keep working.
+  const int rc = kernel().fcntl(fd, cmd, arg);
+  if (s != nullptr && rc >= 0 && cmd == F_SETFL) s->set_nonblocking(arg & O_NONBLOCK);
+  return rc;
+}
+
+int on_fcntl64(int fd, int cmd, unsigned long arg) { return on_fcntl(fd, cmd, arg); }
+
+}  // namespace gz::preload
