@@ -14,7 +14,9 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -277,6 +279,134 @@ void epipe_checks() {
   close(fd);
 }
 
+// fcntl (glibc links it as fcntl64), dup, dup2, F_DUPFD_CLOEXEC: every fd
+// names the same connection; it lives until the last of them is closed.
+void fd_checks() {
+  const int fd = connect_to(9000);
+  check(fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0, "fcntl F_SETFL O_NONBLOCK");
+  char buf[64];
+  check_errno(static_cast<int>(recv(fd, buf, sizeof buf, 0)), EAGAIN, "recv after fcntl(O_NONBLOCK)");
+  const int d = dup(fd);
+  check(d >= 0 && d != fd && send(d, "dup", 3, 0) == 3, "dup, then send through the copy");
+  check(wait_for(fd, POLLIN, 3000) && recv(fd, buf, sizeof buf, 0) == 3, "the echo reads through the original");
+  close(fd);
+  check(send(d, "again", 5, 0) == 5 && wait_for(d, POLLIN, 3000) && recv(d, buf, sizeof buf, 0) == 5,
+        "closing the original leaves the copy connected");
+  const int high = dup2(d, 200);
+  check(high == 200 && send(200, "d2", 2, 0) == 2 && wait_for(200, POLLIN, 3000) && recv(200, buf, sizeof buf, 0) == 2,
+        "dup2 onto fd 200 works the same");
+  const int cx = fcntl(d, F_DUPFD_CLOEXEC, 300);
+  check(cx >= 300 && (fcntl(cx, F_GETFD) & FD_CLOEXEC) != 0, "F_DUPFD_CLOEXEC gives fd >= 300 with FD_CLOEXEC");
+  close(d);
+  close(200);
+  check(send(cx, "x", 1, 0) == 1 && wait_for(cx, POLLIN, 3000) && recv(cx, buf, sizeof buf, 0) == 1,
+        "the last copy still works");
+  close(cx);
+}
+
+// Built with _FORTIFY_SOURCE=2, lengths unknown at compile time make these
+// __recv_chk, __read_chk, __recvfrom_chk and __poll_chk (the shim serves them too).
+void fortified_checks() {
+  const int fd = connect_to(9000);
+  volatile std::size_t n = 4;
+  volatile nfds_t one = 1;
+  char buf[16];
+  pollfd p[1] = {{fd, POLLIN, 0}};
+  check(send(fd, "chk1chk2chk3", 12, 0) == 12 && poll(p, one, 3000) == 1, "__poll_chk sees the echo");
+  check(recv(fd, buf, n, MSG_WAITALL) == 4 && read(fd, buf + 4, n) == 4, "__recv_chk and __read_chk read it");
+  check(recvfrom(fd, buf + 8, n, MSG_WAITALL, nullptr, nullptr) == 4 && std::memcmp(buf, "chk1chk2chk3", 12) == 0,
+        "__recvfrom_chk reads the rest");
+  close(fd);
+}
+
+// sendfile from a file to a socket (nginx): with an offset, the file position
+// stays; without, it moves by what was sent.
+void sendfile_checks() {
+  char path[] = "/tmp/posix-check-XXXXXX";
+  const int file = mkstemp(path);
+  unlink(path);
+  std::string data(200000, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + (i * 7) % 26);
+  check(file >= 0 && write(file, data.data(), data.size()) == static_cast<ssize_t>(data.size()), "a 200 kB file");
+  const int fd = connect_to(9000);
+  off_t off = 0;
+  ssize_t total = 0, got = 0;
+  while (total < 150000) {
+    const ssize_t n = sendfile(fd, file, &off, 150000 - total);
+    if (n <= 0) break;
+    total += n;
+  }
+  check(total == 150000 && off == 150000 && lseek(file, 0, SEEK_CUR) == static_cast<off_t>(data.size()),
+        "sendfile with an offset: 150000 bytes, offset moved, file position not");
+  lseek(file, 150000, SEEK_SET);
+  const ssize_t rest = sendfile(fd, file, nullptr, 100000);
+  check(rest == 50000 && lseek(file, 0, SEEK_CUR) == static_cast<off_t>(data.size()),
+        "sendfile without an offset sends the rest (" + std::to_string(rest) + ") and moves the file position");
+  std::string back(data.size(), '\0');
+  while (got < static_cast<ssize_t>(back.size())) {
+    const ssize_t n = recv(fd, &back[got], back.size() - got, 0);
+    if (n <= 0) break;
+    got += n;
+  }
+  check(back == data, "the echo returns the file byte for byte");
+  close(fd);
+  close(file);
+}
+
+// fork: a child that closes its copies (or execs) leaves the parent's
+// connection alone.
+void fork_checks() {
+  const int fd = connect_to(9000);
+  const pid_t child = fork();
+  if (child == 0) {
+    close(fd);
+    _exit(0);
+  }
+  int st = -1;
+  check(child > 0 && waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "a forked child closes the socket and exits 0");
+  char buf[8];
+  check(send(fd, "fk", 2, 0) == 2 && wait_for(fd, POLLIN, 3000) && recv(fd, buf, sizeof buf, 0) == 2,
+        "the parent's connection still works");
+  const pid_t execer = fork();
+  if (execer == 0) {
+    execl("/bin/true", "true", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  check(execer > 0 && waitpid(execer, &st, 0) == execer && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "a forked child that execs /bin/true exits 0");
+  close(fd);
+}
+
+// A listener on INADDR_ANY is also reachable over loopback (under lstack its
+// kernel fd listens too), through epoll and accept.
+void any_address_checks() {
+  const int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in any = addr("0.0.0.0", 7400);
+  check(bind(l, reinterpret_cast<sockaddr*>(&any), sizeof any) == 0 && listen(l, 8) == 0, "listen on 0.0.0.0:7400");
+  const int ep = epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 7;
+  epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+  const int c = tcp();
+  sockaddr_in lo = addr("127.0.0.1", 7400);
+  check(connect(c, reinterpret_cast<sockaddr*>(&lo), sizeof lo) == 0, "connect to 127.0.0.1:7400");
+  epoll_event out[2];
+  check(epoll_wait(ep, out, 2, 3000) >= 1 && out[0].data.u64 == 7, "epoll_wait sees the loopback client");
+  const int a = accept(l, nullptr, nullptr);
+  char buf[4] = {};
+  check(a >= 0 && send(c, "any", 3, 0) == 3 && recv(a, buf, 3, MSG_WAITALL) == 3 && std::memcmp(buf, "any", 3) == 0,
+        "accept returns it and bytes cross");
+  check_errno(accept(l, nullptr, nullptr), EAGAIN, "then accept has nothing more");
+  if (a >= 0) close(a);
+  close(c);
+  close(ep);
+  close(l);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -295,6 +425,11 @@ int main(int argc, char** argv) {
   loopback_checks();
   oneshot_and_rdhup_checks();
   epipe_checks();
+  fd_checks();
+  fortified_checks();
+  sendfile_checks();
+  fork_checks();
+  any_address_checks();
   std::printf("posix-check: %d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }
