@@ -1,12 +1,12 @@
 #include "fd_table.hpp"
 
-#include "result.hpp"
-
 #include <pthread.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
+
+#include "result.hpp"
 
 namespace gz::preload {
 
@@ -89,7 +89,10 @@ stack::SocketBase* live_socket(int fd) noexcept {
   stack::SocketBase* s = t.socket(fd);
   if (s == nullptr || !s->deferred()) return s;
   auto r = s->start();
-  if (!r) fatal(r.error());
+  if (!r) {
+    if (!stack::running()) fatal(r.error());  // lstack itself cannot start
+    return s;  // this socket alone failed (e.g. its port is taken): its calls return the errno
+  }
   t.replace_socket(fd, s, r.value());
   return r.value();
 }

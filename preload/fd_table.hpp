@@ -54,7 +54,9 @@ class FdTable {
 
 // The socket behind fd for a call that needs lstack running: a deferred
 // socket starts here (lstack with it). If lstack cannot start, the message is
-// printed once and the process exits with status 2 (see fatal()).
+// printed once and the process exits with status 2 (see fatal()); if only
+// this socket failed (its replayed bind finds the port taken), the deferred
+// socket is returned and its calls fail with that errno.
 stack::SocketBase* live_socket(int fd) noexcept;
 // The socket behind fd without starting anything (a deferred socket that has
 // started is swapped for its real one on the way).

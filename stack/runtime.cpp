@@ -1,14 +1,17 @@
 #include "runtime.hpp"
 
+#include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <numa.h>
 #include <rte_errno.h>
 #include <rte_ring.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -67,6 +70,30 @@ Holder g_holder;
 std::once_flag g_start_once;
 std::atomic<bool> g_started{false};
 
+// The fds open right now (from /proc/self/fd).
+std::vector<int> open_fds() {
+  std::vector<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') fds.push_back(std::atoi(e->d_name));
+  }
+  closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+// What starting opened (the XDP socket, hugepage and memfd files, eventfds,
+// the control socket) must not outlive an exec(): the new program, started
+// again with LD_PRELOAD, would find the port's queue still taken.
+void close_on_exec_since(const std::vector<int>& before) {
+  for (int fd : open_fds()) {
+    if (std::binary_search(before.begin(), before.end(), fd)) continue;
+    const int flags = kernel().fcntl(fd, F_GETFD, 0UL);
+    if (flags >= 0) kernel().fcntl(fd, F_SETFD, static_cast<unsigned long>(flags | FD_CLOEXEC));
+  }
+}
+
 }  // namespace
 
 Result<const Config*> Runtime::process_config() {
@@ -85,7 +112,9 @@ Result<Runtime*> Runtime::get() {
   std::call_once(g_start_once, [] {
     KernelOnlyScope internal;  // DPDK opens sockets of its own while we start
     try {
+      const std::vector<int> before = open_fds();
       auto r = start();
+      close_on_exec_since(before);
       if (r) {
         g_holder.runtime = std::move(r.value());
         g_holder.pid = getpid();

@@ -4,20 +4,16 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <new>
-#include <string>
-
 #include <algorithm>
 #include <cerrno>
-#include <vector>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
 
-#include "gz/socket.hpp"
 #include "deferred_socket.hpp"
+#include "gz/socket.hpp"
 #include "runtime.hpp"
 #include "tcp_socket.hpp"
 #include "udp_socket.hpp"
@@ -110,6 +106,8 @@ Result<void> check_config() {
   if (!cfg) return cfg.error();
   return {};
 }
+
+bool running() noexcept { return Runtime::started() && !Runtime::inherited(); }
 
 bool started_in_parent() noexcept { return Runtime::inherited(); }
 

@@ -131,6 +131,8 @@ bool serves_caller() noexcept;
 // The config from $LSTACK_CONF_PATH (default /etc/gazelle/lstack.conf), read
 // once, without starting DPDK. Errors: the config's one message.
 Result<void> check_config();
+// Whether lstack has started in this process. Any thread.
+bool running() noexcept;
 // True in a child of fork() whose parent runs lstack: the sockets it
 // inherited from the parent's table are not its own to drive.
 bool started_in_parent() noexcept;
