@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -11,8 +12,33 @@
 
 namespace gz::stack {
 
+namespace {
+// Every deferred socket not yet closed: start_listeners() walks it. Lock
+// order: g_all_mu, then a socket's mu_.
+std::mutex g_all_mu;
+std::vector<DeferredSocket*> g_all;
+}  // namespace
+
 DeferredSocket::DeferredSocket(int type, int protocol) noexcept : type_(type), protocol_(protocol) {
   deferred_ = true;
+  std::lock_guard lock(g_all_mu);
+  try {
+    g_all.push_back(this);
+  } catch (...) {  // only the replay of its listen is lost: it starts at its first data call
+  }
+}
+
+void DeferredSocket::start_listeners() noexcept {
+  std::lock_guard all(g_all_mu);
+  for (DeferredSocket* d : g_all) {
+    std::lock_guard lock(d->mu_);
+    if (d->real_ == nullptr && d->listening_) {
+      try {
+        (void)d->start_locked();  // a failure shows at the socket's next call
+      } catch (...) {
+      }
+    }
+  }
 }
 
 SocketBase* DeferredSocket::real() noexcept {
@@ -22,6 +48,9 @@ SocketBase* DeferredSocket::real() noexcept {
 
 Result<SocketBase*> DeferredSocket::start() noexcept {
   try {
+    auto rt = Runtime::get();
+    if (!rt) return rt.error();
+    rt.value()->open_rx_once(&DeferredSocket::start_listeners);
     std::lock_guard lock(mu_);
     if (real_ != nullptr) return real_;
     return start_locked();
@@ -112,6 +141,10 @@ int DeferredSocket::shutdown(int how) noexcept {
 // hold this pointer from the fd table; only sockets opened before lstack
 // started are deferred, so this is bounded.
 void DeferredSocket::close() noexcept {
+  {
+    std::lock_guard all(g_all_mu);
+    g_all.erase(std::remove(g_all.begin(), g_all.end(), this), g_all.end());
+  }
   SocketBase* s = real();
   if (s != nullptr) {
     s->close();

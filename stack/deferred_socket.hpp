@@ -24,6 +24,9 @@ class DeferredSocket final : public SocketBase {
   DeferredSocket(int type, int protocol) noexcept;
 
   Result<SocketBase*> start() noexcept override;
+  // Starts every deferred socket that is listening (run once, when lstack
+  // has started and before its stacks take packets in).
+  static void start_listeners() noexcept;
 
   int bind(const sockaddr* addr, socklen_t len) noexcept override;
   int listen(int backlog) noexcept override;
@@ -47,7 +50,7 @@ class DeferredSocket final : public SocketBase {
     int level, name;
     std::vector<std::uint8_t> value;
   };
-  SocketBase* real() noexcept;  // nullptr until started
+  SocketBase* real() noexcept override;  // nullptr until started
   Result<SocketBase*> start_locked();
 
   const int type_, protocol_;

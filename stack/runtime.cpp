@@ -204,7 +204,19 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
   for (std::size_t j = 0; j < inboxes_.size(); ++j) s.opts.peer_inboxes.push_back(j == i ? nullptr : inboxes_[j].get());
   if (!inboxes_.empty()) s.opts.inbox = inboxes_[i].get();
   s.opts.flows = flows_.get();
+  s.rx_open = &rx_open_;
   return s;
+}
+
+void Runtime::open_rx_once(void (*replay)()) noexcept {
+  static thread_local bool replaying = false;
+  if (replaying || rx_open_.load(std::memory_order_acquire)) return;
+  std::call_once(rx_once_, [&] {
+    replaying = true;
+    replay();
+    replaying = false;
+    rx_open_.store(true, std::memory_order_release);
+  });
 }
 
 Result<StackThread*> Runtime::pick_stack() {

@@ -41,6 +41,11 @@ class Runtime {
   // Stacks that are up (RTC: those adopted so far). Any thread.
   std::size_t stack_count() const noexcept { return live_.load(std::memory_order_acquire); }
   StackThread& stack(std::size_t i) noexcept { return *threads_[i]; }
+  // Lets the stacks take packets in, once: first `replay` runs (it starts the
+  // listeners opened before lstack started), so that no SYN meets a stack on
+  // which its listener is not there yet. Callers while replay runs return at
+  // once (replay itself opens sockets). Any thread.
+  void open_rx_once(void (*replay)()) noexcept;
 
  private:
   explicit Runtime(Config c) : config_(std::move(c)) {}
@@ -65,6 +70,8 @@ class Runtime {
   std::mutex adopt_mu_;
   std::unique_ptr<ControlServer> control_;  // destroyed first: it reads the stacks
   std::atomic<unsigned> next_{0};
+  std::once_flag rx_once_;
+  std::atomic<bool> rx_open_{false};
 };
 
 }  // namespace gz::stack

@@ -135,6 +135,7 @@ Result<SocketBase*> open_socket(int domain, int type, int protocol) {
   }
   auto rt = Runtime::get();
   if (!rt) return rt.error();
+  rt.value()->open_rx_once(&DeferredSocket::start_listeners);
   auto owner = rt.value()->pick_stack();
   if (!owner) return owner.error();
   SocketBase* sock = nullptr;

@@ -45,6 +45,7 @@ void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
 Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
   t->low_power_ = setup.low_power;
+  t->rx_open_ = setup.rx_open;
   t->cpu_ = setup.cpu;
   StackThread* raw = t.get();
   t->thread_ = std::thread([raw, s = std::move(setup)]() mutable { raw->main(std::move(s)); });
@@ -61,6 +62,7 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   if (t_rtc != nullptr) return make_error(EBUSY, "this thread already drives a stack");
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
   t->low_power_ = setup.low_power;
+  t->rx_open_ = setup.rx_open;
   t->cpu_ = setup.cpu;
   t->rtc_ = true;
   t->owner_id_ = std::this_thread::get_id();
@@ -80,7 +82,12 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
 
 StackThread* StackThread::rtc_of_this_thread() noexcept { return t_rtc; }
 
-unsigned StackThread::drive() noexcept { return stack_->poll_once() + run_tasks(); }
+unsigned StackThread::poll_stack() noexcept {
+  if (rx_open_ != nullptr && !rx_open_->load(std::memory_order_acquire)) return 0;
+  return stack_->poll_once();
+}
+
+unsigned StackThread::drive() noexcept { return poll_stack() + run_tasks(); }
 
 long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
   if (!low_power_ || idle_rounds < kSpinRoundsBeforeSleep) return 0;
@@ -136,7 +143,7 @@ void StackThread::main(Setup setup) {
   started_.store(1, std::memory_order_release);
   unsigned idle_rounds = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
-    const unsigned work = stack.value()->poll_once() + run_tasks();
+    const unsigned work = poll_stack() + run_tasks();
     if (work != 0) {
       idle_rounds = 0;
     } else {

@@ -33,6 +33,9 @@ class StackThread {
     std::unique_ptr<NetDev> dev;
     StackOptions opts;
     bool low_power = false;
+    // While this reads false the stack takes no packets in (tasks still run):
+    // lstack is replaying the listeners opened before it started. nullptr: open.
+    const std::atomic<bool>* rx_open = nullptr;
   };
 
   // Starts the thread and waits until its Stack is up. Errors: the Stack's.
@@ -81,6 +84,10 @@ class StackThread {
   int index_;
   std::thread thread_;
   MpscQueue<StackTask> tasks_;
+  // One round of the Stack unless rx is still held (Setup::rx_open).
+  unsigned poll_stack() noexcept;
+
+  const std::atomic<bool>* rx_open_ = nullptr;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> sleeping_{0};   // futex word: 1 while the stack sleeps
   std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed

@@ -7,7 +7,17 @@
 #   gz_setup NAME INDEX        -> GZ_NS_L, GZ_NS_P, GZ_IF_L, GZ_IF_P, GZ_MAC, GZ_HOST, GZ_PEER
 #   gz_conf FILE VDEV RTC      writes an lstack.conf for this topology
 #   gz_bg CMD...               starts CMD in the background, remembers its PID
-#   gz_teardown                kills what gz_bg started, deletes the namespaces
+#   gz_teardown                kills what gz_bg started (and their children), deletes the
+#                              namespaces and the gz_tmpdir directories
+# For the tests that run real programs under LD_PRELOAD (apps_*.sh):
+#   gz_need PROGRAM...         SKIP unless every PROGRAM is installed
+#   gz_tmpdir VAR              sets VAR to a new temporary directory (GZ_KEEP=1 keeps it)
+#   gz_lstack_env LIB CONF NAME  -> GZ_ENV: env assignments that put a program on lstack
+#                              (LIB "kernel": the same test on the kernel, to check the test)
+#   gz_wait_server PID FILE TEXT SECONDS  waits for TEXT in FILE while PID lives
+#   gz_retry SECONDS CMD...    runs CMD until it succeeds
+#   gz_same_sha256 WANT GOT    compares two files by sha256, says how they differ
+#   gz_fail REASON / gz_finish LOG...  records a failed check / prints the logs on failure, exits
 # Exit status 77 means SKIP (meson), always with the reason on stderr. Safe under set -e.
 
 gz_skip() { echo "SKIP: $*" >&2; exit 77; }
@@ -72,18 +82,44 @@ gz_bg() {
   GZ_PIDS+=($!)
 }
 
+# gz_descendants PID: the children of PID, their children... (nginx's workers)
+gz_descendants() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$c"
+    gz_descendants "$c"
+  done
+}
+
+GZ_TMPDIRS=()
+
 gz_teardown() {
-  local pid
+  local pid kids=()
   for pid in "${GZ_PIDS[@]}"; do
+    kids+=($(gz_descendants "$pid"))
     kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${GZ_PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  # Children the processes above left behind (a master killed before its workers).
+  for pid in "${kids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${kids[@]}"; do
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   GZ_PIDS=()
   ip netns del "$GZ_NS_L" 2>/dev/null || true
   ip netns del "$GZ_NS_P" 2>/dev/null || true
+  if [ "${GZ_KEEP:-0}" = 1 ]; then
+    [ ${#GZ_TMPDIRS[@]} = 0 ] || echo "kept: ${GZ_TMPDIRS[*]}" >&2
+  else
+    rm -rf "${GZ_TMPDIRS[@]}"
+  fi
+  GZ_TMPDIRS=()
   return 0
 }
 
@@ -95,4 +131,123 @@ gz_wait_line() {
     sleep 0.1
   done
   return 1
+}
+
+# gz_wait_server PID FILE TEXT SECONDS: gz_wait_line, but gives up as soon as PID has exited.
+gz_wait_server() {
+  local end=$((SECONDS + $4))
+  until grep -q "$3" "$2" 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null || return 1
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+
+gz_need() {  # PROGRAM...
+  local p
+  for p in "$@"; do
+    command -v "$p" >/dev/null || gz_skip "$p is not installed (tools/bootstrap installs it)"
+  done
+}
+
+# gz_tmpdir VAR: VAR = a new directory, removed by gz_teardown (kept with GZ_KEEP=1). Not
+# in $(...): the list of directories lives in this shell.
+gz_tmpdir() {  # VAR
+  local gz_tmpdir_new
+  gz_tmpdir_new=$(mktemp -d /tmp/gzt.XXXXXX)
+  chmod 755 "$gz_tmpdir_new"
+  GZ_TMPDIRS+=("$gz_tmpdir_new")
+  printf -v "$1" %s "$gz_tmpdir_new"
+}
+
+# gz_lstack_env LIB CONF PROCNAME: GZ_ENV holds what puts an unmodified program on
+# lstack, for `env "${GZ_ENV[@]}" PROGRAM ...`: LD_PRELOAD, LSTACK_CONF_PATH, a fresh
+# GAZELLE_RUN_DIR (control sockets) and GAZELLE_BIND_PROCNAME. LIB "kernel" runs the
+# same test on the kernel instead (GZ_HOST on the lstack-side veth): a check of the test.
+gz_lstack_env() {
+  local gz_run_dir
+  if [ "$1" = kernel ]; then
+    ip -n "$GZ_NS_L" -4 addr show dev "$GZ_IF_L" | grep -q "inet $GZ_HOST/" \
+      || ip -n "$GZ_NS_L" addr add "$GZ_HOST/24" dev "$GZ_IF_L"
+    GZ_ENV=(GZ_ON_KERNEL=1)
+    return 0
+  fi
+  gz_tmpdir gz_run_dir
+  GZ_ENV=(LD_PRELOAD="$(realpath "$1")" LSTACK_CONF_PATH="$2" GAZELLE_RUN_DIR="$gz_run_dir" GAZELLE_BIND_PROCNAME="$3")
+}
+
+# gz_retry SECONDS CMD...: runs CMD every 0.2 s until it succeeds; 1 if it never did.
+gz_retry() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.2
+  done
+}
+
+# gz_same_sha256 WANT GOT: 0 if the two files are equal, else prints both digests and sizes.
+gz_same_sha256() {
+  local a b
+  a=$(sha256sum <"$1" | cut -d' ' -f1)
+  b=$(sha256sum <"$2" 2>/dev/null | cut -d' ' -f1)
+  [ "$a" = "$b" ] && return 0
+  echo "  want sha256 $a ($(stat -c %s "$1") bytes), got ${b:-nothing} ($(stat -c %s "$2" 2>/dev/null || echo no file) bytes)"
+  return 1
+}
+
+GZ_STATUS=0 GZ_FAILS=()
+gz_fail() {  # REASON: one failed check; the test goes on and fails at gz_finish
+  echo "FAIL: $*"
+  GZ_STATUS=1
+  GZ_FAILS+=("FAIL: $*")
+}
+
+# gz_finish LOG...: exits with the verdict of the checks; on failure prints the end of
+# every LOG, then the failed checks again (meson shows only a log's last lines).
+gz_finish() {
+  local f
+  if [ "$GZ_STATUS" != 0 ]; then
+    for f in "$@"; do
+      echo "----- $f (last 60 lines)"
+      tail -n 60 "$f" 2>/dev/null || echo "(missing)"
+    done
+    echo "-----"
+    printf '%s\n' "${GZ_FAILS[@]}"
+  fi
+  exit "$GZ_STATUS"
+}
+
+# gz_nginx_site DIR LISTEN: DIR/nginx.conf for Debian's nginx (`nginx -p DIR -c DIR/nginx.conf`):
+# master and one worker (as root), every path inside DIR, sendfile, `listen LISTEN;`, serving
+# DIR/www, which gets big.bin (10 MiB random) and small.html.
+gz_nginx_site() {
+  local dir=$1 listen=$2
+  mkdir -p "$dir/www" "$dir/tmp"
+  head -c $((10 << 20)) /dev/urandom >"$dir/www/big.bin"
+  printf '<html><body>lstack small page</body></html>\n' >"$dir/www/small.html"
+  cat >"$dir/nginx.conf" <<CONF
+user root;
+master_process on;
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+events { worker_connections 256; }
+http {
+  default_type application/octet-stream;
+  access_log $dir/access.log;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  sendfile on;
+  keepalive_requests 100000;
+  server {
+    listen $listen;
+    root $dir/www;
+  }
+}
+CONF
 }

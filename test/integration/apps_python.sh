@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Debian's python3 `-m http.server` (a thread per request) with
+# LD_PRELOAD=liblstack.so; from the kernel peer 200 sequential curl GETs, each
+# a new connection, must all answer 200 with the file's exact bytes.
+#   apps_python.sh LIBLSTACK VDEV INDEX RTC
+set -u
+. "$(dirname "$0")/lib.sh"
+lib=$1 vdev=$2 idx=$3 rtc=$4 count=200
+gz_require
+gz_need /usr/bin/python3 curl
+gz_setup "python-$vdev-$rtc" "$idx"
+gz_tmpdir dir
+conf=$dir/lstack.conf log=$dir/http-server.log
+mkdir "$dir/www"
+head -c 100000 /dev/urandom >"$dir/www/file.bin"
+want=$(sha256sum <"$dir/www/file.bin" | cut -d' ' -f1)
+gz_conf "$conf" "$vdev" "$rtc"
+gz_lstack_env "$lib" "$conf" python3
+gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 -u -m http.server 8000 --bind "$GZ_HOST" \
+  --directory "$dir/www" >"$log" 2>&1
+server=${GZ_PIDS[-1]}
+gz_wait_server "$server" "$log" "Serving HTTP" 60 || { gz_fail "python3 -m http.server did not come up (exited, or not ready in 60 s)"; gz_finish "$log"; }
+
+# One shell in the peer namespace runs the loop; it prints one line per bad answer.
+timeout 90 ip netns exec "$GZ_NS_P" bash -c '
+  ok=0 bad=0
+  for i in $(seq "$1"); do
+    [ "$bad" -lt 10 ] || { echo "stopped after 10 bad answers"; break; }
+    code=$(curl -sS --max-time 5 -o "$4/got" -w "%{http_code}" "$2" 2>"$4/curl.err")
+    rc=$?
+    got=$(sha256sum 2>/dev/null <"$4/got" | cut -d" " -f1)
+    if [ "$rc" = 0 ] && [ "$code" = 200 ] && [ "$got" = "$3" ]; then
+      ok=$((ok + 1))
+    else
+      bad=$((bad + 1))
+      echo "GET $i: curl exit $rc, HTTP $code, $(stat -c %s "$4/got" 2>/dev/null || echo 0) bytes, $(head -c 200 "$4/curl.err")"
+    fi
+    rm -f "$4/got"
+  done
+  echo "ok=$ok"
+' gets "$count" "http://$GZ_HOST:8000/file.bin" "$want" "$dir" >"$dir/gets.out" 2>&1
+rc=$?
+ok=$(sed -n 's/^ok=//p' "$dir/gets.out")
+[ "$rc" = 0 ] || gz_fail "the GET loop: exit status $rc$([ "$rc" = 124 ] && echo ' (timed out after 90 s)')"
+[ "${ok:-0}" = "$count" ] || { gz_fail "${ok:-0} of $count GETs answered 200 with the right bytes; first bad: $(grep -m1 -v '^ok=' "$dir/gets.out")"; grep -v '^ok=' "$dir/gets.out" | head -10; }
+echo "  $ok/$count GETs of a 100000-byte file correct"
+
+kill -0 "$server" 2>/dev/null || gz_fail "http.server exited during the test"
+[ "$GZ_STATUS" = 0 ] && echo "apps-python ($vdev, stack_mode_rtc=$rtc): all checks passed"
+gz_finish "$log"

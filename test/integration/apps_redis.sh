@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Debian's unmodified redis-server with LD_PRELOAD=liblstack.so, listening on
+# INADDR_ANY: redis-benchmark from the kernel peer (plain and pipelined), a
+# 1 MiB value set and read back with redis-cli (sha256 compared), and a PING
+# over the lstack namespace's loopback, which only the kernel can carry (the
+# INADDR_ANY listener must also listen on the kernel).
+#   apps_redis.sh LIBLSTACK VDEV INDEX RTC
+set -u
+. "$(dirname "$0")/lib.sh"
+lib=$1 vdev=$2 idx=$3 rtc=$4
+gz_require
+gz_need redis-server redis-cli redis-benchmark
+gz_setup "redis-$vdev-$rtc" "$idx"
+gz_tmpdir dir
+conf=$dir/lstack.conf log=$dir/redis-server.log out=$dir/out
+gz_conf "$conf" "$vdev" "$rtc"
+gz_lstack_env "$lib" "$conf" redis-server
+gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" redis-server --port 6379 --bind 0.0.0.0 --dir "$dir" \
+  --save "" --appendonly no --protected-mode no --daemonize no >"$log" 2>&1
+server=${GZ_PIDS[-1]}
+gz_wait_server "$server" "$log" "Ready to accept connections" 60 || { gz_fail "redis-server did not come up (exited, or not ready in 60 s)"; gz_finish "$log"; }
+# The first connection after "Ready" must work (no retry); without it nothing else can.
+reply=$(timeout 10 ip netns exec "$GZ_NS_P" redis-cli -h "$GZ_HOST" ping 2>&1)
+[ "$reply" = PONG ] || { gz_fail "redis-cli -h $GZ_HOST ping from the peer answered: ${reply:-nothing}"; gz_finish "$log"; }
+
+# redis-benchmark -q: one "TEST: N requests per second" line per test, after
+# \r-separated progress lines; it exits non-zero when a connection fails.
+benchmark() {  # LABEL ARGS...
+  local label=$1 rc t rps
+  shift
+  timeout 45 ip netns exec "$GZ_NS_P" redis-benchmark -h "$GZ_HOST" -c 50 -n 100000 -t set,get -q "$@" >"$out" 2>&1
+  rc=$?
+  tr '\r' '\n' <"$out" | grep -E '^(SET|GET): [0-9.]+ requests per second' | sed "s/^/  $label /"
+  [ "$rc" = 0 ] || { gz_fail "redis-benchmark $label: exit status $rc$([ "$rc" = 124 ] && echo ' (timed out after 45 s)')"; tr '\r' '\n' <"$out" | grep -v '^ *$' | tail -5; }
+  for t in SET GET; do
+    rps=$(tr '\r' '\n' <"$out" | sed -n "s/^$t: \([0-9.]*\) requests per second.*/\1/p" | tail -1)
+    awk -v r="${rps:-0}" 'BEGIN { exit !(r > 0) }' || gz_fail "redis-benchmark $label: no $t result"
+  done
+  if grep -qiE 'error|could not|reset|refused' "$out"; then
+    gz_fail "redis-benchmark $label reported errors:"
+    tr '\r' '\n' <"$out" | grep -iE 'error|could not|reset|refused' | sort | uniq -c | head -5
+  fi
+}
+benchmark "-c 50"
+benchmark "-c 50 -P 16" -P 16
+
+# A 1 MiB binary value through redis-cli, then read back: redis-cli --raw ends it with "\n".
+size=$((1 << 20))
+head -c "$size" /dev/urandom >"$dir/big"
+reply=$(timeout 20 ip netns exec "$GZ_NS_P" redis-cli -h "$GZ_HOST" -x set big <"$dir/big" 2>&1)
+[ "$reply" = OK ] || gz_fail "redis-cli -x set big (1 MiB) answered: ${reply:-nothing}"
+timeout 20 ip netns exec "$GZ_NS_P" redis-cli -h "$GZ_HOST" --raw get big >"$dir/got" 2>"$dir/got.err"
+rc=$?
+got=$(stat -c %s "$dir/got")
+if [ "$rc" != 0 ] || [ "$got" != $((size + 1)) ]; then
+  gz_fail "redis-cli --raw get big: exit status $rc, $got bytes instead of $((size + 1)); $(head -c 300 "$dir/got.err")"
+else
+  head -c "$size" "$dir/got" >"$dir/got.value"
+  gz_same_sha256 "$dir/big" "$dir/got.value" || gz_fail "GET big returned other bytes than SET big"
+fi
+
+# From inside the lstack namespace, over the kernel's loopback.
+reply=$(timeout 10 ip netns exec "$GZ_NS_L" redis-cli -h 127.0.0.1 -p 6379 ping 2>&1)
+[ "$reply" = PONG ] || gz_fail "redis-cli -h 127.0.0.1 ping inside the lstack namespace (INADDR_ANY listener on the kernel too) answered: ${reply:-nothing}"
+
+kill -0 "$server" 2>/dev/null || gz_fail "redis-server exited during the test"
+[ "$GZ_STATUS" = 0 ] && echo "apps-redis ($vdev, stack_mode_rtc=$rtc): all checks passed"
+gz_finish "$log"
