@@ -24,6 +24,7 @@ class DeferredSocket final : public SocketBase {
   DeferredSocket(int type, int protocol) noexcept;
 
   Result<SocketBase*> start() noexcept override;
+  SocketBase* real() noexcept override;  // nullptr until started
   // Starts every deferred socket that is listening (run once, when lstack
   // has started and before its stacks take packets in).
   static void start_listeners() noexcept;
@@ -50,7 +51,6 @@ class DeferredSocket final : public SocketBase {
     int level, name;
     std::vector<std::uint8_t> value;
   };
-  SocketBase* real() noexcept override;  // nullptr until started
   Result<SocketBase*> start_locked();
 
   const int type_, protocol_;

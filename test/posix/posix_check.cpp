@@ -32,6 +32,23 @@ volatile sig_atomic_t g_sigpipe = 0;
 const char* g_peer;
 const char* g_local;
 
+// Sockets used before main() (a library's constructor): under lstack this
+// runs before the program has even parsed its arguments, and must just work.
+int g_early_rc = -1;
+__attribute__((constructor)) void before_main() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(7500);
+  int type = 0;
+  socklen_t len = sizeof type;
+  const bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(fd, 4) == 0 &&
+                  getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+  g_early_rc = ok && close(fd) == 0 ? 0 : 1;
+}
+
 void check(bool ok, const std::string& what) {
   std::printf("%s: %s\n", ok ? "ok" : "FAIL", what.c_str());
   (ok ? g_passed : g_failed)++;
@@ -417,6 +434,7 @@ int main(int argc, char** argv) {
   g_peer = argv[1];
   g_local = argv[2];
   signal(SIGPIPE, [](int) { g_sigpipe = 1; });
+  check(g_early_rc == 0, "before main(): socket, setsockopt, bind, listen, getsockopt, close");
   connect_checks();
   timeout_and_option_checks();
   listener_checks();
