@@ -23,11 +23,14 @@ FdTable::FdTable() {
   // An all-zero atomic pointer is a null pointer on every ABI we build for.
   sockets_ = static_cast<std::atomic<stack::SocketBase*>*>(std::calloc(size_, sizeof(*sockets_)));
   epolls_ = static_cast<std::atomic<stack::EpollSet*>*>(std::calloc(size_, sizeof(*epolls_)));
-  twins_ = static_cast<std::atomic<bool>*>(std::calloc(size_, sizeof(*twins_)));
+  twins_ = static_cast<std::atomic<std::uint8_t>*>(std::calloc(size_, sizeof(*twins_)));
+  owner_.store(getpid());
   if (sockets_ == nullptr || epolls_ == nullptr || twins_ == nullptr) size_ = 0;  // everything stays the kernel's
   // A child of fork() must not drive the parent's lstack (see forget_all).
   pthread_atfork(nullptr, nullptr, [] {
-    if (stack::started_in_parent()) FdTable::get().forget_all();
+    FdTable& t = FdTable::get();
+    t.owner_.store(getpid());
+    if (stack::started_in_parent()) t.forget_all();
   });
 }
 
@@ -42,7 +45,7 @@ void FdTable::forget_all() noexcept {
   for (int fd = 0; fd < h; ++fd) {
     sockets_[fd].store(nullptr, std::memory_order_relaxed);
     epolls_[fd].store(nullptr, std::memory_order_relaxed);
-    twins_[fd].store(false, std::memory_order_relaxed);
+    twins_[fd].store(kNone, std::memory_order_relaxed);
   }
 }
 
@@ -66,7 +69,7 @@ bool FdTable::set_epoll(int fd, stack::EpollSet* e) noexcept {
 
 stack::SocketBase* FdTable::take_socket(int fd) noexcept {
   if (!in_range(fd)) return nullptr;
-  twins_[fd].store(false, std::memory_order_release);
+  twins_[fd].store(kNone, std::memory_order_release);
   return sockets_[fd].exchange(nullptr, std::memory_order_acq_rel);
 }
 

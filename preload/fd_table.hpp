@@ -3,7 +3,10 @@
 // Thread: any; entries are atomic pointers (lookups are one load).
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "gz/event.hpp"
@@ -30,11 +33,21 @@ class FdTable {
   stack::SocketBase* take_socket(int fd) noexcept;
   stack::EpollSet* take_epoll(int fd) noexcept;
   bool in_range(int fd) const noexcept { return fd >= 0 && fd < size_; }
-  // A listener on INADDR_ANY whose kernel fd listens too (loopback clients).
-  bool twin(int fd) const noexcept { return in_range(fd) && twins_[fd].load(std::memory_order_acquire); }
-  void set_twin(int fd, bool on) noexcept {
-    if (in_range(fd)) twins_[fd].store(on, std::memory_order_release);
+  // A TCP socket bound to INADDR_ANY has its kernel fd bound to the same
+  // port (kKernelBound); once both listen it is a twin listener (kTwin):
+  // loopback clients reach it through the kernel half.
+  enum Twin : std::uint8_t { kNone = 0, kKernelBound = 1, kTwin = 2 };
+  Twin twin_state(int fd) const noexcept {
+    return in_range(fd) ? static_cast<Twin>(twins_[fd].load(std::memory_order_acquire)) : kNone;
   }
+  bool twin(int fd) const noexcept { return twin_state(fd) == kTwin; }
+  void set_twin_state(int fd, Twin t) noexcept {
+    if (in_range(fd)) twins_[fd].store(t, std::memory_order_release);
+  }
+  // True in a vfork() child: it shares the parent's memory (this table
+  // included) but not its lstack; pthread_atfork does not run for vfork.
+  // Calls that would change the table then treat every fd as the kernel's.
+  bool foreign() const noexcept { return getpid() != owner_.load(std::memory_order_relaxed); }
   // One past the highest fd ever set (bounds whole-table walks).
   int high() const noexcept { return high_.load(std::memory_order_acquire); }
   // In a child of fork() whose parent runs lstack: forget every entry (the
@@ -46,7 +59,8 @@ class FdTable {
   void note_fd(int fd) noexcept;
   int size_;
   std::atomic<int> high_{0};
-  std::atomic<bool>* twins_;
+  std::atomic<pid_t> owner_{0};  // the process this table belongs to
+  std::atomic<std::uint8_t>* twins_;
   // calloc'ed: the pages of a large table stay untouched (free) until used.
   std::atomic<stack::SocketBase*>* sockets_;
   std::atomic<stack::EpollSet*>* epolls_;

@@ -43,6 +43,11 @@ int on_epoll_create1(int flags) { return kernel().epoll_create1(flags); }
 int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
   auto* s = live_socket(fd);
   if (s == nullptr) return kernel().epoll_ctl(epfd, op, fd, ev);
+  if (s->deferred()) {  // its own start failed (e.g. its port is taken in lstack): say so now
+    auto r = s->start();
+    if (!r) return result(-r.error().code);
+    s = r.value();
+  }
   stack::EpollSet* set = epoll_set_for(epfd);
   if (set == nullptr) return -1;
   const int rc = result(set->ctl(op, fd, s, ev));

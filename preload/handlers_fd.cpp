@@ -32,19 +32,29 @@ void forget_fd(int fd) noexcept {
 int share_socket(int fd, int nfd, stack::SocketBase* s) noexcept {
   if (nfd < 0 || s == nullptr) return nfd;
   FdTable& t = FdTable::get();
+  if (s->deferred()) {  // its own start failed: one object must not end up behind two fds
+    kernel().close(nfd);
+    auto r = s->start();
+    return result(r ? -EAGAIN : -r.error().code);
+  }
   s->add_fd();
   if (!t.set_socket(nfd, s)) {
     s->drop_fd();
     kernel().close(nfd);
     return result(-EMFILE);
   }
-  t.set_twin(nfd, t.twin(fd));
+  t.set_twin_state(nfd, t.twin_state(fd));
   return nfd;
 }
 
-int dup_onto(int fd, int fd2, int flags) noexcept {
-  if (fd == fd2) return flags != 0 ? result(-EINVAL) : kernel().dup2(fd, fd2);
-  if (kernel().fcntl(fd, F_GETFD, 0UL) < 0) return -1;  // EBADF, before fd2 is touched
+// dup2 (is_dup3 false) and dup3: errors are found before fd2 is touched.
+int dup_onto(int fd, int fd2, int flags, bool is_dup3) noexcept {
+  if (FdTable::get().foreign()) {  // see FdTable::foreign
+    return is_dup3 ? kernel().dup3(fd, fd2, flags) : kernel().dup2(fd, fd2);
+  }
+  if (is_dup3 && (fd == fd2 || (flags & ~O_CLOEXEC) != 0)) return result(-EINVAL);
+  if (fd == fd2) return kernel().dup2(fd, fd2);
+  if (kernel().fcntl(fd, F_GETFD, 0UL) < 0) return -1;  // EBADF
   auto* s = live_socket(fd);  // a deferred socket starts: one object behind both fds
   forget_fd(fd2);             // dup2 closes fd2 first
   return share_socket(fd, kernel().dup3(fd, fd2, flags), s);
@@ -58,30 +68,32 @@ void forget_range(unsigned first, unsigned last) noexcept {
 }  // namespace
 
 int on_close(int fd) {
-  forget_fd(fd);
+  if (!FdTable::get().foreign()) forget_fd(fd);
   return kernel().close(fd);
 }
 
 int on_dup(int fd) {
+  if (FdTable::get().foreign()) return kernel().dup(fd);
   auto* s = live_socket(fd);
   return share_socket(fd, kernel().dup(fd), s);
 }
 
-int on_dup2(int fd, int fd2) { return dup_onto(fd, fd2, 0); }
-int on_dup3(int fd, int fd2, int flags) { return dup_onto(fd, fd2, flags); }
+int on_dup2(int fd, int fd2) { return dup_onto(fd, fd2, 0, false); }
+int on_dup3(int fd, int fd2, int flags) { return dup_onto(fd, fd2, flags, true); }
 
 int on_close_range(unsigned int first, unsigned int last, int flags) {
-  if ((flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) forget_range(first, last);
+  const bool ours = !FdTable::get().foreign();
+  if (ours && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) forget_range(first, last);
   return kernel().close_range(first, last, flags);
 }
 
 void on_closefrom(int first) {
-  if (first >= 0) forget_range(static_cast<unsigned>(first), UINT_MAX);
+  if (first >= 0 && !FdTable::get().foreign()) forget_range(static_cast<unsigned>(first), UINT_MAX);
   kernel().closefrom(first);
 }
 
 int on_fcntl(int fd, int cmd, unsigned long arg) {
-  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+  if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !FdTable::get().foreign()) {
     auto* s = live_socket(fd);
     return share_socket(fd, kernel().fcntl(fd, cmd, arg), s);
   }

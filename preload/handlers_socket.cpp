@@ -96,6 +96,21 @@ int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, in
   }
 }
 
+// INADDR_ANY (TCP): the kernel fd binds to the same port, so that once both
+// listen, local clients reach the listener through the kernel half.
+void bind_kernel_half(int fd, stack::SocketBase* s, const sockaddr* addr, socklen_t len) noexcept {
+  if (!is_any_address(addr, len) || !is_stream(s)) return;
+  sockaddr_in same{};
+  socklen_t sl = sizeof same;
+  if (s->getsockname(reinterpret_cast<sockaddr*>(&same), &sl) != 0) return;  // port 0: the one lstack chose
+  same.sin_addr.s_addr = htonl(INADDR_ANY);
+  const int saved = errno;
+  if (kernel().bind(fd, reinterpret_cast<sockaddr*>(&same), sizeof same) == 0) {
+    FdTable::get().set_twin_state(fd, FdTable::kKernelBound);
+  }
+  errno = saved;
+}
+
 }  // namespace
 
 bool twin_fd(int fd) noexcept { return FdTable::get().twin(fd); }
@@ -108,22 +123,20 @@ int on_bind(int fd, const sockaddr* addr, socklen_t len) {
     return kernel().bind(fd, addr, len);
   }
   const int rc = s->bind(addr, len);
-  if (rc == 0 && is_any_address(addr, len) && is_stream(s)) {
-    // INADDR_ANY: the kernel fd binds too, so local clients reach a listener.
-    const int saved = errno;
-    if (kernel().bind(fd, addr, len) == 0) FdTable::get().set_twin(fd, true);
-    errno = saved;
-  }
+  if (rc == 0) bind_kernel_half(fd, s, addr, len);
   return result(rc);
 }
 
+// Only a listener is a twin: the kernel half of a bound client stays out of
+// poll and epoll (an unconnected kernel socket reports POLLHUP).
 int on_listen(int fd, int backlog) {
   auto* s = any_socket(fd);
   if (s == nullptr) return kernel().listen(fd, backlog);
   const int rc = s->listen(backlog);
-  if (rc == 0 && FdTable::get().twin(fd)) {
+  FdTable& t = FdTable::get();
+  if (rc == 0 && t.twin_state(fd) != FdTable::kNone) {
     const int saved = errno;
-    if (kernel().listen(fd, backlog) != 0) FdTable::get().set_twin(fd, false);
+    t.set_twin_state(fd, kernel().listen(fd, backlog) == 0 ? FdTable::kTwin : FdTable::kKernelBound);
     errno = saved;
   }
   return result(rc);

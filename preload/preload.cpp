@@ -1,5 +1,5 @@
-// The interposition shim. Issue 4 adds the wrapper list (preload/calls.def)
-// and the fd table; for now the library only carries lstack and says its version.
+// The library's version string (the wrappers are in wrappers.cpp, generated
+// from stack/include/gz/calls.def).
 #include "gz/version.hpp"
 
 #include <cstring>

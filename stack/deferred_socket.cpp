@@ -13,7 +13,8 @@
 namespace gz::stack {
 
 namespace {
-// Every deferred socket not yet closed: start_listeners() walks it. Lock
+// Every deferred socket not yet closed: start_listeners() walks it (bound
+// UDP sockets too, so that no datagram meets a port not open yet). Lock
 // order: g_all_mu, then a socket's mu_.
 std::mutex g_all_mu;
 std::vector<DeferredSocket*> g_all;
@@ -32,7 +33,7 @@ void DeferredSocket::start_listeners() noexcept {
   std::lock_guard all(g_all_mu);
   for (DeferredSocket* d : g_all) {
     std::lock_guard lock(d->mu_);
-    if (d->real_ == nullptr && d->listening_) {
+    if (d->real_ == nullptr && (d->listening_ || d->bound_)) {
       try {
         (void)d->start_locked();  // a failure shows at the socket's next call
       } catch (...) {

@@ -25,8 +25,8 @@ class DeferredSocket final : public SocketBase {
 
   Result<SocketBase*> start() noexcept override;
   SocketBase* real() noexcept override;  // nullptr until started
-  // Starts every deferred socket that is listening (run once, when lstack
-  // has started and before its stacks take packets in).
+  // Starts every deferred socket that is bound or listening (run once, when
+  // lstack has started and before its stacks take packets in).
   static void start_listeners() noexcept;
 
   int bind(const sockaddr* addr, socklen_t len) noexcept override;

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <chrono>
 #include <list>
+#include <new>
 
 #include "gz/kernel.hpp"
 #include "stack_thread.hpp"
@@ -197,77 +198,120 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
   }
 }
 
+namespace {
+
+// One poll_mixed call: lstack's sockets are read in user space, the kernel's
+// fds (and the kernel half of twin listeners) with one ppoll, next to the
+// eventfd the stacks write when a socket of ours changes.
+class MixedPoll {
+ public:
+  MixedPoll(pollfd* fds, nfds_t n, Waiter& w) : fds_(fds), n_(n), waiter_(w), socks_(n, nullptr) {}
+  ~MixedPoll() {
+    for (SocketBase* s : socks_) {
+      if (s != nullptr) s->detach(&waiter_);
+    }
+  }
+
+  void split(SocketLookup lookup, TwinLookup twin) {
+    for (nfds_t i = 0; i < n_; ++i) {
+      socks_[i] = fds_[i].fd >= 0 ? lookup(fds_[i].fd) : nullptr;
+      if (socks_[i] != nullptr) socks_[i]->attach(&waiter_);
+      if (socks_[i] == nullptr || (twin != nullptr && twin(fds_[i].fd))) {
+        kfds_.push_back(fds_[i]);
+        kidx_.push_back(i);
+      }
+    }
+    kfds_.push_back({waiter_.fd(), POLLIN, 0});
+  }
+
+  // lstack's sockets: revents from their readiness bits. Returns how many are ready.
+  int stack_ready() noexcept {
+    int ready = 0;
+    for (nfds_t i = 0; i < n_; ++i) {
+      if (socks_[i] == nullptr) continue;
+      fds_[i].revents = static_cast<short>(socks_[i]->events() & (fds_[i].events | POLLERR | POLLHUP));
+      ready += fds_[i].revents != 0;
+    }
+    return ready;
+  }
+
+  int kernel_poll(long ms, const sigset_t* sigmask) noexcept {
+    timespec ts{ms / 1000, (ms % 1000) * 1000000};
+    return kernel().ppoll(kfds_.data(), kfds_.size(), ms < 0 ? nullptr : &ts, sigmask);
+  }
+
+  // The kernel's answers into fds; a twin already counted when lstack's half
+  // was ready. Returns how many more are ready.
+  int kernel_ready() noexcept {
+    int ready = 0;
+    for (std::size_t j = 0; j + 1 < kfds_.size(); ++j) {
+      pollfd& f = fds_[kidx_[j]];
+      if (socks_[kidx_[j]] != nullptr && f.revents != 0) {
+        f.revents = static_cast<short>(f.revents | kfds_[j].revents);
+        continue;
+      }
+      f.revents = kfds_[j].revents;
+      ready += kfds_[j].revents != 0;
+    }
+    return ready;
+  }
+  bool woken() const noexcept { return kfds_.back().revents != 0; }
+
+ private:
+  pollfd* fds_;
+  nfds_t n_;
+  Waiter& waiter_;
+  std::vector<SocketBase*> socks_;
+  std::vector<pollfd> kfds_;
+  std::vector<nfds_t> kidx_;
+};
+
+}  // namespace
+
 int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup,
                TwinLookup twin) noexcept {
   thread_local Waiter waiter;
   if (!waiter.ok()) return -EMFILE;
-  std::vector<SocketBase*> socks(n, nullptr);
-  std::vector<pollfd> kfds;
-  std::vector<nfds_t> kidx;
-  for (nfds_t i = 0; i < n; ++i) {
-    socks[i] = fds[i].fd >= 0 ? lookup(fds[i].fd) : nullptr;
-    if (socks[i] != nullptr) socks[i]->attach(&waiter);
-    if (socks[i] == nullptr || (twin != nullptr && twin(fds[i].fd))) {
-      kfds.push_back(fds[i]);
-      kidx.push_back(i);
-    }
-  }
-  kfds.push_back({waiter.fd(), POLLIN, 0});
-  const bool forever = timeout == nullptr;
-  const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
-                                                : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
-  StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
-  unsigned idle = 0;
-  int result = 0;
-  for (unsigned round = 0;; ++round) {
-    if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
-    waiter.arm();
-    int ready = 0;
-    for (nfds_t i = 0; i < n; ++i) {
-      if (socks[i] == nullptr) continue;
-      fds[i].revents = static_cast<short>(socks[i]->events() & (fds[i].events | POLLERR | POLLHUP));
-      ready += fds[i].revents != 0;
-    }
-    const long left = remaining_ms(deadline, forever);
-    long ms = ready > 0 ? 0 : left;
-    if (rtc != nullptr && ready == 0) {
-      const long backoff = rtc->backoff_us(idle);
-      if (backoff == 0 && (round & 7) != 0 && left != 0) continue;  // keep polling the stack
-      ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
-    }
-    timespec ts{ms / 1000, (ms % 1000) * 1000000};
-    int k = kernel().ppoll(kfds.data(), kfds.size(), ms < 0 ? nullptr : &ts, sigmask);
-    const int err = errno;
-    waiter.disarm();
-    if (k < 0) {
-      result = ready > 0 ? ready : -err;
-      break;
-    }
-    for (std::size_t j = 0; j + 1 < kfds.size(); ++j) {
-      pollfd& f = fds[kidx[j]];
-      const bool twin_fd = socks[kidx[j]] != nullptr;  // already counted if lstack's half was ready
-      if (twin_fd && f.revents != 0) {
-        f.revents = static_cast<short>(f.revents | kfds[j].revents);
-        continue;
+  try {
+    MixedPoll mp(fds, n, waiter);
+    mp.split(lookup, twin);
+    const bool forever = timeout == nullptr;
+    const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
+                                                  : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
+    StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
+    unsigned idle = 0;
+    for (unsigned round = 0;; ++round) {
+      if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
+      waiter.arm();
+      int ready = mp.stack_ready();
+      const long left = remaining_ms(deadline, forever);
+      long ms = ready > 0 ? 0 : left;
+      if (rtc != nullptr && ready == 0) {
+        const long backoff = rtc->backoff_us(idle);
+        if (backoff == 0 && (round & 7) != 0 && left != 0) continue;  // keep polling the stack
+        ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
       }
-      f.revents = kfds[j].revents;
-      ready += kfds[j].revents != 0;
+      const int k = mp.kernel_poll(ms, sigmask);
+      const int err = errno;
+      waiter.disarm();
+      if (k < 0) return ready > 0 ? ready : -err;
+      ready += mp.kernel_ready();
+      if (ready > 0 || (!mp.woken() && remaining_ms(deadline, forever) == 0)) return ready;
     }
-    if (ready > 0 || (kfds.back().revents == 0 && remaining_ms(deadline, forever) == 0)) {
-      result = ready;
-      break;
-    }
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
   }
-  for (SocketBase* s : socks) {
-    if (s != nullptr) s->detach(&waiter);
-  }
-  return result;
 }
 
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
                  SocketLookup lookup, TwinLookup twin) noexcept {
   if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
   std::vector<pollfd> pfds;
+  try {
+    pfds.reserve(static_cast<std::size_t>(nfds));
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
   for (int fd = 0; fd < nfds; ++fd) {
     short ev = 0;
     if (rd != nullptr && FD_ISSET(fd, rd)) ev |= POLLIN;

@@ -83,12 +83,28 @@ std::vector<int> open_fds() {
   return fds;
 }
 
+// Whether fd is of a kind starting lstack opens (sockets, eventfds, memfds,
+// pipes, device and hugepage files), not a regular file another thread of
+// the program may have opened meanwhile.
+bool opened_by_start(int fd) {
+  char link[64], target[256];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  const ssize_t n = readlink(link, target, sizeof target - 1);
+  if (n <= 0) return false;
+  target[n] = '\0';
+  const std::string t = target;
+  for (const char* kind : {"socket:", "anon_inode:", "pipe:", "/memfd:", "/dev/", "/sys/", "/run/", "/var/run/"}) {
+    if (t.rfind(kind, 0) == 0) return true;
+  }
+  return false;
+}
+
 // What starting opened (the XDP socket, hugepage and memfd files, eventfds,
 // the control socket) must not outlive an exec(): the new program, started
 // again with LD_PRELOAD, would find the port's queue still taken.
 void close_on_exec_since(const std::vector<int>& before) {
   for (int fd : open_fds()) {
-    if (std::binary_search(before.begin(), before.end(), fd)) continue;
+    if (std::binary_search(before.begin(), before.end(), fd) || !opened_by_start(fd)) continue;
     const int flags = kernel().fcntl(fd, F_GETFD, 0UL);
     if (flags >= 0) kernel().fcntl(fd, F_SETFD, static_cast<unsigned long>(flags | FD_CLOEXEC));
   }

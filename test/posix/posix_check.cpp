@@ -385,6 +385,18 @@ void fork_checks() {
   char buf[8];
   check(send(fd, "fk", 2, 0) == 2 && wait_for(fd, POLLIN, 3000) && recv(fd, buf, sizeof buf, 0) == 2,
         "the parent's connection still works");
+  // vfork shares memory with the parent (Python's subprocess uses it): the
+  // child's close and close_range must still only close the child's fds.
+  const pid_t vchild = vfork();
+  if (vchild == 0) {
+    close(fd);
+    close_range(3, ~0U, 0);
+    _exit(0);
+  }
+  check(vchild > 0 && waitpid(vchild, &st, 0) == vchild && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "a vfork child closes the socket and every fd from 3 up, and exits 0");
+  check(send(fd, "vf", 2, 0) == 2 && wait_for(fd, POLLIN, 3000) && recv(fd, buf, sizeof buf, 0) == 2,
+        "the parent's connection still works after the vfork child");
   const pid_t execer = fork();
   if (execer == 0) {
     execl("/bin/true", "true", static_cast<char*>(nullptr));
