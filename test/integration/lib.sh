@@ -173,7 +173,9 @@ gz_lstack_env() {
     return 0
   fi
   gz_tmpdir gz_run_dir
-  GZ_ENV=(LD_PRELOAD="$(realpath "$1")" LSTACK_CONF_PATH="$2" GAZELLE_RUN_DIR="$gz_run_dir" GAZELLE_BIND_PROCNAME="$3")
+  # GZ_PRELOAD_EXTRA (e.g. libasan.so:libubsan.so, with build-asan's liblstack) goes first.
+  GZ_ENV=(LD_PRELOAD="${GZ_PRELOAD_EXTRA:+$GZ_PRELOAD_EXTRA:}$(realpath "$1")" LSTACK_CONF_PATH="$2"
+          GAZELLE_RUN_DIR="$gz_run_dir" GAZELLE_BIND_PROCNAME="$3")
 }
 
 # gz_retry SECONDS CMD...: runs CMD every 0.2 s until it succeeds; 1 if it never did.
