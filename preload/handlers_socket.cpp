@@ -78,6 +78,19 @@ bool kernel_has_connection(int fd) noexcept {
   return kernel().poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
+// accept4 on the kernel half without blocking, even on a blocking listener:
+// the connection poll saw may have gone to another process sharing it.
+int kernel_accept_now(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept {
+  const int fl = kernel().fcntl(fd, F_GETFL, 0UL);
+  const bool toggle = fl >= 0 && (fl & O_NONBLOCK) == 0;
+  if (toggle) kernel().fcntl(fd, F_SETFL, static_cast<unsigned long>(fl | O_NONBLOCK));
+  const int k = kernel().accept4(fd, addr, len, flags);
+  const int err = errno;
+  if (toggle) kernel().fcntl(fd, F_SETFL, static_cast<unsigned long>(fl));
+  errno = err;
+  return k;
+}
+
 // A listener on INADDR_ANY listens twice: lstack's connections first, then
 // the kernel's (loopback clients), which are returned as plain kernel fds.
 int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, int flags) noexcept {
@@ -88,7 +101,10 @@ int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, in
       if (rc == 0) return install_accepted(child, flags);
       if (rc != -EAGAIN) return result(rc);
     }
-    if (kernel_has_connection(fd)) return kernel().accept4(fd, addr, len, flags);
+    if (kernel_has_connection(fd)) {
+      const int k = kernel_accept_now(fd, addr, len, flags);
+      if (k >= 0 || errno != EAGAIN) return k;  // EAGAIN: another process took it first
+    }
     if (s->nonblocking()) return result(-EAGAIN);
     pollfd p{fd, POLLIN, 0};
     const int rc = stack::poll_mixed(&p, 1, nullptr, nullptr, live_socket, twin_fd);

@@ -56,8 +56,14 @@ int EpollSet::ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexc
       if (it != index_.end()) return -EEXIST;
       if (ev == nullptr) return -EFAULT;
       if (!sock->attach(&waiter_)) return -ENOSPC;
-      entries_.push_back({fd, sock, *ev, sock->edge_seq() - 1, false});
-      index_[fd] = entries_.size() - 1;
+      try {
+        entries_.push_back({fd, sock, *ev, sock->edge_seq() - 1, false});
+        index_[fd] = entries_.size() - 1;
+      } catch (const std::bad_alloc&) {
+        if (entries_.size() > index_.size()) entries_.pop_back();
+        sock->detach(&waiter_);
+        return -ENOMEM;
+      }
       return 0;
     case EPOLL_CTL_MOD:
       if (it == index_.end()) return -ENOENT;

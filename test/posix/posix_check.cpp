@@ -434,6 +434,19 @@ void any_address_checks() {
   close(c);
   close(ep);
   close(l);
+  // The same with a blocking listener: accept waits for the loopback client.
+  const int bl = tcp();
+  setsockopt(bl, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in any2 = addr("0.0.0.0", 7401);
+  check(bind(bl, reinterpret_cast<sockaddr*>(&any2), sizeof any2) == 0 && listen(bl, 8) == 0, "blocking listen on 0.0.0.0:7401");
+  const int c2 = tcp();
+  sockaddr_in lo2 = addr("127.0.0.1", 7401);
+  check(connect(c2, reinterpret_cast<sockaddr*>(&lo2), sizeof lo2) == 0, "connect to 127.0.0.1:7401");
+  const int a2 = accept(bl, nullptr, nullptr);
+  check(a2 >= 0 && send(a2, "ok", 2, 0) == 2 && recv(c2, buf, 2, MSG_WAITALL) == 2, "blocking accept returns the loopback client");
+  if (a2 >= 0) close(a2);
+  close(c2);
+  close(bl);
 }
 
 }  // namespace
