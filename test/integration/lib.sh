@@ -93,24 +93,22 @@ gz_descendants() {
 
 GZ_TMPDIRS=()
 
+# gz_stop TENTHS PID...: SIGTERM to each PID, SIGKILL to those still alive after TENTHS x 0.1 s.
+gz_stop() {
+  local tenths=$1 pid
+  shift
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq "$tenths"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
 gz_teardown() {
   local pid kids=()
-  for pid in "${GZ_PIDS[@]}"; do
-    kids+=($(gz_descendants "$pid"))
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${GZ_PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  # Children the processes above left behind (a master killed before its workers).
-  for pid in "${kids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${kids[@]}"; do
-    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  for pid in "${GZ_PIDS[@]}"; do kids+=($(gz_descendants "$pid")); done
+  gz_stop 50 "${GZ_PIDS[@]}"
+  gz_stop 20 "${kids[@]}"  # children the processes above left behind (a master killed before its workers)
   GZ_PIDS=()
   ip netns del "$GZ_NS_L" 2>/dev/null || true
   ip netns del "$GZ_NS_P" 2>/dev/null || true
