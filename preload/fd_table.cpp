@@ -87,17 +87,35 @@ stack::SocketBase* any_socket(int fd) noexcept {
   return r;
 }
 
+namespace {
+
+// Starts the deferred socket s held by fd and swaps the real one in. If
+// lstack itself cannot start, the process ends (fatal).
+Result<stack::SocketBase*> start_in_table(FdTable& t, int fd, stack::SocketBase* s) noexcept {
+  auto r = s->start();
+  if (!r) {
+    if (!stack::running()) fatal(r.error());
+    return r.error();
+  }
+  t.replace_socket(fd, s, r.value());
+  return r.value();
+}
+
+}  // namespace
+
 stack::SocketBase* live_socket(int fd) noexcept {
   FdTable& t = FdTable::get();
   stack::SocketBase* s = t.socket(fd);
   if (s == nullptr || !s->deferred()) return s;
-  auto r = s->start();
-  if (!r) {
-    if (!stack::running()) fatal(r.error());  // lstack itself cannot start
-    return s;  // this socket alone failed (e.g. its port is taken): its calls return the errno
-  }
-  t.replace_socket(fd, s, r.value());
-  return r.value();
+  auto r = start_in_table(t, fd, s);
+  return r ? r.value() : s;  // this socket alone failed (its port is taken): its calls return the errno
+}
+
+Result<stack::SocketBase*> real_socket(int fd) noexcept {
+  FdTable& t = FdTable::get();
+  stack::SocketBase* s = t.socket(fd);
+  if (s == nullptr || !s->deferred()) return s;
+  return start_in_table(t, fd, s);
 }
 
 }  // namespace gz::preload

@@ -75,6 +75,9 @@ stack::SocketBase* live_socket(int fd) noexcept;
 // The socket behind fd without starting anything (a deferred socket that has
 // started is swapped for its real one on the way).
 stack::SocketBase* any_socket(int fd) noexcept;
+// As live_socket, for calls that cannot go on with a socket whose own start
+// failed (dup, epoll_ctl): that failure is returned as the error.
+Result<stack::SocketBase*> real_socket(int fd) noexcept;
 // Whether fd is a twin listener (lstack's and the kernel's): for poll_mixed.
 bool twin_fd(int fd) noexcept;
 

@@ -41,13 +41,10 @@ int on_epoll_create(int size) { return kernel().epoll_create(size); }
 int on_epoll_create1(int flags) { return kernel().epoll_create1(flags); }
 
 int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
-  auto* s = live_socket(fd);
+  auto r = real_socket(fd);  // a socket whose own start failed says so now, not by never being ready
+  if (!r) return result(-r.error().code);
+  stack::SocketBase* s = r.value();
   if (s == nullptr) return kernel().epoll_ctl(epfd, op, fd, ev);
-  if (s->deferred()) {  // its own start failed (e.g. its port is taken in lstack): say so now
-    auto r = s->start();
-    if (!r) return result(-r.error().code);
-    s = r.value();
-  }
   stack::EpollSet* set = epoll_set_for(epfd);
   if (set == nullptr) return -1;
   const int rc = result(set->ctl(op, fd, s, ev));

@@ -32,11 +32,6 @@ void forget_fd(int fd) noexcept {
 int share_socket(int fd, int nfd, stack::SocketBase* s) noexcept {
   if (nfd < 0 || s == nullptr) return nfd;
   FdTable& t = FdTable::get();
-  if (s->deferred()) {  // its own start failed: one object must not end up behind two fds
-    kernel().close(nfd);
-    auto r = s->start();
-    return result(r ? -EAGAIN : -r.error().code);
-  }
   s->add_fd();
   if (!t.set_socket(nfd, s)) {
     s->drop_fd();
@@ -55,9 +50,10 @@ int dup_onto(int fd, int fd2, int flags, bool is_dup3) noexcept {
   if (is_dup3 && (fd == fd2 || (flags & ~O_CLOEXEC) != 0)) return result(-EINVAL);
   if (fd == fd2) return kernel().dup2(fd, fd2);
   if (kernel().fcntl(fd, F_GETFD, 0UL) < 0) return -1;  // EBADF
-  auto* s = live_socket(fd);  // a deferred socket starts: one object behind both fds
-  forget_fd(fd2);             // dup2 closes fd2 first
-  return share_socket(fd, kernel().dup3(fd, fd2, flags), s);
+  auto s = real_socket(fd);  // a deferred socket starts: one object behind both fds
+  if (!s) return result(-s.error().code);
+  forget_fd(fd2);  // dup2 closes fd2 first
+  return share_socket(fd, kernel().dup3(fd, fd2, flags), s.value());
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
@@ -74,8 +70,9 @@ int on_close(int fd) {
 
 int on_dup(int fd) {
   if (FdTable::get().foreign()) return kernel().dup(fd);
-  auto* s = live_socket(fd);
-  return share_socket(fd, kernel().dup(fd), s);
+  auto s = real_socket(fd);
+  if (!s) return result(-s.error().code);
+  return share_socket(fd, kernel().dup(fd), s.value());
 }
 
 int on_dup2(int fd, int fd2) { return dup_onto(fd, fd2, 0, false); }
@@ -94,8 +91,9 @@ void on_closefrom(int first) {
 
 int on_fcntl(int fd, int cmd, unsigned long arg) {
   if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !FdTable::get().foreign()) {
-    auto* s = live_socket(fd);
-    return share_socket(fd, kernel().fcntl(fd, cmd, arg), s);
+    auto s = real_socket(fd);
+    if (!s) return result(-s.error().code);
+    return share_socket(fd, kernel().fcntl(fd, cmd, arg), s.value());
   }
   auto* s = any_socket(fd);
   // The kernel fd mirrors the flags, so F_GETFL and FD_CLOEXEC keep working.
