@@ -37,20 +37,20 @@ stack::EpollSet* epoll_set_for(int epfd) {
 
 }  // namespace
 
-int on_epoll_create(int size) { return kernel().epoll_create(size); }
-int on_epoll_create1(int flags) { return kernel().epoll_create1(flags); }
+int on_epoll_create(int size) { return AppKernel::epoll_create(size); }
+int on_epoll_create1(int flags) { return AppKernel::epoll_create1(flags); }
 
 int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
   auto r = real_socket(fd);  // a socket whose own start failed says so now, not by never being ready
   if (!r) return result(-r.error().code);
   stack::SocketBase* s = r.value();
-  if (s == nullptr) return kernel().epoll_ctl(epfd, op, fd, ev);
+  if (s == nullptr) return AppKernel::epoll_ctl(epfd, op, fd, ev);
   stack::EpollSet* set = epoll_set_for(epfd);
   if (set == nullptr) return -1;
   const int rc = result(set->ctl(op, fd, s, ev));
   if (rc == 0 && FdTable::get().twin(fd)) {  // the kernel half of an INADDR_ANY listener
     const int saved = errno;
-    kernel().epoll_ctl(epfd, op, fd, ev);
+    AppKernel::epoll_ctl(epfd, op, fd, ev);
     errno = saved;
   }
   return rc;
@@ -58,27 +58,27 @@ int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
 
 int on_epoll_pwait(int epfd, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
   stack::EpollSet* set = FdTable::get().epoll(epfd);
-  if (set == nullptr) return kernel().epoll_pwait(epfd, ev, max, timeout, mask);
+  if (set == nullptr) return AppKernel::epoll_pwait(epfd, ev, max, timeout, mask);
   return result(set->wait(ev, max, timeout, mask));
 }
 
 int on_epoll_wait(int epfd, epoll_event* ev, int max, int timeout) {
   stack::EpollSet* set = FdTable::get().epoll(epfd);
-  if (set == nullptr) return kernel().epoll_wait(epfd, ev, max, timeout);
+  if (set == nullptr) return AppKernel::epoll_wait(epfd, ev, max, timeout);
   return result(set->wait(ev, max, timeout, nullptr));
 }
 
 int on_ppoll(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* mask) {
   bool mixed = false;
   for (nfds_t i = 0; i < n && !mixed; ++i) mixed = is_lstack(fds[i].fd);
-  if (!mixed) return kernel().ppoll(fds, n, timeout, mask);
+  if (!mixed) return AppKernel::ppoll(fds, n, timeout, mask);
   return result(stack::poll_mixed(fds, n, timeout, mask, lookup, twin_fd));
 }
 
 int on_poll(pollfd* fds, nfds_t n, int timeout) {
   bool mixed = false;
   for (nfds_t i = 0; i < n && !mixed; ++i) mixed = is_lstack(fds[i].fd);
-  if (!mixed) return kernel().poll(fds, n, timeout);
+  if (!mixed) return AppKernel::poll(fds, n, timeout);
   timespec ts{timeout / 1000, (timeout % 1000) * 1000000L};
   return result(stack::poll_mixed(fds, n, timeout < 0 ? nullptr : &ts, nullptr, lookup, twin_fd));
 }
@@ -89,7 +89,7 @@ int on_pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* tim
     const bool asked = (rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex));
     mixed = asked && is_lstack(fd);
   }
-  if (!mixed) return kernel().pselect(nfds, rd, wr, ex, timeout, mask);
+  if (!mixed) return AppKernel::pselect(nfds, rd, wr, ex, timeout, mask);
   return result(stack::select_mixed(nfds, rd, wr, ex, timeout, mask, lookup, twin_fd));
 }
 

@@ -65,14 +65,14 @@ void forget_range(unsigned first, unsigned last) noexcept {
 
 int on_close(int fd) {
   if (!FdTable::get().foreign()) forget_fd(fd);
-  return kernel().close(fd);
+  return AppKernel::close(fd);
 }
 
 int on_dup(int fd) {
-  if (FdTable::get().foreign()) return kernel().dup(fd);
+  if (FdTable::get().foreign()) return AppKernel::dup(fd);
   auto s = real_socket(fd);
   if (!s) return result(-s.error().code);
-  return share_socket(fd, kernel().dup(fd), s.value());
+  return share_socket(fd, AppKernel::dup(fd), s.value());
 }
 
 int on_dup2(int fd, int fd2) { return dup_onto(fd, fd2, 0, false); }
@@ -81,23 +81,23 @@ int on_dup3(int fd, int fd2, int flags) { return dup_onto(fd, fd2, flags, true);
 int on_close_range(unsigned int first, unsigned int last, int flags) {
   const bool ours = !FdTable::get().foreign();
   if (ours && (flags & CLOSE_RANGE_CLOEXEC) == 0 && first <= last) forget_range(first, last);
-  return kernel().close_range(first, last, flags);
+  return AppKernel::close_range(first, last, flags);
 }
 
 void on_closefrom(int first) {
   if (first >= 0 && !FdTable::get().foreign()) forget_range(static_cast<unsigned>(first), UINT_MAX);
-  kernel().closefrom(first);
+  AppKernel::closefrom(first);
 }
 
 int on_fcntl(int fd, int cmd, unsigned long arg) {
   if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !FdTable::get().foreign()) {
     auto s = real_socket(fd);
     if (!s) return result(-s.error().code);
-    return share_socket(fd, kernel().fcntl(fd, cmd, arg), s.value());
+    return share_socket(fd, AppKernel::fcntl(fd, cmd, arg), s.value());
   }
   auto* s = any_socket(fd);
   // The kernel fd mirrors the flags, so F_GETFL and FD_CLOEXEC keep working.
-  const int rc = kernel().fcntl(fd, cmd, arg);
+  const int rc = AppKernel::fcntl(fd, cmd, arg);
   if (s != nullptr && rc >= 0 && cmd == F_SETFL) s->set_nonblocking(arg & O_NONBLOCK);
   return rc;
 }

@@ -17,7 +17,7 @@
 namespace gz::preload {
 
 int on_socket(int domain, int type, int protocol) {
-  const int fd = kernel().socket(domain, type, protocol);
+  const int fd = AppKernel::socket(domain, type, protocol);
   if (fd < 0 || domain != AF_INET || !stack::serves_caller()) return fd;
   if (auto ok = stack::check_config(); !ok) fatal(ok.error());
   auto sock = stack::open_socket(domain, type, protocol);
@@ -93,7 +93,7 @@ int kernel_accept_now(int fd, sockaddr* addr, socklen_t* len, int flags) noexcep
 
 // A listener on INADDR_ANY listens twice: lstack's connections first, then
 // the kernel's (loopback clients), which are returned as plain kernel fds.
-int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, int flags) noexcept {
+int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, int flags) {
   for (;;) {
     if (s->nonblocking() || (s->events() & EPOLLIN)) {
       stack::SocketBase* child = nullptr;
@@ -133,10 +133,10 @@ bool twin_fd(int fd) noexcept { return FdTable::get().twin(fd); }
 
 int on_bind(int fd, const sockaddr* addr, socklen_t len) {
   auto* s = any_socket(fd);
-  if (s == nullptr) return kernel().bind(fd, addr, len);
+  if (s == nullptr) return AppKernel::bind(fd, addr, len);
   if (!stack::serves_bind_address(addr, len)) {
     give_to_kernel(fd);
-    return kernel().bind(fd, addr, len);
+    return AppKernel::bind(fd, addr, len);
   }
   const int rc = s->bind(addr, len);
   if (rc == 0) bind_kernel_half(fd, s, addr, len);
@@ -147,12 +147,12 @@ int on_bind(int fd, const sockaddr* addr, socklen_t len) {
 // poll and epoll (an unconnected kernel socket reports POLLHUP).
 int on_listen(int fd, int backlog) {
   auto* s = any_socket(fd);
-  if (s == nullptr) return kernel().listen(fd, backlog);
+  if (s == nullptr) return AppKernel::listen(fd, backlog);
   const int rc = s->listen(backlog);
   FdTable& t = FdTable::get();
   if (rc == 0 && t.twin_state(fd) != FdTable::kNone) {
     const int saved = errno;
-    t.set_twin_state(fd, kernel().listen(fd, backlog) == 0 ? FdTable::kTwin : FdTable::kKernelBound);
+    t.set_twin_state(fd, AppKernel::listen(fd, backlog) == 0 ? FdTable::kTwin : FdTable::kKernelBound);
     errno = saved;
   }
   return result(rc);
@@ -160,7 +160,7 @@ int on_listen(int fd, int backlog) {
 
 int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   auto* s = live_socket(fd);
-  if (s == nullptr) return kernel().accept4(fd, addr, len, flags);
+  if (s == nullptr) return AppKernel::accept4(fd, addr, len, flags);
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return result(-EINVAL);
   if (FdTable::get().twin(fd)) return accept_twin(fd, s, addr, len, flags);
   stack::SocketBase* child = nullptr;
@@ -172,49 +172,49 @@ int on_accept(int fd, sockaddr* addr, socklen_t* len) { return on_accept4(fd, ad
 
 int on_connect(int fd, const sockaddr* addr, socklen_t len) {
   auto* s = any_socket(fd);
-  if (s == nullptr) return kernel().connect(fd, addr, len);
+  if (s == nullptr) return AppKernel::connect(fd, addr, len);
   if (!stack::serves_destination(addr, len)) {
     give_to_kernel(fd);
-    return kernel().connect(fd, addr, len);
+    return AppKernel::connect(fd, addr, len);
   }
   return result(live_socket(fd)->connect(addr, len));
 }
 
 int on_shutdown(int fd, int how) {
   if (auto* s = any_socket(fd)) return result(s->shutdown(how));
-  return kernel().shutdown(fd, how);
+  return AppKernel::shutdown(fd, how);
 }
 
 int on_getsockname(int fd, sockaddr* addr, socklen_t* len) {
   if (auto* s = any_socket(fd)) return result(s->getsockname(addr, len));
-  return kernel().getsockname(fd, addr, len);
+  return AppKernel::getsockname(fd, addr, len);
 }
 
 int on_getpeername(int fd, sockaddr* addr, socklen_t* len) {
   if (auto* s = any_socket(fd)) return result(s->getpeername(addr, len));
-  return kernel().getpeername(fd, addr, len);
+  return AppKernel::getpeername(fd, addr, len);
 }
 
 int on_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
   auto* s = any_socket(fd);
-  if (s == nullptr) return kernel().getsockopt(fd, level, name, val, len);
+  if (s == nullptr) return AppKernel::getsockopt(fd, level, name, val, len);
   const int rc = s->getsockopt(level, name, val, len);
   // Not started yet: the kernel fd has every option the program set.
-  if (rc == -ENOPROTOOPT && s->deferred()) return kernel().getsockopt(fd, level, name, val, len);
+  if (rc == -ENOPROTOOPT && s->deferred()) return AppKernel::getsockopt(fd, level, name, val, len);
   return result(rc);
 }
 
 int on_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
   auto* s = any_socket(fd);
-  if (s == nullptr) return kernel().setsockopt(fd, level, name, val, len);
+  if (s == nullptr) return AppKernel::setsockopt(fd, level, name, val, len);
   if (s->deferred()) {  // the kernel validates it now; lstack gets it when it starts
-    const int rc = kernel().setsockopt(fd, level, name, val, len);
+    const int rc = AppKernel::setsockopt(fd, level, name, val, len);
     return rc == 0 ? result(s->setsockopt(level, name, val, len)) : rc;
   }
   const int rc = result(s->setsockopt(level, name, val, len));
   if (rc == 0) {  // mirrored, so the kernel fd is ready should the socket become the kernel's
     const int saved = errno;
-    kernel().setsockopt(fd, level, name, val, len);
+    AppKernel::setsockopt(fd, level, name, val, len);
     errno = saved;
   }
   return rc;
@@ -227,7 +227,7 @@ int on_ioctl(int fd, unsigned long req, unsigned long arg) {
     *reinterpret_cast<int*>(arg) = s->readable_bytes();
     return 0;
   }
-  const int rc = kernel().ioctl(fd, req, arg);
+  const int rc = AppKernel::ioctl(fd, req, arg);
   if (s != nullptr && rc == 0 && req == FIONBIO && arg != 0) s->set_nonblocking(*reinterpret_cast<int*>(arg) != 0);
   return rc;
 }

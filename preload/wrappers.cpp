@@ -1,7 +1,7 @@
 // The exported trampolines: one per entry of gz/calls.def. Each finds the fd's
 // owner in the FdTable, dispatches to the lstack socket or to the C library,
 // and turns a -errno result into -1/errno (errno untouched on success).
-// No exception crosses the C ABI: every trampoline is noexcept and guarded.
+// No exception crosses the C ABI but a thread's cancellation (gz/cancel.hpp).
 
 // Each trampoline must carry exactly its own name: with 64-bit file offsets
 // requested, glibc's headers rename fcntl to fcntl64 (and sendfile to
@@ -12,14 +12,17 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cxxabi.h>
 
 #include "fd_table.hpp"
+#include "gz/cancel.hpp"
 #include "gz/event.hpp"
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
@@ -27,43 +30,46 @@
 
 #define GZ_EXPORT __attribute__((visibility("default")))
 
+// Every trampoline keeps the C library's exception specification (noexcept
+// for the calls glibc declares so, none for its cancellation points), lets a
+// thread's cancellation (abi::__forced_unwind) pass, and turns anything else
+// into ENOMEM. Inside, cancellation is off but where gz/cancel.hpp says.
+#define GZ_GUARDED(ret, body)                                              \
+  gz::CallScope scope;                                                     \
+  try {                                                                    \
+    return body;                                                           \
+  } catch (abi::__forced_unwind&) {                                        \
+    throw;                                                                 \
+  } catch (...) {                                                          \
+    errno = ENOMEM;                                                        \
+    return static_cast<ret>(-1);                                           \
+  }
+// For the calls glibc declares noexcept the rethrow is never reached: nothing
+// in them is a cancellation point.
+#pragma GCC diagnostic ignored "-Wterminate"
 // Fixed-argument calls.
 #define GZ_CALL(ret, name, params, args)                                   \
-  extern "C" GZ_EXPORT ret name params noexcept {                          \
-    try {                                                                  \
-      return gz::preload::on_##name args;                                  \
-    } catch (...) {                                                        \
-      errno = ENOMEM;                                                      \
-      return static_cast<ret>(-1);                                         \
-    }                                                                      \
+  extern "C" GZ_EXPORT ret name params noexcept(noexcept(::name args)) {   \
+    GZ_GUARDED(ret, gz::preload::on_##name args)                           \
   }
 // Variadic calls: the optional argument travels as one unsigned long.
 #define GZ_CALL_VA(ret, name, req, params, args)                           \
-  extern "C" GZ_EXPORT ret name(int fd, req r, ...) noexcept {             \
+  extern "C" GZ_EXPORT ret name(int fd, req r, ...) noexcept(noexcept(::name(fd, r))) { \
     va_list ap;                                                            \
     va_start(ap, r);                                                       \
     const unsigned long arg = va_arg(ap, unsigned long);                   \
     va_end(ap);                                                            \
-    try {                                                                  \
-      return gz::preload::on_##name(fd, r, arg);                           \
-    } catch (...) {                                                        \
-      errno = ENOMEM;                                                      \
-      return static_cast<ret>(-1);                                         \
-    }                                                                      \
+    GZ_GUARDED(ret, gz::preload::on_##name(fd, r, arg))                    \
   }
 // glibc's _FORTIFY_SOURCE variants: the same checks glibc makes, then the call.
 extern "C" [[noreturn]] void __chk_fail(void);
 #define GZ_FORTIFIED(ret, name, params, n, limit, call)                   \
-  extern "C" GZ_EXPORT ret name params noexcept {                          \
+  extern "C" GZ_EXPORT ret name params {                                   \
     if ((n) > (limit)) __chk_fail();                                       \
-    try {                                                                  \
-      return gz::preload::call;                                            \
-    } catch (...) {                                                        \
-      errno = ENOMEM;                                                      \
-      return static_cast<ret>(-1);                                         \
-    }                                                                      \
+    GZ_GUARDED(ret, gz::preload::call)                                     \
   }
 #include "gz/calls.def"
 #undef GZ_CALL
 #undef GZ_CALL_VA
 #undef GZ_FORTIFIED
+#undef GZ_GUARDED

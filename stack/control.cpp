@@ -1,5 +1,7 @@
 #include "control.hpp"
 
+#include <dirent.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,11 +24,33 @@ std::string run_dir() {
   return env != nullptr && *env != '\0' ? env : "/var/run/gazelle";
 }
 
+namespace {
+
+// Control sockets that processes killed with SIGKILL left behind: their pid
+// is gone. (A live process's socket, ours to-be included, is left alone.)
+void remove_stale_sockets(const std::string& dir, const std::string& unix_prefix) {
+  const std::string head = unix_prefix + "lstack.";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(head, 0) != 0 || name.size() <= head.size() + 5 || name.substr(name.size() - 5) != ".sock") continue;
+    const std::string digits = name.substr(head.size(), name.size() - head.size() - 5);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (kill(pid, 0) != 0 && errno == ESRCH) unlink((dir + "/" + name).c_str());
+  }
+  closedir(d);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ControlServer>> ControlServer::start(Runtime& rt, const std::string& unix_prefix) {
   const std::string dir = run_dir();
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return make_error(errno, "cannot create the run directory " + dir + ": " + std::strerror(errno));
   }
+  remove_stale_sockets(dir, unix_prefix);
   const std::string path = dir + "/" + unix_prefix + "lstack." + std::to_string(getpid()) + ".sock";
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -113,22 +113,22 @@ int DeferredSocket::listen(int backlog) noexcept {
   return s ? s.value()->listen(backlog) : -s.error().code;
 }
 
-int DeferredSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept {
+int DeferredSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) {
   auto s = start();
   return s ? s.value()->accept(out, addr, len) : -s.error().code;
 }
 
-int DeferredSocket::connect(const sockaddr* addr, socklen_t len) noexcept {
+int DeferredSocket::connect(const sockaddr* addr, socklen_t len) {
   auto s = start();
   return s ? s.value()->connect(addr, len) : -s.error().code;
 }
 
-ssize_t DeferredSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
+ssize_t DeferredSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
   auto s = start();
   return s ? s.value()->recv(iov, iovcnt, flags, from, fromlen) : -s.error().code;
 }
 
-ssize_t DeferredSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept {
+ssize_t DeferredSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) {
   auto s = start();
   return s ? s.value()->send(iov, iovcnt, flags, to, tolen) : -s.error().code;
 }

@@ -31,10 +31,10 @@ class DeferredSocket final : public SocketBase {
 
   int bind(const sockaddr* addr, socklen_t len) noexcept override;
   int listen(int backlog) noexcept override;
-  int accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept override;
-  int connect(const sockaddr* addr, socklen_t len) noexcept override;
-  ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept override;
-  ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept override;
+  int accept(SocketBase** out, sockaddr* addr, socklen_t* len) override;
+  int connect(const sockaddr* addr, socklen_t len) override;
+  ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) override;
+  ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) override;
   int shutdown(int how) noexcept override;
   void close() noexcept override;
   int getsockname(sockaddr* addr, socklen_t* len) noexcept override;

@@ -5,6 +5,7 @@
 #include <list>
 #include <new>
 
+#include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
 #include "stack_thread.hpp"
 
@@ -16,6 +17,23 @@ using Clock = std::chrono::steady_clock;
 
 std::mutex g_sets_mu;
 std::list<EpollSet*> g_sets;  // every live set, for forget_everywhere
+
+// A Waiter armed for one sleep: disarmed when the sleep ends, also when a
+// cancel unwinds from it.
+class Armed {
+ public:
+  explicit Armed(Waiter& w) noexcept : w_(&w) { w.arm(); }
+  ~Armed() { release(); }
+  Armed(const Armed&) = delete;
+  Armed& operator=(const Armed&) = delete;
+  void release() noexcept {
+    if (w_ != nullptr) w_->disarm();
+    w_ = nullptr;
+  }
+
+ private:
+  Waiter* w_;
+};
 
 long remaining_ms(Clock::time_point deadline, bool forever) {
   if (forever) return -1;
@@ -138,8 +156,12 @@ int EpollSet::collect(epoll_event* out, int max) noexcept {
 }
 
 // Kernel events into out, without our wake-up eventfd. Count or -errno.
-int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) noexcept {
-  const int k = kernel().epoll_pwait(kfd_, out, max, timeout_ms, sigmask);
+int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) {
+  int k;
+  {
+    CancelPoint cancel;
+    k = kernel().epoll_pwait(kfd_, out, max, timeout_ms, sigmask);
+  }
   if (k < 0) return -errno;
   int total = 0;
   for (int i = 0; i < k; ++i) {
@@ -154,7 +176,7 @@ int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sig
 
 // Run to completion: the caller is the stack. Poll it, look at the kernel fds
 // every few rounds, and sleep in the kernel's epoll only when idle long enough.
-int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept {
+int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   unsigned idle = 0;
@@ -174,18 +196,21 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
   }
 }
 
-int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept {
+int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
   if (max <= 0 || out == nullptr) return -EINVAL;
   if (StackThread* d = StackThread::rtc_of_this_thread()) return wait_rtc(*d, out, max, timeout_ms, sigmask);
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   for (;;) {
-    waiter_.arm();
-    const int n = collect(out, max);
-    const long kt = n > 0 ? 0 : remaining_ms(deadline, forever);
-    int k = kernel().epoll_pwait(kfd_, out + n, max - n, static_cast<int>(kt), sigmask);
-    const int err = errno;
-    waiter_.disarm();
+    int n, k, err;
+    {
+      Armed armed(waiter_);
+      n = collect(out, max);
+      const long kt = n > 0 ? 0 : remaining_ms(deadline, forever);
+      CancelPoint cancel;
+      k = kernel().epoll_pwait(kfd_, out + n, max - n, static_cast<int>(kt), sigmask);
+      err = errno;
+    }
     if (k < 0) {
       if (n > 0) return n;
       return -err;
@@ -241,8 +266,9 @@ class MixedPoll {
     return ready;
   }
 
-  int kernel_poll(long ms, const sigset_t* sigmask) noexcept {
+  int kernel_poll(long ms, const sigset_t* sigmask) {
     timespec ts{ms / 1000, (ms % 1000) * 1000000};
+    CancelPoint cancel;
     return kernel().ppoll(kfds_.data(), kfds_.size(), ms < 0 ? nullptr : &ts, sigmask);
   }
 
@@ -275,7 +301,7 @@ class MixedPoll {
 }  // namespace
 
 int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup,
-               TwinLookup twin) noexcept {
+               TwinLookup twin) {
   thread_local Waiter waiter;
   if (!waiter.ok()) return -EMFILE;
   try {
@@ -288,7 +314,7 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
     unsigned idle = 0;
     for (unsigned round = 0;; ++round) {
       if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
-      waiter.arm();
+      Armed armed(waiter);
       int ready = mp.stack_ready();
       const long left = remaining_ms(deadline, forever);
       long ms = ready > 0 ? 0 : left;
@@ -299,7 +325,7 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
       }
       const int k = mp.kernel_poll(ms, sigmask);
       const int err = errno;
-      waiter.disarm();
+      armed.release();
       if (k < 0) return ready > 0 ? ready : -err;
       ready += mp.kernel_ready();
       if (ready > 0 || (!mp.woken() && remaining_ms(deadline, forever) == 0)) return ready;
@@ -310,7 +336,7 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
 }
 
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
-                 SocketLookup lookup, TwinLookup twin) noexcept {
+                 SocketLookup lookup, TwinLookup twin) {
   if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
   std::vector<pollfd> pfds;
   try {

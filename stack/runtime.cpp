@@ -2,6 +2,7 @@
 
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
+#include "signal_cleanup.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -160,6 +161,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start() {
   auto control = ControlServer::start(*rt, rt->config_.unix_prefix);
   if (!control) return control.error();
   rt->control_ = std::move(control.value());
+  install_signal_cleanup({rt->eal_->runtime_dir(), rt->eal_->owns_runtime_dir(), rt->eal_->own_files(),
+                          rt->control_->path(), af_xdp_ifaces(rt->config_.dpdk_args)});
   return rt;
 }
 

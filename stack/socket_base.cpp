@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 #include "stack_thread.hpp"
@@ -62,7 +63,7 @@ void SocketBase::drive_if_owner() noexcept {
   if (driver_ != nullptr && driver_->on_this_thread()) driver_->drive();
 }
 
-bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) noexcept {
+bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   if (driver_ != nullptr && driver_->on_this_thread()) {  // run to completion: we are the stack
@@ -77,22 +78,23 @@ bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) noexcept {
     }
     return true;
   }
-  sleepers_.fetch_add(1, std::memory_order_seq_cst);
-  bool woke = true;
+  // Counted while asleep, also when a cancel unwinds from the sleep.
+  struct Sleeper {
+    std::atomic<std::uint32_t>& n;
+    explicit Sleeper(std::atomic<std::uint32_t>& c) : n(c) { n.fetch_add(1, std::memory_order_seq_cst); }
+    ~Sleeper() { n.fetch_sub(1, std::memory_order_seq_cst); }
+  } sleeper(sleepers_);
   while (wait_seq_.load(std::memory_order_seq_cst) == seen_seq) {
     long us = 100000;  // re-check periodically: bounded waits, never a lost wake-up
     if (timeout_ms >= 0) {
       const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - clock::now()).count();
-      if (left <= 0) {
-        woke = false;
-        break;
-      }
+      if (left <= 0) return false;
       us = std::min<long>(us, left);
     }
-    futex_wait(&wait_seq_, seen_seq, us);
+    CancelPoint cancel;
+    futex_wait_cancellable(&wait_seq_, seen_seq, us);
   }
-  sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-  return woke;
+  return true;
 }
 
 }  // namespace gz::stack

@@ -1,5 +1,6 @@
 #include "stack_thread.hpp"
 
+#include "gz/cancel.hpp"
 #include "gz/socket.hpp"
 
 #include <linux/futex.h>
@@ -36,6 +37,18 @@ void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long t
   timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000};
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
           timeout_us < 0 ? nullptr : &ts, nullptr, 0);
+}
+
+void futex_wait_cancellable(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us) {
+  timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+  // As glibc's own blocking wrappers do: asynchronous only inside the call, so
+  // a cancel unwinds from the system call (or from setcanceltype, when one is
+  // already pending). No effect while cancellation is off (no CancelPoint).
+  int old_type;
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+          timeout_us < 0 ? nullptr : &ts, nullptr, 0);
+  pthread_setcanceltype(old_type, nullptr);
 }
 
 void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
@@ -94,18 +107,22 @@ long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
   return std::min<long>(kMaxSleepUs, 16L << std::min(6u, (idle_rounds - kSpinRoundsBeforeSleep) / 8));
 }
 
-void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) noexcept {
+void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
   if (drive() != 0) {
     idle_rounds = 0;
     return;
   }
   ++idle_rounds;
   const long us = std::min(backoff_us(idle_rounds), max_sleep_us);
+  CancelPoint cancel;  // the application waits here: a cancel acts in the sleep
   if (us > 0) {
     sleep_idle(us);
-  } else if (!low_power_ && idle_rounds >= kSpinRoundsBeforeSleep) {
+    return;
+  }
+  if (!low_power_ && idle_rounds >= kSpinRoundsBeforeSleep) {
     sched_yield();  // without low_power_mode an RTC thread keeps polling, but lets others run
   }
+  if ((idle_rounds & 63) == 0) pthread_testcancel();  // polling sleeps nowhere
 }
 
 StackThread::~StackThread() {
@@ -122,6 +139,7 @@ StackThread::~StackThread() {
 
 void StackThread::main(Setup setup) {
   KernelOnlyScope internal;
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);  // lstack's own thread: never a cancellation point
   if (setup.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -176,9 +194,9 @@ void StackThread::idle(unsigned& idle_rounds) noexcept {
   if (const long us = backoff_us(++idle_rounds); us > 0) sleep_idle(us);
 }
 
-void StackThread::sleep_idle(long us) noexcept {
+void StackThread::sleep_idle(long us) {
   sleeping_.store(1, std::memory_order_seq_cst);
-  if (tasks_.maybe_empty()) futex_wait(&sleeping_, 1, us);
+  if (tasks_.maybe_empty()) futex_wait_cancellable(&sleeping_, 1, us);
   sleeping_.store(0, std::memory_order_relaxed);
   stack_->count_idle_sleep();
 }

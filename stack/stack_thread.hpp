@@ -49,8 +49,9 @@ class StackThread {
   // RTC owner thread: one round (rx burst, posted tasks, timers, tx). Returns the work done.
   unsigned drive() noexcept;
   // RTC owner thread, while it waits for something: drive; after a while back
-  // off (low_power_mode) for at most max_sleep_us.
-  void drive_waiting(unsigned& idle_rounds, long max_sleep_us) noexcept;
+  // off (low_power_mode) for at most max_sleep_us. A cancellation point
+  // (gz/cancel.hpp) in its sleep: not noexcept.
+  void drive_waiting(unsigned& idle_rounds, long max_sleep_us);
   // How long an RTC waiter idle for idle_rounds may sleep: 0 while it should
   // keep polling (or always, without low_power_mode).
   long backoff_us(unsigned idle_rounds) const noexcept;
@@ -79,7 +80,7 @@ class StackThread {
   void main(Setup setup);
   unsigned run_tasks() noexcept;
   void idle(unsigned& idle_rounds) noexcept;
-  void sleep_idle(long us) noexcept;
+  void sleep_idle(long us);  // a cancellation point inside a CancelPoint
 
   int index_;
   std::thread thread_;
@@ -104,5 +105,8 @@ class StackThread {
 // Futex helpers (Linux): wait while *word == expected, up to timeout_us (<0: forever).
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us) noexcept;
 void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept;
+// futex_wait as a cancellation point (inside a gz::CancelPoint): a cancel
+// unwinds from it. Nothing of the caller's may need cleaning but through RAII.
+void futex_wait_cancellable(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us);
 
 }  // namespace gz::stack

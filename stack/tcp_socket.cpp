@@ -131,7 +131,7 @@ bool TcpSocket::any_accepted() const noexcept {
   return false;
 }
 
-int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept {
+int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) {
   if (state_.load() != State::Listening) return -EINVAL;
   drive_if_owner();
   std::lock_guard lock(accept_mu_);
@@ -151,7 +151,7 @@ int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept
   }
 }
 
-int TcpSocket::connect(const sockaddr* addr, socklen_t len) noexcept {
+int TcpSocket::connect(const sockaddr* addr, socklen_t len) {
   Task t;
   t.op = Task::Op::Connect;
   if (int e = sockaddr_in_from(addr, len, t.addr); e != 0) return e;
@@ -221,7 +221,7 @@ std::size_t TcpSocket::copy_out(const iovec* iov, int iovcnt, bool peek) noexcep
   return total;
 }
 
-ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
+ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
   drive_if_owner();
   std::lock_guard lock(rx_mu_);
   const std::size_t want = iov_total(iov, iovcnt);
@@ -246,7 +246,7 @@ ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
   }
 }
 
-ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*, socklen_t) noexcept {
+ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*, socklen_t) {
   drive_if_owner();
   std::lock_guard lock(tx_mu_);
   const std::size_t total = iov_total(iov, iovcnt);

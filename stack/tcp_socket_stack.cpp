@@ -78,9 +78,10 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
     tcp_abort(pcb);  // over tcp_conn_count: the peer sees a reset
     return ERR_ABRT;
   }
-  auto* child = new (std::nothrow) TcpSocket(listener->owner_, nullptr);
-  if (child == nullptr || !listener->accepted_.push(child)) {
-    delete child;
+  // The stack is the ring's only producer: room seen now is room at the push.
+  const bool room = listener->accepted_.size() < listener->accepted_.capacity();
+  auto* child = room ? new (std::nothrow) TcpSocket(listener->owner_, nullptr) : nullptr;
+  if (child == nullptr) {
     Stack::current()->release_tcp_slot();
     tcp_abort(pcb);  // backlog full or no memory: the peer sees a reset
     return ERR_ABRT;
@@ -92,6 +93,9 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   child->state_.store(State::Connected);
   child->cache_addresses();
   child->events_.store(EPOLLOUT);
+  // Published only once set up: another thread's accept() may take it at once
+  // and must see its state and peer address (no 0.0.0.0, no ENOTCONN).
+  listener->accepted_.push(child);
   listener->raise(EPOLLIN);
   if (listener->group_) {  // several stacks: the primary's accept() also takes from its shadows
     std::lock_guard lock(listener->group_->mu);

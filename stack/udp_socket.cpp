@@ -136,7 +136,7 @@ int UdpSocket::bind(const sockaddr* addr, socklen_t len) noexcept {
   return run(t);
 }
 
-int UdpSocket::connect(const sockaddr* addr, socklen_t len) noexcept {
+int UdpSocket::connect(const sockaddr* addr, socklen_t len) {
   Task t;
   t.op = Task::Op::Connect;
   if (int e = sockaddr_in_from(addr, len, t.addr); e != 0) return e;
@@ -146,7 +146,7 @@ int UdpSocket::connect(const sockaddr* addr, socklen_t len) noexcept {
   return 0;
 }
 
-ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept {
+ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
   drive_if_owner();
   std::lock_guard lock(rx_mu_);
   for (;;) {
@@ -179,7 +179,7 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
   }
 }
 
-ssize_t UdpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept {
+ssize_t UdpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) {
   Record rec{0, 0, 0, 0};
   if (to != nullptr) {
     sockaddr_in in;

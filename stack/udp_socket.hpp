@@ -24,10 +24,10 @@ class UdpSocket final : public StackSocket {
 
   int bind(const sockaddr* addr, socklen_t len) noexcept override;
   int listen(int) noexcept override { return -EOPNOTSUPP; }
-  int accept(SocketBase**, sockaddr*, socklen_t*) noexcept override { return -EOPNOTSUPP; }
-  int connect(const sockaddr* addr, socklen_t len) noexcept override;
-  ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept override;
-  ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept override;
+  int accept(SocketBase**, sockaddr*, socklen_t*) override { return -EOPNOTSUPP; }
+  int connect(const sockaddr* addr, socklen_t len) override;
+  ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) override;
+  ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) override;
   int shutdown(int how) noexcept override;
   void close() noexcept override;
   int getpeername(sockaddr* addr, socklen_t* len) noexcept override;

@@ -4,24 +4,102 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <sched.h>
+#include <dirent.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 namespace gz::stack {
 namespace {
 std::atomic<bool> g_eal_up{false};  // EAL can be initialized once per process
+
+std::string file_prefix(const std::vector<std::string>& args) {
+  std::string prefix = "rte";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--file-prefix" && i + 1 < args.size()) prefix = args[i + 1];
+    if (args[i].rfind("--file-prefix=", 0) == 0) prefix = args[i].substr(14);
+  }
+  return prefix;
 }
+
+bool has_arg(const std::vector<std::string>& args, const std::string& name) {
+  for (const auto& a : args) {
+    if (a == name || a.rfind(name + "=", 0) == 0) return true;
+  }
+  return false;
+}
+
+// A primary that keeps its hugepage files loses them to nobody when it dies by
+// a signal (SIGKILL, an unhandled SIGTERM): they stay taken until the next
+// start of the same prefix. --huge-unlink unlinks each file once mapped, so
+// the pages go back with the process, whatever ends it. Secondaries
+// (dpdk-proc-info, dpdk-pdump) cannot attach then: "--huge-unlink=never" in
+// dpdk_args keeps the files for them.
+bool should_unlink(const std::vector<std::string>& args) {
+  if (has_arg(args, "--in-memory") || has_arg(args, "--no-huge") || has_arg(args, "--huge-unlink")) return false;
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--proc-type" && args[i + 1] != "primary") return false;
+  }
+  return !has_arg(args, "--proc-type=secondary") && !has_arg(args, "--proc-type=auto");
+}
+
+// Every hugetlbfs mount point (DPDK picks its --huge-dir among them).
+std::vector<std::string> hugetlbfs_mounts() {
+  std::vector<std::string> dirs;
+  std::ifstream mounts("/proc/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
+    if (type == "hugetlbfs") dirs.push_back(dir);
+  }
+  return dirs;
+}
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+// Where EAL will put its runtime files (eal_get_runtime_dir's rule).
+std::string expected_runtime_dir(const std::string& prefix) {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  const std::string base = getuid() == 0 || xdg == nullptr ? "/var/run" : xdg;
+  return base + "/dpdk/" + prefix;
+}
+
+// Removes the entries of dir whose names start with prefix (all: "").
+void remove_entries(const std::string& dir, const std::string& prefix) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == ".." || name.rfind(prefix, 0) != 0) continue;
+    unlink((dir + "/" + name).c_str());
+  }
+  closedir(d);
+}
+}  // namespace
 
 Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   if (g_eal_up.exchange(true)) return make_error(EALREADY, "DPDK EAL is already initialized in this process");
   std::vector<std::string> owned{"lstack"};
   owned.insert(owned.end(), args.begin(), args.end());
+  if (should_unlink(args)) owned.emplace_back("--huge-unlink");
   std::vector<char*> argv;
   for (auto& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  const std::vector<std::string> before = entries(expected_runtime_dir(file_prefix(args)));
   cpu_set_t saved;
   const bool have_affinity = pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) == 0;
   const int rc = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
@@ -34,12 +112,36 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
     return make_error(err != 0 ? err : EINVAL,
                       "DPDK EAL init failed (" + std::string(rte_strerror(err)) + ") with dpdk_args:" + joined);
   }
-  return std::unique_ptr<Eal>(new Eal());
+  std::unique_ptr<Eal> eal(new Eal());
+  // In memory (or without shared config) several processes share one runtime
+  // directory for their telemetry sockets: it is not ours to remove.
+  eal->primary_ = rte_eal_process_type() == RTE_PROC_PRIMARY && !has_arg(args, "--in-memory") &&
+                  !has_arg(args, "--no-shconf");
+  eal->prefix_ = file_prefix(args);
+  eal->runtime_dir_ = rte_eal_get_runtime_dir();
+  // In a shared runtime directory, ours are the entries this start made (the
+  // telemetry socket: dpdk_telemetry.v2, or .v2:N beside other processes').
+  for (const std::string& name : entries(eal->runtime_dir_)) {
+    if (std::find(before.begin(), before.end(), name) == before.end()) eal->own_files_.push_back(eal->runtime_dir_ + "/" + name);
+  }
+  return eal;
 }
 
 Eal::~Eal() {
   rte_eal_cleanup();
   g_eal_up = false;
+  if (runtime_dir_.empty()) return;
+  if (primary_) {
+    // A second primary on one prefix cannot start (DPDK locks its config), so
+    // these files are ours: "<prefix>map_<n>" in the hugetlbfs mounts (left
+    // when dpdk_args keep them), and the runtime directory (config, fbarrays,
+    // mp and telemetry sockets).
+    for (const std::string& dir : hugetlbfs_mounts()) remove_entries(dir, prefix_ + "map_");
+    remove_entries(runtime_dir_, "");
+  }
+  for (const std::string& f : own_files_) unlink(f.c_str());
+  rmdir(runtime_dir_.c_str());  // shared (in memory): only once empty
+  rmdir(runtime_dir_.substr(0, runtime_dir_.rfind('/')).c_str());  // /var/run/dpdk, if we made it and it is empty
 }
 
 }  // namespace gz::stack

@@ -1,5 +1,8 @@
 // RAII owner of DPDK's EAL for this process.
 // Thread: create once, from any thread; destroyed at process end (rte_eal_cleanup).
+// A primary leaves nothing behind: DPDK keeps its hugepage files and runtime
+// directory after rte_eal_cleanup (for secondaries that may come); the last
+// user of the file prefix removes them, so the hugepages are free again.
 #pragma once
 
 #include <memory>
@@ -21,8 +24,20 @@ class Eal {
   Eal(const Eal&) = delete;
   Eal& operator=(const Eal&) = delete;
 
+ public:
+  // DPDK's runtime directory; whether this process owns all of it (a primary
+  // with files under its own prefix), else which files in it are its own.
+  // All of that is removed at the end.
+  const std::string& runtime_dir() const noexcept { return runtime_dir_; }
+  bool owns_runtime_dir() const noexcept { return primary_; }
+  const std::vector<std::string>& own_files() const noexcept { return own_files_; }
+
  private:
   Eal() = default;
+  bool primary_ = false;  // and owner of the prefix's files
+  std::string prefix_;       // --file-prefix (DPDK's default "rte")
+  std::string runtime_dir_;  // /var/run/dpdk/<prefix>
+  std::vector<std::string> own_files_;
 };
 
 }  // namespace gz::stack

@@ -23,6 +23,7 @@ gz_retry 30 ip netns exec "$GZ_NS_P" curl -sf --max-time 2 -o /dev/null "http://
   || { gz_fail "kernel nginx did not start"; gz_finish "${logs[@]}"; }
 
 gz_lstack_env "$lib" "$conf" curl
+gz_leftovers_mark
 timeout 60 ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" curl -sS -f --max-time 50 -o "$dir/got.bin" \
   "http://$GZ_PEER/big.bin" 2>"$dir/curl.err"
 rc=$?
@@ -35,6 +36,8 @@ else
     gz_fail "curl (lstack) downloaded other bytes than big.bin"
   fi
 fi
+gz_no_crash "curl (lstack)" "$dir/curl.err"
+gz_leftovers_check "${GZ_RUN_DIR:-}"
 
 gz_lstack_env "$lib" "$conf" redis-benchmark
 timeout 60 ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" redis-benchmark -h "$GZ_PEER" -c 50 -n 100000 -t set,get -q \
@@ -49,5 +52,7 @@ done
 grep -qiE 'error|could not|reset|refused' "$dir/redis-benchmark.out" \
   && gz_fail "redis-benchmark (lstack) reported: $(tr '\r' '\n' <"$dir/redis-benchmark.out" | grep -iE 'error|could not|reset|refused' | sort | uniq -c | head -3)"
 
+gz_no_crash "redis-benchmark (lstack)" "$dir/redis-benchmark.out"
+gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-clients ($vdev, stack_mode_rtc=$rtc): all checks passed"
 gz_finish "${logs[@]}"

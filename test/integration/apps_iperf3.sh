@@ -14,6 +14,7 @@ gz_tmpdir dir
 conf=$dir/lstack.conf log=$dir/iperf3-server.log
 gz_conf "$conf" "$vdev" "$rtc"
 gz_lstack_env "$lib" "$conf" iperf3
+gz_leftovers_mark
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" iperf3 -s -B "$GZ_HOST" -p 5201 --forceflush >"$log" 2>&1
 server=${GZ_PIDS[-1]}
 gz_wait_server "$server" "$log" "Server listening" 60 || { gz_fail "iperf3 -s did not come up (exited, or not ready in 60 s)"; gz_finish "$log"; }
@@ -53,5 +54,9 @@ run download -R
 
 kill -0 "$server" 2>/dev/null || gz_fail "iperf3 -s exited during the test"
 grep -qi 'error' "$log" && gz_fail "the iperf3 server reported: $(grep -i error "$log" | head -3)"
+# iperf3 -s ends on SIGTERM with "interrupt - the server has terminated" and status 1, as on the kernel.
+gz_stop_app "$server" 1 "iperf3 -s" "$log"
+grep -q 'the server has terminated' "$log" || gz_fail "iperf3 -s did not report its stop"
+gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-iperf3 ($vdev, stack_mode_rtc=$rtc): all checks passed"
 gz_finish "$log"

@@ -16,6 +16,7 @@ conf=$dir/lstack.conf log=$dir/nginx.out
 gz_conf "$conf" "$vdev" "$rtc"
 gz_nginx_site "$dir" 80
 gz_lstack_env "$lib" "$conf" nginx
+gz_leftovers_mark
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$log" 2>&1
 master=${GZ_PIDS[-1]}
 logs=("$log" "$dir/error.log" "$dir/access.log")
@@ -49,5 +50,11 @@ grep -q 'Non-2xx' "$dir/wrk.out" && gz_fail "wrk: $(grep 'Non-2xx' "$dir/wrk.out
 
 kill -0 "$master" 2>/dev/null || gz_fail "the nginx master exited during the test"
 [ -n "$(gz_descendants "$master")" ] || gz_fail "no nginx worker process left at the end"
+# Stopped as its init script does: nginx -s quit (graceful; the worker, which runs lstack, exits first).
+ip netns exec "$GZ_NS_L" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -s quit >>"$log" 2>&1 \
+  || gz_fail "nginx -s quit failed"
+gz_wait_exit "$master" 0 nginx "${logs[@]}"
+grep -qE '\[(alert|emerg)\]|exited on signal' "$dir/error.log" && gz_fail "nginx error.log: $(grep -m2 -E '\[(alert|emerg)\]|exited on signal' "$dir/error.log")"
+gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-nginx ($vdev, stack_mode_rtc=$rtc): all checks passed"
 gz_finish "${logs[@]}"

@@ -16,6 +16,7 @@ head -c 100000 /dev/urandom >"$dir/www/file.bin"
 want=$(sha256sum <"$dir/www/file.bin" | cut -d' ' -f1)
 gz_conf "$conf" "$vdev" "$rtc"
 gz_lstack_env "$lib" "$conf" python3
+gz_leftovers_mark
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 -u -m http.server 8000 --bind "$GZ_HOST" \
   --directory "$dir/www" >"$log" 2>&1
 server=${GZ_PIDS[-1]}
@@ -46,5 +47,8 @@ ok=$(sed -n 's/^ok=//p' "$dir/gets.out")
 echo "  $ok/$count GETs of a 100000-byte file correct"
 
 kill -0 "$server" 2>/dev/null || gz_fail "http.server exited during the test"
+# Python's default SIGTERM action ends it by the signal: status 143, as on the kernel.
+gz_stop_app "$server" 143 "python3 -m http.server" "$log"
+gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-python ($vdev, stack_mode_rtc=$rtc): all checks passed"
 gz_finish "$log"

@@ -15,8 +15,9 @@ gz_tmpdir dir
 conf=$dir/lstack.conf log=$dir/redis-server.log out=$dir/out
 gz_conf "$conf" "$vdev" "$rtc"
 gz_lstack_env "$lib" "$conf" redis-server
+gz_leftovers_mark
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" redis-server --port 6379 --bind 0.0.0.0 --dir "$dir" \
-  --save "" --appendonly no --protected-mode no --daemonize no >"$log" 2>&1
+  --save "3600 1" --appendonly no --protected-mode no --daemonize no >"$log" 2>&1
 server=${GZ_PIDS[-1]}
 gz_wait_server "$server" "$log" "Ready to accept connections" 60 || { gz_fail "redis-server did not come up (exited, or not ready in 60 s)"; gz_finish "$log"; }
 # The first connection after "Ready" must work (no retry); without it nothing else can.
@@ -64,5 +65,9 @@ reply=$(timeout 10 ip netns exec "$GZ_NS_L" redis-cli -h 127.0.0.1 -p 6379 ping 
 [ "$reply" = PONG ] || gz_fail "redis-cli -h 127.0.0.1 ping inside the lstack namespace (INADDR_ANY listener on the kernel too) answered: ${reply:-nothing}"
 
 kill -0 "$server" 2>/dev/null || gz_fail "redis-server exited during the test"
+# Stopped as systemd stops it: SIGTERM; with `save` set, redis writes its RDB and exits 0.
+gz_stop_app "$server" 0 redis-server "$log"
+grep -q 'DB saved on disk' "$log" && [ -s "$dir/dump.rdb" ] || gz_fail "redis-server did not save its RDB on SIGTERM"
+gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-redis ($vdev, stack_mode_rtc=$rtc): all checks passed"
 gz_finish "$log"

@@ -5,7 +5,8 @@
 #   config_errors.sh GZ_ECHO
 set -u
 echo_bin=$1
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (DPDK for the port check)" >&2; exit 77; }
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || gz_skip "needs root (DPDK for the port check)"
 dir=$(mktemp -d)
 status=0
 good='dpdk_args = ["--no-pci", "--in-memory", "--vdev", "net_null0"];

@@ -2,7 +2,9 @@
 // nothing of lstack: the tests link it with liblstack (link mode) and run it
 // against kernel peers in a network namespace.
 //
-//   gz-echo server PORT                 epoll echo server (non-blocking, level-triggered)
+//   gz-echo server PORT [close]         epoll echo server (non-blocking, level-triggered);
+//                                        "close": each connection is closed by the server
+//                                        once it has echoed what arrived (server closes first)
 //   gz-echo udp-server PORT             blocking UDP echo (recvfrom/sendto)
 //   gz-echo client HOST PORT CONNS BYTES  CONNS concurrent connections each send BYTES
 //                                        of a pattern and check the echo byte for byte
@@ -27,6 +29,7 @@
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+bool g_close_after_echo = false;
 
 int fail(const char* what) {
   std::fprintf(stderr, "gz-echo: %s: %s\n", what, std::strerror(errno));
@@ -58,6 +61,7 @@ void serve(int ep, int fd, std::uint32_t ev, std::unordered_map<int, Conn>& conn
     if (w < 0) return close_conn(ep, fd, conns);
     c.pending.erase(0, static_cast<std::size_t>(w));
   }
+  if (g_close_after_echo && c.pending.empty()) return close_conn(ep, fd, conns);
   epoll_event e{};
   e.events = c.pending.empty() ? EPOLLIN : EPOLLOUT;
   e.data.fd = fd;
@@ -201,11 +205,14 @@ int main(int argc, char** argv) {
   sa.sa_handler = [](int) { g_stop = 1; };
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  if (argc == 3 && std::strcmp(argv[1], "server") == 0) return run_server(std::atoi(argv[2]));
+  if ((argc == 3 || argc == 4) && std::strcmp(argv[1], "server") == 0) {
+    g_close_after_echo = argc == 4 && std::strcmp(argv[3], "close") == 0;
+    return run_server(std::atoi(argv[2]));
+  }
   if (argc == 3 && std::strcmp(argv[1], "udp-server") == 0) return run_udp_server(std::atoi(argv[2]));
   if (argc == 6 && std::strcmp(argv[1], "client") == 0) {
     return run_client(argv[2], std::atoi(argv[3]), std::strtoul(argv[4], nullptr, 10), std::strtoul(argv[5], nullptr, 10));
   }
-  std::fprintf(stderr, "usage: gz-echo server PORT | udp-server PORT | client HOST PORT CONNS BYTES\n");
+  std::fprintf(stderr, "usage: gz-echo server PORT [close] | udp-server PORT | client HOST PORT CONNS BYTES\n");
   return 2;
 }

@@ -5,10 +5,17 @@
 # would otherwise send 64 KiB GSO frames and partial checksums.
 #
 #   gz_setup NAME INDEX        -> GZ_NS_L, GZ_NS_P, GZ_IF_L, GZ_IF_P, GZ_MAC, GZ_HOST, GZ_PEER
-#   gz_conf FILE VDEV RTC      writes an lstack.conf for this topology
+#   gz_conf FILE VDEV RTC      writes an lstack.conf for this topology; GZ_DPDK_STYLE=gazelle
+#                              gives it dpdk_args as Gazelle documents them (hugetlbfs files,
+#                              --file-prefix, --socket-mem, --legacy-mem) instead of --in-memory
 #   gz_bg CMD...               starts CMD in the background, remembers its PID
 #   gz_teardown                kills what gz_bg started (and their children), deletes the
 #                              namespaces and the gz_tmpdir directories
+# Stopping as users do, and what a stop leaves behind:
+#   gz_stop_app PID WANT NAME LOG...  SIGTERM, waits (bounded), checks the exit status is WANT
+#                              and the logs have no crash report
+#   gz_leftovers_mark          records the free hugepages before lstack starts
+#   gz_leftovers_check         after the stop: hugepages, DPDK files, control sockets, XDP as before
 # For the tests that run real programs under LD_PRELOAD (apps_*.sh):
 #   gz_need PROGRAM...         SKIP unless every PROGRAM is installed
 #   gz_tmpdir VAR              sets VAR to a new temporary directory (GZ_KEEP=1 keeps it)
@@ -20,7 +27,16 @@
 #   gz_fail REASON / gz_finish LOG...  records a failed check / prints the logs on failure, exits
 # Exit status 77 means SKIP (meson), always with the reason on stderr. Safe under set -e.
 
-gz_skip() { echo "SKIP: $*" >&2; exit 77; }
+# In CI (CI=true: root, hugepages reserved by bootstrap) the data path must run: a
+# test that would SKIP fails instead, with the same reason.
+gz_skip() {
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL: would SKIP, but CI must run the data path: $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $*" >&2
+  exit 77
+}
 
 gz_require() {
   [ "$(id -u)" = 0 ] || gz_skip "needs root (network namespaces, DPDK)"
@@ -61,8 +77,19 @@ gz_conf() {
     af_xdp) dev="net_af_xdp0,iface=$GZ_IF_L,start_queue=0,queue_count=$nq" ;;
     *) echo "gz_conf: unknown vdev $vdev" >&2; return 1 ;;
   esac
+  local eal='"--in-memory"' style=${GZ_DPDK_STYLE:-inmem}
+  if [ "${GZ_DPDK_STYLE_SWAP:-0}" = 1 ]; then
+    case $style in gazelle) style=inmem ;; *) style=gazelle ;; esac
+  fi
+  echo "lstack.conf: dpdk_args of the $style form"
+  if [ "$style" = gazelle ]; then
+    # Gazelle's documented form: hugepage files in a hugetlbfs directory under a
+    # file prefix of this process's own, memory reserved up front.
+    GZ_FILE_PREFIX=gz$GZ_IF_L
+    eal="\"--socket-mem\", \"256\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--file-prefix\", \"$GZ_FILE_PREFIX\""
+  fi
   cat > "$file" <<CONF
-dpdk_args = ["--no-pci", "--in-memory", "--vdev", "$dev", "-l", "0", "--log-level", "lib.eal:error"];
+dpdk_args = ["--no-pci", $eal, "--vdev", "$dev", "-l", "0", "--log-level", "lib.eal:error"];
 num_cpus = "$cpus";
 low_power_mode = 1;
 stack_mode_rtc = $rtc;
@@ -92,6 +119,76 @@ gz_descendants() {
 }
 
 GZ_TMPDIRS=()
+GZ_FILE_PREFIX=
+
+# gz_stop_app PID WANT NAME LOG...: stops PID (a child of this shell) with SIGTERM as a
+# user or systemd does, waits up to 20 s, and checks its exit status (WANT: what the
+# program gives on the kernel: 0 for redis, 1 for iperf3, 143 for python's default
+# handler) and that no LOG holds a crash report. A program still alive is killed and fails.
+gz_stop_app() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || { gz_fail "$3 had exited before SIGTERM"; return; }
+  gz_wait_exit "$@"
+}
+
+# gz_wait_exit PID WANT NAME LOG...: as gz_stop_app, once the stop was asked for otherwise
+# (nginx -s quit).
+gz_wait_exit() {
+  local pid=$1 want=$2 name=$3 rc
+  shift 3
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    gz_fail "$name still ran 20 s after it was asked to stop (killed)"
+  fi
+  wait "$pid" 2>/dev/null
+  rc=$?
+  [ "$rc" = "$want" ] || gz_fail "$name stopped: exit status $rc, want $want (as on the kernel)"
+  gz_no_crash "$name" "$@"
+}
+
+# gz_no_crash NAME LOG...: fails if a LOG shows a crash, an abort or a sanitizer report.
+gz_no_crash() {
+  local name=$1 f
+  shift
+  for f in "$@"; do
+    if grep -qE 'terminate called|exception not rethrown|Aborted|Segmentation fault|BUG REPORT|crashed by signal|AddressSanitizer|runtime error:|core dumped' "$f" 2>/dev/null; then
+      gz_fail "$name: crash report in $f: $(grep -m2 -E 'terminate called|exception not rethrown|Aborted|Segmentation fault|BUG REPORT|crashed by signal|AddressSanitizer|runtime error:|core dumped' "$f")"
+    fi
+  done
+}
+
+GZ_HUGE_FREE=
+gz_huge_free() { cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages; }
+GZ_RTE_DIR_BEFORE=
+gz_leftovers_mark() {
+  GZ_HUGE_FREE=$(gz_huge_free)
+  GZ_RTE_DIR_BEFORE=$([ -e /var/run/dpdk/rte ] && echo yes || echo no)
+}
+
+# gz_leftovers_check [RUN_DIR]: after lstack's process stopped, nothing of it remains:
+# the free hugepages are back, no hugepage file or DPDK runtime directory of its file
+# prefix, no control socket in RUN_DIR, no XDP program on the lstack-side veth.
+gz_leftovers_check() {
+  local run_dir=${1:-} now
+  # At least as many: a stale prefix of an earlier crash may have been cleared meanwhile.
+  for _ in $(seq 20); do [ "$(gz_huge_free)" -ge "$GZ_HUGE_FREE" ] && break; sleep 0.1; done
+  now=$(gz_huge_free)
+  [ "$now" -ge "$GZ_HUGE_FREE" ] || gz_fail "free hugepages: $now after the stop, $GZ_HUGE_FREE before the start"
+  if [ -n "$GZ_FILE_PREFIX" ]; then
+    ! ls /dev/hugepages/"${GZ_FILE_PREFIX}"map_* >/dev/null 2>&1 || gz_fail "hugepage files left: $(ls /dev/hugepages | grep -c "^${GZ_FILE_PREFIX}map_") x /dev/hugepages/${GZ_FILE_PREFIX}map_*"
+    [ ! -e "/var/run/dpdk/$GZ_FILE_PREFIX" ] || gz_fail "DPDK runtime directory left: /var/run/dpdk/$GZ_FILE_PREFIX ($(ls "/var/run/dpdk/$GZ_FILE_PREFIX" | tr '\n' ' '))"
+  fi
+  if [ "$GZ_RTE_DIR_BEFORE" = no ] && [ -e /var/run/dpdk/rte ]; then
+    gz_fail "DPDK runtime directory left: /var/run/dpdk/rte ($(ls /var/run/dpdk/rte | tr '\n' ' '))"
+  fi
+  if [ -n "$run_dir" ] && ls "$run_dir"/*lstack.*.sock >/dev/null 2>&1; then
+    gz_fail "control socket left: $(ls "$run_dir")"
+  fi
+  if ip -n "$GZ_NS_L" link show dev "$GZ_IF_L" 2>/dev/null | grep -q 'prog/xdp'; then
+    gz_fail "XDP program left on $GZ_IF_L: $(ip -n "$GZ_NS_L" link show dev "$GZ_IF_L" | grep -o 'prog/xdp.*')"
+  fi
+}
 
 # gz_stop TENTHS PID...: SIGTERM to each PID, SIGKILL to those still alive after TENTHS x 0.1 s.
 gz_stop() {
@@ -167,10 +264,11 @@ gz_lstack_env() {
   if [ "$1" = kernel ]; then
     ip -n "$GZ_NS_L" -4 addr show dev "$GZ_IF_L" | grep -q "inet $GZ_HOST/" \
       || ip -n "$GZ_NS_L" addr add "$GZ_HOST/24" dev "$GZ_IF_L"
-    GZ_ENV=(GZ_ON_KERNEL=1)
+    GZ_ENV=(GZ_ON_KERNEL=1) GZ_RUN_DIR=
     return 0
   fi
   gz_tmpdir gz_run_dir
+  GZ_RUN_DIR=$gz_run_dir
   # GZ_PRELOAD_EXTRA (e.g. libasan.so:libubsan.so, with build-asan's liblstack) goes first.
   GZ_ENV=(LD_PRELOAD="${GZ_PRELOAD_EXTRA:+$GZ_PRELOAD_EXTRA:}$(realpath "$1")" LSTACK_CONF_PATH="$2"
           GAZELLE_RUN_DIR="$gz_run_dir" GAZELLE_BIND_PROCNAME="$3")

@@ -6,6 +6,9 @@
   peer.py stream HOST PORT BYTES          one connection, BYTES each way at once,
                                           sha256 of what was sent == of what came back
   peer.py server PORT                     a kernel echo server (for lstack as client)
+  peer.py sequential HOST PORT COUNT WHO  COUNT short connections one after the other:
+                                          connect, 32 bytes echoed, then WHO closes
+                                          first ("client", or "server": wait for its FIN)
   peer.py posix-peer                      echo on 9000, close at once on 9002 (posix-check)
   peer.py udp HOST PORT COUNT SIZE        COUNT datagrams of SIZE bytes, at most 32 in
                                           flight, each echo checked; loss reported
@@ -150,6 +153,54 @@ def posix_peer():
     return server(9000)
 
 
+def sequential(host, port, count, who, deadline_s=600):
+    """Each connection must connect within 3 s and echo within 3 s: the kernel
+    retries an unanswered SYN after 1 s, so a lost handshake shows up."""
+    start = time.monotonic()
+    bad = []
+    slow = 0
+    used = {}  # local port -> (connection, when): a failure on a reused port says so
+    for i in range(count):
+        if time.monotonic() - start > deadline_s:
+            bad.append(f"deadline of {deadline_s} s reached after {i} connections")
+            break
+        msg = f"{i:08d}".encode() * 4
+        t0 = time.monotonic()
+        s = socket.socket()
+        s.settimeout(3)
+        try:
+            s.connect((host, port))
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                chunk = s.recv(len(msg) - len(got))
+                if not chunk:
+                    break
+                got += chunk
+            if got != msg:
+                raise OSError(f"echo of {len(got)} bytes instead of {len(msg)}")
+            if who == "server":
+                if s.recv(1) != b"":
+                    raise OSError("bytes after the echo instead of the server's FIN")
+        except OSError as e:
+            port = s.getsockname()[1]
+            before = used.get(port)
+            reuse = f", port last used by connection {before[0]} {t0 - before[1]:.1f} s before" if before else ""
+            bad.append(f"connection {i} (local port {port}{reuse}): {type(e).__name__}: {e}")
+        finally:
+            used[s.getsockname()[1]] = (i, t0)
+            s.close()
+        slow += time.monotonic() - t0 > 1.0
+        if len(bad) >= 10:
+            break
+    took = time.monotonic() - start
+    print(f"sequential: {count - len(bad)}/{count} connections ({who} closes first) in {took:.1f} s, "
+          f"{slow} took over 1 s")
+    for b in bad:
+        print("  " + b)
+    return 0 if not bad and slow == 0 else 1
+
+
 def server(port):
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
@@ -166,6 +217,8 @@ def main(argv):
         return stream(argv[2], int(argv[3]), int(argv[4]))
     if cmd == "udp" and len(argv) == 6:
         return udp(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if cmd == "sequential" and len(argv) == 6:
+        return sequential(argv[2], int(argv[3]), int(argv[4]), argv[5])
     if cmd == "posix-peer" and len(argv) == 2:
         return posix_peer()
     if cmd == "server" and len(argv) == 3:

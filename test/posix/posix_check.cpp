@@ -25,6 +25,8 @@
 #include <cstring>
 #include <string>
 
+#include "cancel_checks.hpp"
+
 namespace {
 
 int g_passed = 0, g_failed = 0;
@@ -473,6 +475,9 @@ int main(int argc, char** argv) {
   sendfile_checks();
   fork_checks();
   any_address_checks();
+  cancel_checks(g_peer, g_local, 9000, check);
   std::printf("posix-check: %d passed, %d failed\n", g_passed, g_failed);
+  std::fflush(stdout);
+  leave_thread_blocked(g_peer, 9000);  // returning from main with it blocked must not hang
   return g_failed == 0 ? 0 : 1;
 }

@@ -36,8 +36,9 @@ class EpollSet {
   // -EEXIST, -ENOENT, -EINVAL, -ENOSPC (the socket is in too many sets).
   int ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexcept;
   // epoll_pwait semantics over both kinds (level, EPOLLET, EPOLLONESHOT).
-  // Returns the number of events or -errno (-EINTR, -EINVAL).
-  int wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept;
+  // Returns the number of events or -errno (-EINTR, -EINVAL). A cancellation
+  // point (gz/cancel.hpp), as epoll_wait is: not noexcept.
+  int wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   // The shim calls this when fd (an lstack socket) is closed.
   void forget(int fd, SocketBase* sock) noexcept;
   // ... and this to drop a closing socket from every set.
@@ -56,8 +57,8 @@ class EpollSet {
   };
   explicit EpollSet(int kfd) : kfd_(kfd) {}
   int collect(epoll_event* out, int max) noexcept;
-  int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) noexcept;
-  int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) noexcept;
+  int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken);
+  int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   void remove_at(std::size_t i) noexcept;
 
   int kfd_;
@@ -75,10 +76,11 @@ using SocketLookup = SocketBase* (*)(int fd) noexcept;
 using TwinLookup = bool (*)(int fd) noexcept;
 
 // poll/ppoll over mixed fds. timeout: nullptr forever. Returns count or -errno.
+// Both are cancellation points (gz/cancel.hpp), as poll and select are.
 int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup,
-               TwinLookup twin) noexcept;
+               TwinLookup twin);
 // select/pselect over mixed fds (through poll_mixed). Returns count or -errno.
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
-                 SocketLookup lookup, TwinLookup twin) noexcept;
+                 SocketLookup lookup, TwinLookup twin);
 
 }  // namespace gz::stack

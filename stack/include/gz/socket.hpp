@@ -1,7 +1,9 @@
 // Sockets served by lstack, as the preload shim sees them.
 //
 // Every method is called from application threads and returns >= 0 on success
-// or -errno (never throws, never sets errno). Blocking calls wait for the stack
+// or -errno (never throws, never sets errno). The blocking ones (accept,
+// connect, recv, send) are cancellation points (gz/cancel.hpp): a thread
+// cancelled while blocked in them unwinds, so they are not noexcept. Blocking calls wait for the stack
 // thread; O_NONBLOCK / MSG_DONTWAIT make them return -EAGAIN / -EINPROGRESS.
 // Readiness is kept as EPOLL* bits so epoll, poll and select can share it.
 // File descriptors are the shim's business: a socket here has none.
@@ -49,13 +51,13 @@ class SocketBase {
   virtual int bind(const sockaddr* addr, socklen_t len) noexcept = 0;
   virtual int listen(int backlog) noexcept = 0;
   // On success *out is the new connection (blocking unless nonblocking()).
-  virtual int accept(SocketBase** out, sockaddr* addr, socklen_t* len) noexcept = 0;
-  virtual int connect(const sockaddr* addr, socklen_t len) noexcept = 0;
+  virtual int accept(SocketBase** out, sockaddr* addr, socklen_t* len) = 0;
+  virtual int connect(const sockaddr* addr, socklen_t len) = 0;
   // One receive path for read/recv/recvfrom/recvmsg/readv.
-  virtual ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) noexcept = 0;
+  virtual ssize_t recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) = 0;
   // One send path for write/send/sendto/sendmsg/writev. EPIPE also raises SIGPIPE
   // unless flags has MSG_NOSIGNAL.
-  virtual ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) noexcept = 0;
+  virtual ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) = 0;
   virtual int shutdown(int how) noexcept = 0;
   // Releases the socket: the object must not be used afterwards (the stack
   // deletes it once the connection is done with it).
@@ -97,8 +99,8 @@ class SocketBase {
   void raise(std::uint32_t bits) noexcept;
   void clear(std::uint32_t bits) noexcept { events_.fetch_and(~bits, std::memory_order_seq_cst); }
   // Application thread: sleep until the next raise or timeout_ms (<0: none).
-  // Returns false on timeout.
-  bool wait_event(std::uint32_t seen_seq, long timeout_ms) noexcept;
+  // Returns false on timeout. A cancellation point (gz/cancel.hpp): not noexcept.
+  bool wait_event(std::uint32_t seen_seq, long timeout_ms);
   // Run to completion: every data call of the owner thread first gives its
   // stack one round, so packets (an RST, an ACK) are seen without a wait.
   void drive_if_owner() noexcept;

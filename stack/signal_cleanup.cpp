@@ -1,0 +1,153 @@
+#include "signal_cleanup.hpp"
+
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "gz/kernel.hpp"
+
+namespace gz::stack {
+namespace {
+
+constexpr int kMaxIfaces = 8;
+constexpr int kMaxFiles = 4;
+constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP};
+
+// Prepared at install: the handler reads only these.
+struct Prepared {
+  pid_t owner = 0;
+  char runtime_dir[256] = {};
+  char runtime_parent[256] = {};  // /var/run/dpdk: removed if that leaves it empty
+  bool owns_runtime_dir = false;
+  char files[kMaxFiles][256] = {};
+  int n_files = 0;
+  char control_socket[256] = {};
+  int ifindex[kMaxIfaces] = {};
+  int n_ifaces = 0;
+};
+Prepared g_prep;
+
+void copy_path(char (&dst)[256], const std::string& src) {
+  if (src.size() < sizeof dst) std::memcpy(dst, src.c_str(), src.size() + 1);
+}
+
+// Every entry of dir, then dir itself: open, getdents64, unlinkat, rmdir only.
+void remove_dir(const char* dir) noexcept {
+  const int fd = static_cast<int>(syscall(SYS_open, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd < 0) return;
+  alignas(8) char buf[4096];
+  for (;;) {
+    const long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      struct Dirent64 {
+        unsigned long long ino;
+        long long off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      };
+      const auto* d = reinterpret_cast<const Dirent64*>(buf + off);
+      if (std::strcmp(d->name, ".") != 0 && std::strcmp(d->name, "..") != 0) unlinkat(fd, d->name, 0);
+      off += d->reclen;
+    }
+  }
+  close(fd);
+  rmdir(dir);
+}
+
+// RTM_SETLINK with IFLA_XDP { FD = -1, FLAGS = mode }: detaches the program
+// attached in that mode (rtnetlink(7); the af_xdp PMD attaches in one of them).
+void detach_xdp(int ifindex, unsigned mode) noexcept {
+  struct {
+    nlmsghdr nh;
+    ifinfomsg ifi;
+    char attrs[64];
+  } req{};
+  req.nh.nlmsg_type = RTM_SETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.ifi.ifi_family = AF_UNSPEC;
+  req.ifi.ifi_index = ifindex;
+  auto* xdp = reinterpret_cast<rtattr*>(req.attrs);
+  xdp->rta_type = IFLA_XDP | NLA_F_NESTED;
+  auto* fd = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(xdp) + RTA_LENGTH(0));
+  fd->rta_type = IFLA_XDP_FD;
+  fd->rta_len = RTA_LENGTH(sizeof(int));
+  *static_cast<int*>(RTA_DATA(fd)) = -1;
+  auto* flags = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(fd) + RTA_ALIGN(fd->rta_len));
+  flags->rta_type = IFLA_XDP_FLAGS;
+  flags->rta_len = RTA_LENGTH(sizeof(unsigned));
+  *static_cast<unsigned*>(RTA_DATA(flags)) = mode;
+  xdp->rta_len = static_cast<unsigned short>(RTA_LENGTH(0) + RTA_ALIGN(fd->rta_len) + RTA_ALIGN(flags->rta_len));
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.ifi) + RTA_ALIGN(xdp->rta_len);
+  const int s = static_cast<int>(syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (s < 0) return;
+  sockaddr_nl to{};
+  to.nl_family = AF_NETLINK;
+  syscall(SYS_sendto, s, &req, req.nh.nlmsg_len, 0, &to, sizeof to);
+  close(s);
+}
+
+void on_fatal_signal(int sig) {
+  const int saved = errno;
+  if (getpid() == g_prep.owner) {  // not in a fork child: the files are its parent's
+    for (int i = 0; i < g_prep.n_files; ++i) unlink(g_prep.files[i]);
+    if (g_prep.owns_runtime_dir) remove_dir(g_prep.runtime_dir);
+    if (g_prep.runtime_dir[0] != '\0') rmdir(g_prep.runtime_dir);  // shared: only once empty
+    if (g_prep.runtime_parent[0] != '\0') rmdir(g_prep.runtime_parent);
+    if (g_prep.control_socket[0] != '\0') unlink(g_prep.control_socket);
+    for (int i = 0; i < g_prep.n_ifaces; ++i) {
+      detach_xdp(g_prep.ifindex[i], XDP_FLAGS_DRV_MODE);
+      detach_xdp(g_prep.ifindex[i], XDP_FLAGS_SKB_MODE);
+    }
+  }
+  errno = saved;
+  raise(sig);  // SA_RESETHAND | SA_NODEFER: the default action now ends the process
+}
+
+}  // namespace
+
+std::vector<std::string> af_xdp_ifaces(const std::vector<std::string>& dpdk_args) {
+  std::vector<std::string> out;
+  for (const std::string& a : dpdk_args) {
+    if (a.find("net_af_xdp") == std::string::npos) continue;
+    const auto at = a.find("iface=");
+    if (at == std::string::npos) continue;
+    out.push_back(a.substr(at + 6, a.find(',', at) == std::string::npos ? std::string::npos : a.find(',', at) - at - 6));
+  }
+  return out;
+}
+
+void install_signal_cleanup(const Leftovers& what) noexcept {
+  g_prep.owner = getpid();
+  copy_path(g_prep.runtime_dir, what.runtime_dir);
+  copy_path(g_prep.runtime_parent, what.runtime_dir.substr(0, what.runtime_dir.rfind('/')));
+  g_prep.owns_runtime_dir = what.owns_runtime_dir;
+  for (const std::string& f : what.own_files) {
+    if (g_prep.n_files < kMaxFiles) copy_path(g_prep.files[g_prep.n_files++], f);
+  }
+  copy_path(g_prep.control_socket, what.control_socket);
+  for (const std::string& name : what.xdp_ifaces) {
+    const unsigned idx = if_nametoindex(name.c_str());
+    if (idx != 0 && g_prep.n_ifaces < kMaxIfaces) g_prep.ifindex[g_prep.n_ifaces++] = static_cast<int>(idx);
+  }
+  for (int sig : kSignals) {
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigaction(sig, &sa, nullptr);
+  }
+}
+
+}  // namespace gz::stack
