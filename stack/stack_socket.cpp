@@ -8,6 +8,12 @@ StackSocket::StackSocket(StackThread& owner) noexcept : owner_(owner) {
   if (owner.rtc()) driver_ = &owner;
   service_node_.self = this;
   service_node_.fn = [](StackTask* t) { static_cast<ServiceNode*>(t)->self->service(); };
+  close_node_.self = this;
+  close_node_.fn = [](StackTask* t) {
+    StackSocket* self = static_cast<ServiceNode*>(t)->self;
+    self->closing_.store(true, std::memory_order_seq_cst);
+    self->schedule_service();  // or the one already queued does the close
+  };
 }
 
 void StackSocket::schedule_service() noexcept {

@@ -27,6 +27,11 @@ class StackSocket : public SocketBase {
   // delete the socket (after a close).
   virtual void service() noexcept = 0;
   void service_started() noexcept { service_queued_.store(false, std::memory_order_seq_cst); }
+  // Application thread, its last touch of the socket (close): the stack sets
+  // closing_ and runs service(), which deletes the socket once done with it.
+  // closing_ is never set from the application: a service() running at that
+  // moment would delete the socket under the application's schedule_service.
+  void request_close() noexcept { owner_.post(&close_node_); }
 
   StackThread& owner_;
   std::atomic<bool> closing_{false};
@@ -36,7 +41,7 @@ class StackSocket : public SocketBase {
  private:
   struct ServiceNode : StackTask {
     StackSocket* self = nullptr;
-  } service_node_;
+  } service_node_, close_node_;
   std::atomic<bool> service_queued_{false};
 };
 

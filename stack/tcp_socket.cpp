@@ -309,8 +309,7 @@ void TcpSocket::close() noexcept {
   }
   for (TcpSocket* s : shadows_) s->close();
   shadows_.clear();
-  closing_.store(true, std::memory_order_seq_cst);
-  schedule_service();  // a queued run sees closing_ too; the stack deletes this object
+  request_close();  // the stack deletes this object
 }
 
 int TcpSocket::getpeername(sockaddr* addr, socklen_t* len) noexcept {

@@ -215,8 +215,7 @@ int UdpSocket::shutdown(int how) noexcept {
 }
 
 void UdpSocket::close() noexcept {
-  closing_.store(true, std::memory_order_seq_cst);
-  schedule_service();  // the stack deletes this object
+  request_close();  // the stack deletes this object
 }
 
 int UdpSocket::getpeername(sockaddr* addr, socklen_t* len) noexcept {

@@ -183,10 +183,10 @@ def sequential(host, port, count, who, deadline_s=600):
                 if s.recv(1) != b"":
                     raise OSError("bytes after the echo instead of the server's FIN")
         except OSError as e:
-            port = s.getsockname()[1]
-            before = used.get(port)
+            lport = s.getsockname()[1]
+            before = used.get(lport)
             reuse = f", port last used by connection {before[0]} {t0 - before[1]:.1f} s before" if before else ""
-            bad.append(f"connection {i} (local port {port}{reuse}): {type(e).__name__}: {e}")
+            bad.append(f"connection {i} (local port {lport}{reuse}): {type(e).__name__}: {e}")
         finally:
             used[s.getsockname()[1]] = (i, t0)
             s.close()
