@@ -26,6 +26,8 @@ std::string run_dir() {
 
 namespace {
 
+constexpr long kSnapshotWaitMs = 500;
+
 // Control sockets that processes killed with SIGKILL left behind: their pid
 // is gone. (A live process's socket, ours to-be included, is left alone.)
 void remove_stale_sockets(const std::string& dir, const std::string& unix_prefix) {
@@ -105,7 +107,9 @@ void ControlServer::answer(int client) noexcept {
     head.status = -EOPNOTSUPP;
   } else {
     stacks.resize(rt_.stack_count());
-    for (std::size_t i = 0; i < stacks.size(); ++i) rt_.stack(i).snapshot(stacks[i]);
+    // Bounded: a run-to-completion stack is only served while its owner thread
+    // drives it, and at exit this thread must be joinable at once.
+    for (std::size_t i = 0; i < stacks.size(); ++i) (void)rt_.stack(i).snapshot(stacks[i], kSnapshotWaitMs);
     head.stack_count = static_cast<std::uint32_t>(stacks.size());
   }
   if (kernel().write(client, &head, sizeof head) != static_cast<ssize_t>(sizeof head)) return;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -211,18 +212,39 @@ void StackThread::post(StackTask* t) noexcept {
   if (sleeping_.load(std::memory_order_relaxed) != 0 && sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);
 }
 
-void StackThread::snapshot(wire::CtlStackStats& out) noexcept {
+bool StackThread::snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept {
+  // On the heap, shared: whoever of the stack and this waiter comes second
+  // frees it, so a stack that never runs it (a run-to-completion owner that
+  // stopped driving, at exit) neither blocks us nor runs a dead task.
   struct Snap : StackTask {
-    wire::CtlStackStats* out;
-  } t;
-  t.out = &out;
-  t.fn = [](StackTask* x) {
-    Stack::current()->fill_stats(*static_cast<Snap*>(x)->out);
-    StackThread::complete(x);
+    wire::CtlStackStats stats{};
+    std::atomic<std::uint32_t> state{0};  // 0 queued, 1 filled, 2 abandoned by the waiter
   };
+  auto* t = new (std::nothrow) Snap;
   out = {};
   out.cpu = cpu_;
-  run_sync(&t);
+  if (t == nullptr) return false;
+  t->stats.cpu = cpu_;
+  t->fn = [](StackTask* x) {
+    auto* snap = static_cast<Snap*>(x);
+    Stack::current()->fill_stats(snap->stats);
+    if (snap->state.exchange(1) == 2) {
+      delete snap;
+      return;
+    }
+    futex_wake(&snap->state, 1);  // a stray wake after the waiter freed it is harmless
+  };
+  post(t);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (t->state.load(std::memory_order_acquire) == 0) {
+    const long left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    futex_wait(&t->state, 0, std::min(left, 10000L));
+  }
+  if (t->state.exchange(2) != 1) return false;  // the stack frees it when it gets to it
+  out = t->stats;
+  delete t;
+  return true;
 }
 
 void StackThread::complete(StackTask* t) noexcept {

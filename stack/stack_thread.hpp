@@ -68,8 +68,10 @@ class StackThread {
   // Counters of the stack (see gz/wire.hpp for the read rules).
   const wire::StackCounters* counters() const noexcept { return counters_; }
 
-  // A snapshot of the stack for the control socket. Any thread but the stack's.
-  void snapshot(wire::CtlStackStats& out) noexcept;
+  // A snapshot of the stack for the control socket, waited for at most
+  // timeout_ms. Any thread but the stack's. False (out holds only the CPU)
+  // when the stack did not answer in time, or without memory.
+  bool snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept;
   int cpu() const noexcept { return cpu_; }
 
   // Marks a finished task and wakes its waiter (stack thread).
