@@ -85,8 +85,9 @@ void print_stack(std::size_t i, const wire::CtlStackStats& s) {
               c.udp_chkerr, c.ooseq_dropped);
   std::printf("    icmp rx %lu tx %lu | arp rx %lu tx %lu | polls %lu idle sleeps %lu\n", c.icmp_recv, c.icmp_xmit,
               c.arp_recv, c.arp_xmit, c.polls, c.idle_sleeps);
-  std::printf("    tcp sockets refused over tcp_conn_count: %lu | segments handed to the stack holding them: %lu\n",
-              c.tcp_refused, c.handed_over);
+  std::printf("    tcp sockets refused over tcp_conn_count: %lu | packets handed to the stack holding their flow: %lu"
+              " | flows another stack held: %lu\n",
+              c.tcp_refused, c.handed_over, c.flow_conflicts);
   std::printf("    connections: listen %u, udp %u", s.tcp_listen, s.udp_pcbs);
   for (int st = 0; st < wire::kTcpStates; ++st) {
     if (s.tcp_states[st] != 0) std::printf(", %s %u", kStateNames[st], s.tcp_states[st]);

@@ -1,5 +1,5 @@
-// FlowDirectory: which stack holds each TCP connection, when several stacks
-// share one port. The queue a packet arrives on (RSS, af_packet's fanout hash,
+// FlowDirectory: which stack holds each TCP connection and each bound UDP
+// port, when several stacks share one port. The queue a packet arrives on (RSS, af_packet's fanout hash,
 // a peer that re-hashes its flow after a retransmission) need not be the queue
 // of the stack that holds the pcb; the receiving stack then hands the packet
 // over instead of answering with a reset.
@@ -24,8 +24,15 @@ class FlowDirectory {
   static std::uint64_t key(std::uint16_t local_port, std::uint32_t remote_ip, std::uint16_t remote_port) noexcept {
     return static_cast<std::uint64_t>(local_port) << 48 | static_cast<std::uint64_t>(remote_port) << 32 | remote_ip;
   }
-  // False when the table is full (the flow then stays unsteered).
+  // A bound UDP port: datagrams to it go to its stack, whoever sent them.
+  static std::uint64_t udp_key(std::uint16_t local_port) noexcept { return key(local_port, 0, 0); }
+  // False when the table is full (the flow then stays unsteered) or when
+  // another stack holds the key: an entry is never taken from its owner.
   bool insert(std::uint64_t key, int owner) noexcept;
+  // The next local port to try for a connection or an unbound UDP socket:
+  // one sequence for every stack, so that their choices spread and any
+  // collision is seen by insert() (49152..65535, RFC 6335 section 6).
+  std::uint16_t next_ephemeral() noexcept;
   void erase(std::uint64_t key) noexcept;
   // The owning stack, or -1.
   int owner(std::uint64_t key) const noexcept;
@@ -36,6 +43,7 @@ class FlowDirectory {
   std::size_t slot(std::uint64_t key) const noexcept;
 
   std::size_t mask_;
+  std::atomic<std::uint32_t> next_port_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> keys_;
   std::unique_ptr<std::atomic<std::int32_t>[]> owners_;
 };

@@ -92,18 +92,21 @@ bool is_arp(const rte_mbuf* m) noexcept {
          rte_pktmbuf_mtod(m, const rte_ether_hdr*)->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
 }
 
-TcpTuple tcp_tuple(rte_mbuf* m) noexcept {
+FlowTuple flow_tuple(rte_mbuf* m) noexcept {
   const Ipv4View v = ipv4_of(m);
-  if (v.ip == nullptr || v.ip->next_proto_id != IPPROTO_TCP) return {};
+  if (v.ip == nullptr || (v.ip->next_proto_id != IPPROTO_TCP && v.ip->next_proto_id != IPPROTO_UDP)) return {};
   if ((rte_be_to_cpu_16(v.ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) return {};
-  if (m->data_len < sizeof(rte_ether_hdr) + v.l3_len + sizeof(rte_tcp_hdr)) return {};
-  const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(reinterpret_cast<const char*>(v.ip) + v.l3_len);
-  TcpTuple t;
+  // Both headers start with the source and destination ports (RFC 793, RFC 768).
+  if (m->data_len < sizeof(rte_ether_hdr) + v.l3_len + sizeof(rte_udp_hdr)) return {};
+  const auto* ports = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const char*>(v.ip) + v.l3_len);
+  FlowTuple t;
   t.valid = true;
-  t.syn_only = (tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
-  t.local_port = rte_be_to_cpu_16(tcp->dst_port);
-  t.remote_ip = v.ip->src_addr;
-  t.remote_port = rte_be_to_cpu_16(tcp->src_port);
+  t.udp = v.ip->next_proto_id == IPPROTO_UDP;
+  t.local_port = rte_be_to_cpu_16(ports->dst_port);
+  if (!t.udp) {
+    t.remote_ip = v.ip->src_addr;
+    t.remote_port = rte_be_to_cpu_16(ports->src_port);
+  }
   return t;
 }
 

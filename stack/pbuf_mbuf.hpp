@@ -31,15 +31,15 @@ bool rx_checksums_ok(rte_mbuf* m) noexcept;
 
 bool is_arp(const rte_mbuf* m) noexcept;
 
-// The connection an unfragmented IPv4 TCP segment belongs to, as the receiver
-// sees it (ports in host order, remote address as on the wire).
-struct TcpTuple {
+// The flow an unfragmented IPv4 TCP segment or UDP datagram belongs to, as
+// the receiver sees it (ports in host order, remote address as on the wire).
+struct FlowTuple {
   bool valid = false;
-  bool syn_only = false;  // SYN without ACK: opens a connection
+  bool udp = false;
   std::uint16_t local_port = 0;
   std::uint32_t remote_ip = 0;
   std::uint16_t remote_port = 0;
 };
-TcpTuple tcp_tuple(rte_mbuf* m) noexcept;
+FlowTuple flow_tuple(rte_mbuf* m) noexcept;
 
 }  // namespace gz::stack

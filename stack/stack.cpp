@@ -175,8 +175,10 @@ bool Stack::steer(rte_mbuf* m) noexcept {
     }
     return false;
   }
-  const TcpTuple t = tcp_tuple(m);
-  if (!t.valid || t.syn_only) return false;  // a new connection: any stack's listener takes it
+  // A SYN of a 4-tuple nobody holds is a new connection: any stack's listener
+  // takes it. One whose 4-tuple a stack still holds (TIME-WAIT) goes there.
+  const FlowTuple t = flow_tuple(m);
+  if (!t.valid) return false;
   const int owner = flows_->owner(FlowDirectory::key(t.local_port, t.remote_ip, t.remote_port));
   if (owner < 0 || owner == index_ || static_cast<std::size_t>(owner) >= peer_inboxes_.size()) return false;
   if (rte_ring_mp_enqueue(peer_inboxes_[owner], m) != 0) {
@@ -187,14 +189,63 @@ bool Stack::steer(rte_mbuf* m) noexcept {
   return true;
 }
 
-std::uint64_t Stack::hold_flow(const tcp_pcb* pcb) noexcept {
-  if (flows_ == nullptr || pcb == nullptr) return 0;
+namespace {
+// lwIP calls it when it frees a pcb (tcp_free): FIN-WAIT, LAST-ACK and
+// TIME-WAIT are over, no segment of the flow is due any more.
+void drop_flow_of_freed_pcb(u8_t, void* data) {
+  if (Stack* s = Stack::current()) s->drop_flow(reinterpret_cast<std::uintptr_t>(data));
+}
+const tcp_ext_arg_callbacks kFlowCallbacks = {drop_flow_of_freed_pcb, nullptr};
+constexpr u8_t kFlowArg = 0;
+constexpr int kPortTries = 64;
+}  // namespace
+
+void Stack::hold_flow(tcp_pcb* pcb) noexcept {
+  if (flows_ == nullptr || pcb == nullptr) return;
   const std::uint64_t key = FlowDirectory::key(pcb->local_port, ip_2_ip4(&pcb->remote_ip)->addr, pcb->remote_port);
-  return flows_->insert(key, index_) ? key : 0;
+  if (!flows_->insert(key, index_)) {
+    ++counters_.flow_conflicts;  // held by another stack, or the table is full: unsteered
+    return;
+  }
+  tcp_ext_arg_set_callbacks(pcb, kFlowArg, &kFlowCallbacks);
+  tcp_ext_arg_set(pcb, kFlowArg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
 }
 
 void Stack::drop_flow(std::uint64_t key) noexcept {
   if (flows_ != nullptr && key != 0) flows_->erase(key);
+}
+
+err_t Stack::bind_for_connect(tcp_pcb* pcb, const ip_addr_t& remote, std::uint16_t remote_port) noexcept {
+  if (flows_ == nullptr || pcb->local_port != 0) return ERR_OK;  // lwIP's own choice is unique on one stack
+  for (int i = 0; i < kPortTries; ++i) {
+    const std::uint16_t port = flows_->next_ephemeral();
+    const std::uint64_t key = FlowDirectory::key(port, ip_2_ip4(&remote)->addr, remote_port);
+    if (!flows_->insert(key, index_)) continue;  // another stack's flow to that peer
+    if (tcp_bind(pcb, &pcb->local_ip, port) == ERR_OK) return ERR_OK;  // hold_flow() keeps the entry
+    flows_->erase(key);  // the port is ours on this stack (a listener, TIME-WAIT): next
+  }
+  return ERR_USE;
+}
+
+err_t Stack::bind_udp(udp_pcb* pcb) noexcept {
+  if (flows_ == nullptr || pcb->local_port != 0) return ERR_OK;
+  for (int i = 0; i < kPortTries; ++i) {
+    const std::uint16_t port = flows_->next_ephemeral();
+    if (!flows_->insert(FlowDirectory::udp_key(port), index_)) continue;
+    if (udp_bind(pcb, &pcb->local_ip, port) == ERR_OK) return ERR_OK;
+    flows_->erase(FlowDirectory::udp_key(port));
+  }
+  return ERR_USE;
+}
+
+bool Stack::hold_udp_port(std::uint16_t port) noexcept {
+  return flows_ == nullptr || port == 0 || flows_->insert(FlowDirectory::udp_key(port), index_);
+}
+
+void Stack::drop_udp_port(std::uint16_t port) noexcept {
+  if (flows_ != nullptr && port != 0 && flows_->owner(FlowDirectory::udp_key(port)) == index_) {
+    flows_->erase(FlowDirectory::udp_key(port));
+  }
 }
 
 // Out-of-order segments pin rx mbufs while they wait for a hole to be filled.

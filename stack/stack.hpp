@@ -17,6 +17,8 @@
 #include "gz/result.hpp"
 #include "gz/wire.hpp"
 #include "lwip/netif.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
 #include "lwip_port/lwip_instance.hpp"
 #include "flow_directory.hpp"
 #include "netdev.hpp"
@@ -85,11 +87,22 @@ class Stack {
   // The Stack of the calling thread, or nullptr.
   static Stack* current() noexcept;
 
-  // Several stacks (stack thread only): the TCP connection of pcb is held
-  // here; segments of it that arrive at another stack are handed over.
-  // Returns the directory key (0: no directory).
-  std::uint64_t hold_flow(const tcp_pcb* pcb) noexcept;
+  // Several stacks (stack thread only). hold_flow: the TCP connection of pcb
+  // is held here until lwIP frees the pcb (after TIME-WAIT); segments of it
+  // that arrive at another stack are handed over. Another stack's entry is
+  // never taken over (counted in flow_conflicts).
+  void hold_flow(tcp_pcb* pcb) noexcept;
   void drop_flow(std::uint64_t key) noexcept;
+  // Before connect: an unbound pcb gets a local port that no stack uses
+  // towards that peer. ERR_USE when none was found.
+  err_t bind_for_connect(tcp_pcb* pcb, const ip_addr_t& remote, std::uint16_t remote_port) noexcept;
+  // UDP: an unbound pcb gets a port no other stack holds (before connect or
+  // the first send); a bound port is entered so that datagrams to it reach
+  // this stack from any queue. hold_udp_port is false when another stack
+  // holds the port.
+  err_t bind_udp(udp_pcb* pcb) noexcept;
+  bool hold_udp_port(std::uint16_t port) noexcept;
+  void drop_udp_port(std::uint16_t port) noexcept;
 
  private:
   Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);

@@ -112,7 +112,6 @@ class TcpSocket final : public StackSocket {
   bool nodelay_ = false;      // stack thread: inherited by accepted connections
   bool wr_shut_done_ = false; // stack thread: FIN sent after shutdown(SHUT_WR)
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
-  std::uint64_t flow_key_ = 0; // stack thread: this connection's entry in the flow directory
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };
 

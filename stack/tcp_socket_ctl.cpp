@@ -66,13 +66,15 @@ int TcpSocket::exec(Task& t) noexcept {
       return 0;
     }
     case Op::Connect: {
+      // Several stacks: a local port no other stack uses towards this peer.
+      if (Stack::current()->bind_for_connect(pcb_, addr, port) != ERR_OK) return -EADDRNOTAVAIL;
       state_.store(State::Connecting);
       if (const int e = errno_of(tcp_connect(pcb_, &addr, port, on_connected)); e != 0) {
         state_.store(State::Fresh);
         return -e;
       }
       cache_addresses();
-      flow_key_ = Stack::current()->hold_flow(pcb_);  // replies may arrive at another stack
+      Stack::current()->hold_flow(pcb_);  // replies may arrive at another stack
       return 0;
     }
     case Op::SetOpt:

@@ -87,7 +87,7 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
     return ERR_ABRT;
   }
   child->has_slot_ = true;
-  child->flow_key_ = Stack::current()->hold_flow(pcb);
+  Stack::current()->hold_flow(pcb);
   child->attach_pcb(pcb);
   if (listener->nodelay_) tcp_nagle_disable(pcb);
   child->state_.store(State::Connected);
@@ -191,7 +191,6 @@ void TcpSocket::abandon() noexcept {
 
 void TcpSocket::destroy() noexcept {
   if (has_slot_) Stack::current()->release_tcp_slot();
-  Stack::current()->drop_flow(flow_key_);
   delete this;
 }
 

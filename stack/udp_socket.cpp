@@ -85,6 +85,7 @@ void UdpSocket::service() noexcept {
     if (p == nullptr) continue;  // out of memory: dropped, as a full NIC queue would
     ip_addr_t to;
     ip_addr_set_ip4_u32(&to, rec.addr);
+    if (pcb_->local_port == 0) Stack::current()->bind_udp(pcb_);  // replies find this stack
     if (rec.addr == 0 && rec.port == 0) {
       udp_send(pcb_, p);
     } else {
@@ -95,12 +96,30 @@ void UdpSocket::service() noexcept {
   }
   if (sent) raise(EPOLLOUT);
   if (!closing_.load()) return;
-  if (pcb_ != nullptr) udp_remove(pcb_);
+  if (pcb_ != nullptr) {
+    Stack::current()->drop_udp_port(pcb_->local_port);
+    udp_remove(pcb_);
+  }
   pcb_ = nullptr;
   Datagram d;
   while (rx_.pop(d)) pbuf_free(d.p);
   while (rx_done_.pop(done)) pbuf_free(done);
   delete this;
+}
+
+// Stack thread. Several stacks: the port is entered in the flow directory
+// first, so that no two stacks bind it and datagrams to it reach this one.
+err_t UdpSocket::bind_on_stack(const ip_addr_t& a, std::uint16_t port) noexcept {
+  Stack* stack = Stack::current();
+  if (port == 0) {
+    ip_addr_copy(pcb_->local_ip, a);
+    const err_t e = stack->bind_udp(pcb_);
+    return e != ERR_OK || pcb_->local_port != 0 ? e : udp_bind(pcb_, &a, 0);
+  }
+  if (!stack->hold_udp_port(port)) return ERR_USE;
+  const err_t e = udp_bind(pcb_, &a, port);
+  if (e != ERR_OK) stack->drop_udp_port(port);
+  return e;
 }
 
 int UdpSocket::run(Task& t) noexcept {
@@ -114,11 +133,12 @@ int UdpSocket::run(Task& t) noexcept {
     const ip4_addr_t* own = netif_ip4_addr(Stack::current()->nif());
     err_t err = ERR_OK;
     if (k->op == Task::Op::Bind) {
-      err = (!ip_addr_isany(&a) && ip_2_ip4(&a)->addr != own->addr) ? static_cast<err_t>(ERR_VAL) : udp_bind(s->pcb_, &a, port);
+      err = (!ip_addr_isany(&a) && ip_2_ip4(&a)->addr != own->addr) ? static_cast<err_t>(ERR_VAL) : s->bind_on_stack(a, port);
       k->result = err == ERR_OK ? 0 : (err == ERR_USE ? -EADDRINUSE : -EADDRNOTAVAIL);
     } else {
-      err = udp_connect(s->pcb_, &a, port);
-      k->result = err == ERR_OK ? 0 : -ENETUNREACH;
+      err = Stack::current()->bind_udp(s->pcb_);  // several stacks: replies find this one
+      if (err == ERR_OK) err = udp_connect(s->pcb_, &a, port);
+      k->result = err == ERR_OK ? 0 : (err == ERR_USE ? -EADDRNOTAVAIL : -ENETUNREACH);
     }
     s->local_.sin_family = AF_INET;
     s->local_.sin_addr.s_addr = ip_2_ip4(&s->pcb_->local_ip)->addr;

@@ -38,6 +38,7 @@ class UdpSocket final : public StackSocket {
   static constexpr std::size_t kMaxDatagram = 65507;  // RFC 768 over IPv4
 
  private:
+  err_t bind_on_stack(const ip_addr_t& a, std::uint16_t port) noexcept;
   struct Datagram {
     pbuf* p;
     sockaddr_in from;

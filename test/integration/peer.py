@@ -10,8 +10,9 @@
                                           connect, 32 bytes echoed, then WHO closes
                                           first ("client", or "server": wait for its FIN)
   peer.py posix-peer                      echo on 9000, close at once on 9002 (posix-check)
-  peer.py udp HOST PORT COUNT SIZE        COUNT datagrams of SIZE bytes, at most 32 in
-                                          flight, each echo checked; loss reported
+  peer.py udp HOST PORT COUNT SIZE [FLOWS] COUNT datagrams of SIZE bytes, at most 32 in
+                                          flight, from FLOWS source ports, each echo
+                                          checked; loss reported
 Every wait is bounded; exit status 0 only when every byte matched.
 """
 import hashlib
@@ -93,30 +94,42 @@ def stream(host, port, nbytes):
     return 0 if ok else 1
 
 
-def udp(host, port, count, size, window=32, deadline_s=120):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect((host, port))
-    s.settimeout(0.2)
+def udp(host, port, count, size, flows=1, window=32, deadline_s=120):
+    """flows sockets (source ports) take turns: with several stacks behind a
+    hashing NIC, datagrams then land on queues of stacks that do not hold the
+    server's socket."""
+    import select
+    socks = []
+    for _ in range(flows):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((host, port))
+        s.setblocking(False)
+        socks.append(s)
     outstanding, got, corrupt, sent = {}, 0, 0, 0
     deadline = time.monotonic() + deadline_s
     while (sent < count or outstanding) and time.monotonic() < deadline:
         while sent < count and len(outstanding) < window:
             payload = sent.to_bytes(4, "big") + pattern(sent, size - 4)
-            s.send(payload)
+            socks[sent % flows].send(payload)
             outstanding[sent] = payload
             sent += 1
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
+        ready, _, _ = select.select(socks, [], [], 0.2)
+        if not ready:
             outstanding.clear()  # whatever is still out now counts as lost
             continue
-        seq = int.from_bytes(data[:4], "big")
-        if outstanding.pop(seq, None) == data:
-            got += 1
-        else:
-            corrupt += 1
+        for s in ready:
+            try:
+                data = s.recv(65536)
+            except BlockingIOError:
+                continue
+            seq = int.from_bytes(data[:4], "big")
+            if outstanding.pop(seq, None) == data:
+                got += 1
+            else:
+                corrupt += 1
     lost = count - got - corrupt
-    print(f"peer: udp {count} datagrams of {size} B: {got} echoed intact, {lost} lost, {corrupt} corrupt")
+    print(f"peer: udp {count} datagrams of {size} B from {flows} source ports: {got} echoed intact, "
+          f"{lost} lost, {corrupt} corrupt")
     return 0 if corrupt == 0 and got > 0 else 1
 
 
@@ -215,8 +228,8 @@ def main(argv):
         return clients(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     if cmd == "stream" and len(argv) == 5:
         return stream(argv[2], int(argv[3]), int(argv[4]))
-    if cmd == "udp" and len(argv) == 6:
-        return udp(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    if cmd == "udp" and len(argv) in (6, 7):
+        return udp(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]) if len(argv) == 7 else 1)
     if cmd == "sequential" and len(argv) == 6:
         return sequential(argv[2], int(argv[3]), int(argv[4]), argv[5])
     if cmd == "posix-peer" and len(argv) == 2:

@@ -26,6 +26,45 @@ TEST(FlowDirectory, InsertFindErase) {
   EXPECT_EQ(d.owner(a), 2);
 }
 
+TEST(FlowDirectory, NeverTakesAnotherStacksFlow) {
+  FlowDirectory d(128);
+  const auto k = FlowDirectory::key(50000, 0x0200a8c0, 80);
+  EXPECT_TRUE(d.insert(k, 0));
+  EXPECT_FALSE(d.insert(k, 1)) << "stack 1 must not take the 4-tuple stack 0 holds";
+  EXPECT_EQ(d.owner(k), 0);
+  EXPECT_TRUE(d.insert(k, 0)) << "the owner may enter it again";
+  d.erase(k);
+  EXPECT_TRUE(d.insert(k, 1)) << "free once its owner dropped it";
+  EXPECT_EQ(d.owner(k), 1);
+}
+
+TEST(FlowDirectory, UdpPortsAndEphemeralPorts) {
+  FlowDirectory d(256);
+  EXPECT_TRUE(d.insert(FlowDirectory::udp_key(5000), 1));
+  EXPECT_FALSE(d.insert(FlowDirectory::udp_key(5000), 0));
+  EXPECT_EQ(d.owner(FlowDirectory::udp_key(5000)), 1);
+  // One sequence for all stacks: consecutive choices differ and stay in 49152..65535.
+  std::uint16_t prev = d.next_ephemeral();
+  for (int i = 0; i < 40000; ++i) {
+    const std::uint16_t p = d.next_ephemeral();
+    ASSERT_GE(p, 49152);
+    ASSERT_NE(p, prev);
+    prev = p;
+  }
+}
+
+TEST(FlowDirectory, ConcurrentInsertsOfOneKeyHaveOneWinner) {
+  for (int round = 0; round < 200; ++round) {
+    FlowDirectory d(64);
+    const auto k = FlowDirectory::key(49999, 7, 7);
+    std::atomic<int> winners{0};
+    std::vector<std::thread> stacks;
+    for (int s = 0; s < 4; ++s) stacks.emplace_back([&, s] { winners += d.insert(k, s); });
+    for (auto& t : stacks) t.join();
+    ASSERT_EQ(winners.load(), 1) << "round " << round;
+  }
+}
+
 TEST(FlowDirectory, FullTableRefusesInsteadOfLooping) {
   FlowDirectory d(64);
   int inserted = 0;

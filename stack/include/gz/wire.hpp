@@ -7,7 +7,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 1;
+inline constexpr std::uint32_t kWireVersion = 2;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -33,7 +33,8 @@ struct StackCounters {
   std::uint64_t idle_sleeps;       // low_power_mode back-offs
   std::uint64_t ooseq_dropped;     // out-of-order queues freed under mbuf pressure
   std::uint64_t tcp_refused;       // sockets or connections over tcp_conn_count
-  std::uint64_t handed_over;       // TCP segments passed to the stack that holds their connection
+  std::uint64_t handed_over;       // TCP segments and UDP datagrams passed to the stack that holds their flow
+  std::uint64_t flow_conflicts;    // a flow another stack already held (left unsteered)
   std::uint64_t rx_cksum_bad;      // dropped: bad checksum found by the device or by us (offload on)
   // malformed/protocol drops as lwIP counts them (lwip_stats)
   std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;

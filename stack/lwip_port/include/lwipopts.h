@@ -62,6 +62,9 @@
 #define LWIP_TCP                     1
 #define SO_REUSE                     1
 #define LWIP_TCP_KEEPALIVE           1
+/* One extension argument per pcb: its flow directory entry, dropped when lwIP
+ * frees the pcb (after TIME-WAIT), not when the application closes. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS    1
 /* <netinet/tcp.h> also defines TCP_MSS (512, for user code); lstack code
  * includes it before lwIP's headers, and lwIP's value must win. */
 #undef TCP_MSS
