@@ -88,6 +88,8 @@ void print_stack(std::size_t i, const wire::CtlStackStats& s) {
   std::printf("    tcp sockets refused over tcp_conn_count: %lu | packets handed to the stack holding their flow: %lu"
               " | flows another stack held: %lu\n",
               c.tcp_refused, c.handed_over, c.flow_conflicts);
+  std::printf("    segments copied out of mbufs under pool pressure: %lu | sends retried after ERR_MEM: %lu\n",
+              c.rx_copied, c.tx_retried);
   std::printf("    connections: listen %u, udp %u", s.tcp_listen, s.udp_pcbs);
   for (int st = 0; st < wire::kTcpStates; ++st) {
     if (s.tcp_states[st] != 0) std::printf(", %s %u", kStateNames[st], s.tcp_states[st]);

@@ -254,7 +254,9 @@ void Stack::drop_udp_port(std::uint16_t port) noexcept {
 // of the pool we drop them (the peer retransmits), as lwIP does for its own pools.
 void Stack::relieve_pressure() noexcept {
   rte_mempool* pool = dev_->tx_pool();
-  if (rte_mempool_avail_count(pool) >= pool->size / 8) return;
+  const unsigned avail = rte_mempool_avail_count(pool);
+  rx_pressure_ = avail < pool->size / 4;
+  if (avail >= pool->size / 8) return;
   for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
     if (pcb->ooseq != nullptr) {
       tcp_free_ooseq(pcb);

@@ -68,6 +68,11 @@ class Stack {
   // Copies lwIP's per-thread protocol counters into counters(); stack thread only.
   void sync_lwip_counters() noexcept;
   void count_idle_sleep() noexcept { ++counters_.idle_sleeps; }
+  void count_rx_copy() noexcept { ++counters_.rx_copied; }
+  void count_tx_retry() noexcept { ++counters_.tx_retried; }
+  // Whether the mbuf pool was low at the last check (every 64 polls): then
+  // received data is copied out of the mbufs of connections whose readers lag.
+  bool rx_pressure() const noexcept { return rx_pressure_; }
   // tcp_conn_count: a slot per TCP socket (listeners included). False when all
   // are taken (the caller answers ENOBUFS, or resets an incoming connection).
   bool take_tcp_slot() noexcept {
@@ -130,6 +135,7 @@ class Stack {
   Offloads offloads_;              // what the device computes for us
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};
+  bool rx_pressure_ = false;
 };
 
 }  // namespace gz::stack

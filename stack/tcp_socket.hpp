@@ -62,6 +62,7 @@ class TcpSocket final : public StackSocket {
   static err_t on_connected(void* arg, tcp_pcb* pcb, err_t err);
   static err_t on_accept(void* arg, tcp_pcb* pcb, err_t err);
   static void on_err(void* arg, err_t err);
+  static err_t on_poll(void* arg, tcp_pcb* pcb);
   void cache_addresses() noexcept;
   int exec(Task& t) noexcept;  // a control call, on the stack thread
   int exec_setopt(int level, int name, int value) noexcept;
@@ -111,6 +112,7 @@ class TcpSocket final : public StackSocket {
   int keepidle_ = 7200, keepintvl_ = 75, keepcnt_ = 9;
   bool nodelay_ = false;      // stack thread: inherited by accepted connections
   bool wr_shut_done_ = false; // stack thread: FIN sent after shutdown(SHUT_WR)
+  bool tx_refused_ = false;   // stack thread: tcp_write said ERR_MEM; on_poll retries
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };

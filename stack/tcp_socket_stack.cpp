@@ -12,6 +12,9 @@
 #include "tcp_socket_task.hpp"
 
 namespace gz::stack {
+namespace {
+constexpr u8_t kPollTicks = 1;  // lwIP's slow timer: 500 ms
+}  // namespace
 
 TcpSocket::TcpSocket(StackThread& owner, tcp_pcb* pcb) : StackSocket(owner), pcb_(pcb) {}
 
@@ -23,6 +26,20 @@ void TcpSocket::attach_pcb(tcp_pcb* pcb) noexcept {
   tcp_recv(pcb, on_recv);
   tcp_sent(pcb, on_sent);
   tcp_err(pcb, on_err);
+  tcp_poll(pcb, on_poll, kPollTicks);
+}
+
+// lwIP's slow timer (every kPollTicks x 500 ms): data that tcp_write refused
+// for lack of memory goes out without waiting for the application's next call
+// or an ACK that may never come (nothing in flight).
+err_t TcpSocket::on_poll(void* arg, tcp_pcb*) {
+  auto* self = static_cast<TcpSocket*>(arg);
+  if (self == nullptr || !self->tx_refused_) return ERR_OK;
+  self->tx_refused_ = false;
+  Stack::current()->count_tx_retry();
+  self->push_tx();
+  if (self->closing_.load()) self->schedule_service();
+  return ERR_OK;
 }
 
 void TcpSocket::cache_addresses() noexcept {
@@ -49,6 +66,15 @@ err_t TcpSocket::on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t) {
     return ERR_OK;
   }
   const u16_t len = p->tot_len;
+  // The pool runs low: a reader that lags must not pin the mbufs every other
+  // connection needs to receive. Its data moves to lwIP's own memory.
+  if (Stack* stack = Stack::current(); stack->rx_pressure()) {
+    if (pbuf* copy = pbuf_clone(PBUF_RAW, PBUF_RAM, p)) {
+      pbuf_free(p);
+      p = copy;
+      stack->count_rx_copy();
+    }
+  }
   if (!self->rx_.push(p)) return ERR_MEM;  // lwIP keeps it and offers it again
   self->rx_bytes_.fetch_add(len, std::memory_order_seq_cst);
   self->raise(EPOLLIN);
@@ -156,7 +182,10 @@ void TcpSocket::push_tx() noexcept {
     std::size_t room = std::min<std::size_t>({n, static_cast<std::size_t>(tcp_sndbuf(pcb_)), std::size_t{0xffff}});
     if (room == 0 || tcp_sndqueuelen(pcb_) + 2 >= TCP_SND_QUEUELEN) break;
     const u8_t more = room < tx_.readable() ? TCP_WRITE_FLAG_MORE : 0;
-    if (tcp_write(pcb_, ptr, static_cast<u16_t>(room), TCP_WRITE_FLAG_COPY | more) != ERR_OK) break;
+    if (tcp_write(pcb_, ptr, static_cast<u16_t>(room), TCP_WRITE_FLAG_COPY | more) != ERR_OK) {
+      tx_refused_ = true;  // ERR_MEM: on_poll tries again
+      break;
+    }
     tx_.consume(room);
     wrote = true;
   }

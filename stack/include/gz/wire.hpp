@@ -35,6 +35,8 @@ struct StackCounters {
   std::uint64_t tcp_refused;       // sockets or connections over tcp_conn_count
   std::uint64_t handed_over;       // TCP segments and UDP datagrams passed to the stack that holds their flow
   std::uint64_t flow_conflicts;    // a flow another stack already held (left unsteered)
+  std::uint64_t rx_copied;         // segments copied out of their mbufs while the pool ran low (slow readers)
+  std::uint64_t tx_retried;        // sends lwIP refused (ERR_MEM) and the stack retried by itself
   std::uint64_t rx_cksum_bad;      // dropped: bad checksum found by the device or by us (offload on)
   // malformed/protocol drops as lwIP counts them (lwip_stats)
   std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;
