@@ -79,17 +79,18 @@ void print_stack(std::size_t i, const wire::CtlStackStats& s) {
   const auto on = [&](std::uint32_t bit) { return (s.offloads & bit) ? "device" : "software"; };
   std::printf("    checksums: rx ip %s, rx tcp/udp %s, tx ip %s, tx tcp %s\n", on(wire::kOffloadRxIp),
               on(wire::kOffloadRxL4), on(wire::kOffloadTxIp), on(wire::kOffloadTxL4));
-  std::printf("    ip: drop %lu chkerr %lu lenerr %lu proterr %lu reassembled %lu | tcp: drop %lu chkerr %lu | "
-              "udp: drop %lu chkerr %lu | ooseq freed %lu\n",
-              c.ip_drop, c.ip_chkerr, c.ip_lenerr, c.ip_proterr, c.ip_reass_ok, c.tcp_drop, c.tcp_chkerr, c.udp_drop,
-              c.udp_chkerr, c.ooseq_dropped);
+  std::printf("    ip: drop %lu chkerr %lu lenerr %lu proterr %lu reassembled %lu | tcp: drop %lu chkerr %lu proterr %lu | "
+              "udp: drop %lu chkerr %lu lenerr %lu | ooseq freed %lu\n",
+              c.ip_drop, c.ip_chkerr, c.ip_lenerr, c.ip_proterr, c.ip_reass_ok, c.tcp_drop, c.tcp_chkerr, c.tcp_proterr,
+              c.udp_drop, c.udp_chkerr, c.udp_lenerr, c.ooseq_dropped);
   std::printf("    icmp rx %lu tx %lu | arp rx %lu tx %lu | polls %lu idle sleeps %lu\n", c.icmp_recv, c.icmp_xmit,
               c.arp_recv, c.arp_xmit, c.polls, c.idle_sleeps);
   std::printf("    tcp sockets refused over tcp_conn_count: %lu | packets handed to the stack holding their flow: %lu"
               " | flows another stack held: %lu\n",
               c.tcp_refused, c.handed_over, c.flow_conflicts);
-  std::printf("    segments copied out of mbufs under pool pressure: %lu | sends retried after ERR_MEM: %lu\n",
-              c.rx_copied, c.tx_retried);
+  std::printf("    segments copied out of mbufs under pool pressure: %lu | sends retried after ERR_MEM: %lu"
+              " | half-open connections evicted (SYN flood): %lu\n",
+              c.rx_copied, c.tx_retried, c.syn_evicted);
   std::printf("    connections: listen %u, udp %u", s.tcp_listen, s.udp_pcbs);
   for (int st = 0; st < wire::kTcpStates; ++st) {
     if (s.tcp_states[st] != 0) std::printf(", %s %u", kStateNames[st], s.tcp_states[st]);

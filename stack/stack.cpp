@@ -189,6 +189,11 @@ bool Stack::steer(rte_mbuf* m) noexcept {
   return true;
 }
 
+// lwIP's hook (lwipopts.h, patch 0007): a full listener evicted a half-open connection.
+extern "C" void gz_lwip_syn_evicted(void) {
+  if (Stack* s = Stack::current()) s->count_syn_evicted();
+}
+
 namespace {
 // lwIP calls it when it frees a pcb (tcp_free): FIN-WAIT, LAST-ACK and
 // TIME-WAIT are over, no segment of the flow is due any more.

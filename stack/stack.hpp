@@ -70,6 +70,7 @@ class Stack {
   void count_idle_sleep() noexcept { ++counters_.idle_sleeps; }
   void count_rx_copy() noexcept { ++counters_.rx_copied; }
   void count_tx_retry() noexcept { ++counters_.tx_retried; }
+  void count_syn_evicted() noexcept { ++counters_.syn_evicted; }
   // Whether the mbuf pool was low at the last check (every 64 polls): then
   // received data is copied out of the mbufs of connections whose readers lag.
   bool rx_pressure() const noexcept { return rx_pressure_; }

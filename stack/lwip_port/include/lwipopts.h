@@ -82,6 +82,16 @@
 #define TCP_OOSEQ_MAX_PBUFS          64   /* per pcb: each pins an rx mbuf */
 #define TCP_LISTEN_BACKLOG           1
 #define TCP_DEFAULT_LISTEN_BACKLOG   0xff
+/* Patch 0008: a listener whose half-open slots are full evicts the oldest;
+ * the stack counts it (weak: lwIP alone, as in the unit tests, links without it). */
+#ifdef __cplusplus
+extern "C"
+#endif
+void gz_lwip_syn_evicted(void) __attribute__((weak));
+#define LWIP_HOOK_TCP_SYN_EVICTED() \
+  do {                              \
+    if (gz_lwip_syn_evicted) gz_lwip_syn_evicted(); \
+  } while (0)
 #define LWIP_TCP_TIMESTAMPS          0
 /* RFC 6528 initial sequence numbers (lwIP's own are a guessable counter). */
 #define LWIP_HOOK_FILENAME           "gz_lwip_hooks.h"
