@@ -34,8 +34,8 @@
 // for the calls glibc declares so, none for its cancellation points), lets a
 // thread's cancellation (abi::__forced_unwind) pass, and turns anything else
 // into ENOMEM. Inside, cancellation is off but where gz/cancel.hpp says.
-#define GZ_GUARDED(ret, body)                                              \
-  gz::CallScope scope;                                                     \
+#define GZ_GUARDED(ret, body, cancellable)                                 \
+  gz::CallScope scope(cancellable);                                        \
   try {                                                                    \
     return body;                                                           \
   } catch (abi::__forced_unwind&) {                                        \
@@ -44,13 +44,14 @@
     errno = ENOMEM;                                                        \
     return static_cast<ret>(-1);                                           \
   }
-// For the calls glibc declares noexcept the rethrow is never reached: nothing
-// in them is a cancellation point.
+// For the calls glibc declares noexcept the rethrow is never reached: their
+// CallScope keeps cancellation off throughout (sendfile may block, yet must
+// not unwind through a noexcept frame).
 #pragma GCC diagnostic ignored "-Wterminate"
 // Fixed-argument calls.
 #define GZ_CALL(ret, name, params, args)                                   \
   extern "C" GZ_EXPORT ret name params noexcept(noexcept(::name args)) {   \
-    GZ_GUARDED(ret, gz::preload::on_##name args)                           \
+    GZ_GUARDED(ret, gz::preload::on_##name args, !noexcept(::name args))   \
   }
 // Variadic calls: the optional argument travels as one unsigned long.
 #define GZ_CALL_VA(ret, name, req, params, args)                           \
@@ -59,14 +60,14 @@
     va_start(ap, r);                                                       \
     const unsigned long arg = va_arg(ap, unsigned long);                   \
     va_end(ap);                                                            \
-    GZ_GUARDED(ret, gz::preload::on_##name(fd, r, arg))                    \
+    GZ_GUARDED(ret, gz::preload::on_##name(fd, r, arg), !noexcept(::name(fd, r))) \
   }
 // glibc's _FORTIFY_SOURCE variants: the same checks glibc makes, then the call.
 extern "C" [[noreturn]] void __chk_fail(void);
 #define GZ_FORTIFIED(ret, name, params, n, limit, call)                   \
   extern "C" GZ_EXPORT ret name params {                                   \
     if ((n) > (limit)) __chk_fail();                                       \
-    GZ_GUARDED(ret, gz::preload::call)                                     \
+    GZ_GUARDED(ret, gz::preload::call, true)                               \
   }
 #include "gz/calls.def"
 #undef GZ_CALL

@@ -7,9 +7,9 @@ namespace {
 thread_local int t_app_state = -1;
 }  // namespace
 
-CallScope::CallScope() noexcept : saved_app_(t_app_state) {
+CallScope::CallScope(bool cancellation_point) noexcept : saved_app_(t_app_state) {
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_state_);
-  t_app_state = old_state_;
+  t_app_state = cancellation_point ? old_state_ : PTHREAD_CANCEL_DISABLE;
 }
 
 CallScope::~CallScope() {

@@ -1,7 +1,6 @@
 #include "control.hpp"
 
 #include <dirent.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,8 +27,23 @@ namespace {
 
 constexpr long kSnapshotWaitMs = 500;
 
-// Control sockets that processes killed with SIGKILL left behind: their pid
-// is gone. (A live process's socket, ours to-be included, is left alone.)
+// Whether nobody listens on the unix socket at path any more (its process was
+// killed). Asked of the socket itself, not of the pid in its name: pids do
+// not mean the same in every pid namespace sharing the run directory.
+bool abandoned(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = kernel().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return false;
+  const bool refused = kernel().connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == ECONNREFUSED;
+  kernel().close(fd);
+  return refused;
+}
+
+// Control sockets that processes killed with SIGKILL left behind. (A live
+// process's socket is left alone.)
 void remove_stale_sockets(const std::string& dir, const std::string& unix_prefix) {
   const std::string head = unix_prefix + "lstack.";
   DIR* d = opendir(dir.c_str());
@@ -38,9 +52,8 @@ void remove_stale_sockets(const std::string& dir, const std::string& unix_prefix
     const std::string name = e->d_name;
     if (name.rfind(head, 0) != 0 || name.size() <= head.size() + 5 || name.substr(name.size() - 5) != ".sock") continue;
     const std::string digits = name.substr(head.size(), name.size() - head.size() - 5);
-    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (kill(pid, 0) != 0 && errno == ESRCH) unlink((dir + "/" + name).c_str());
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (abandoned(dir + "/" + name)) unlink((dir + "/" + name).c_str());
   }
   closedir(d);
 }

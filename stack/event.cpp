@@ -19,10 +19,13 @@ std::mutex g_sets_mu;
 std::list<EpollSet*> g_sets;  // every live set, for forget_everywhere
 
 // A Waiter armed for one sleep: disarmed when the sleep ends, also when a
-// cancel unwinds from it.
+// cancel unwinds from it. Not armed (on false) when there is no sleep: a
+// disarm costs a read of the eventfd.
 class Armed {
  public:
-  explicit Armed(Waiter& w) noexcept : w_(&w) { w.arm(); }
+  explicit Armed(Waiter& w, bool on = true) noexcept : w_(on ? &w : nullptr) {
+    if (on) w.arm();
+  }
   ~Armed() { release(); }
   Armed(const Armed&) = delete;
   Armed& operator=(const Armed&) = delete;
@@ -314,7 +317,6 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
     unsigned idle = 0;
     for (unsigned round = 0;; ++round) {
       if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
-      Armed armed(waiter);
       int ready = mp.stack_ready();
       const long left = remaining_ms(deadline, forever);
       long ms = ready > 0 ? 0 : left;
@@ -323,6 +325,10 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
         if (backoff == 0 && (round & 7) != 0 && left != 0) continue;  // keep polling the stack
         ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
       }
+      // Armed before the last look: a socket that becomes ready from here on
+      // writes the eventfd, so the sleep below cannot miss it.
+      Armed armed(waiter, ms != 0);
+      if (ms != 0 && (ready = mp.stack_ready()) > 0) ms = 0;
       const int k = mp.kernel_poll(ms, sigmask);
       const int err = errno;
       armed.release();

@@ -30,32 +30,37 @@ std::size_t FlowDirectory::slot(std::uint64_t key) const noexcept {
   return static_cast<std::size_t>(key) & mask_;
 }
 
-bool FlowDirectory::insert(std::uint64_t key, int owner) noexcept {
+FlowDirectory::Insert FlowDirectory::insert(std::uint64_t key, int owner) noexcept {
+  std::lock_guard lock(write_mu_);
+  std::size_t reuse = mask_ + 1;  // the first tombstone on the way: taken once the key is known absent
   for (std::size_t i = slot(key), n = 0; n <= mask_; i = (i + 1) & mask_, ++n) {
-    std::uint64_t cur = keys_[i].load(std::memory_order_acquire);
+    const std::uint64_t cur = keys_[i].load(std::memory_order_relaxed);
     if (cur == key) {
-      int held = -1;
-      if (owners_[i].compare_exchange_strong(held, owner, std::memory_order_acq_rel)) return true;
-      return held == owner;
+      const int held = owners_[i].load(std::memory_order_relaxed);
+      return held == owner ? Insert::kAlreadyMine : Insert::kTaken;
     }
-    if (cur != kEmpty && cur != kErased) continue;
-    // Claim the slot, then name the owner: a reader in between sees -1 and
-    // handles the packet itself, which is what happens without a directory.
-    if (keys_[i].compare_exchange_strong(cur, key, std::memory_order_acq_rel)) {
-      int held = -1;  // a racing insert of the same key may have named its owner first
-      return owners_[i].compare_exchange_strong(held, owner, std::memory_order_acq_rel) || held == owner;
+    if (cur == kErased && reuse > mask_) reuse = i;
+    if (cur == kEmpty) {
+      if (reuse > mask_) reuse = i;
+      break;
     }
   }
-  return false;
+  if (reuse > mask_) return Insert::kFull;
+  // Owner first, then the key: a reader that finds the key finds its owner.
+  owners_[reuse].store(owner, std::memory_order_relaxed);
+  keys_[reuse].store(key, std::memory_order_release);
+  return Insert::kNew;
 }
 
-void FlowDirectory::erase(std::uint64_t key) noexcept {
+void FlowDirectory::erase(std::uint64_t key, int owner) noexcept {
+  std::lock_guard lock(write_mu_);
   for (std::size_t i = slot(key), n = 0; n <= mask_; i = (i + 1) & mask_, ++n) {
-    const std::uint64_t cur = keys_[i].load(std::memory_order_acquire);
+    const std::uint64_t cur = keys_[i].load(std::memory_order_relaxed);
     if (cur == kEmpty) return;
     if (cur == key) {
-      owners_[i].store(-1, std::memory_order_release);
+      if (owners_[i].load(std::memory_order_relaxed) != owner) return;
       keys_[i].store(kErased, std::memory_order_release);
+      owners_[i].store(-1, std::memory_order_relaxed);
       return;
     }
   }
@@ -65,7 +70,11 @@ int FlowDirectory::owner(std::uint64_t key) const noexcept {
   for (std::size_t i = slot(key), n = 0; n <= mask_; i = (i + 1) & mask_, ++n) {
     const std::uint64_t cur = keys_[i].load(std::memory_order_acquire);
     if (cur == kEmpty) return -1;
-    if (cur == key) return owners_[i].load(std::memory_order_acquire);
+    if (cur == key) {
+      const int o = owners_[i].load(std::memory_order_acquire);
+      // The slot may have been reused meanwhile: the owner read is the key's only if the key is still there.
+      return keys_[i].load(std::memory_order_acquire) == key ? o : -1;
+    }
   }
   return -1;
 }

@@ -41,7 +41,8 @@ void copy_path(char (&dst)[256], const std::string& src) {
 
 // Every entry of dir, then dir itself: open, getdents64, unlinkat, rmdir only.
 void remove_dir(const char* dir) noexcept {
-  const int fd = static_cast<int>(syscall(SYS_open, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // Raw system calls: open/close would be liblstack's own interposed ones.
+  const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd < 0) return;
   alignas(8) char buf[4096];
   for (;;) {
@@ -60,7 +61,7 @@ void remove_dir(const char* dir) noexcept {
       off += d->reclen;
     }
   }
-  close(fd);
+  syscall(SYS_close, fd);
   rmdir(dir);
 }
 
@@ -93,7 +94,7 @@ void detach_xdp(int ifindex, unsigned mode) noexcept {
   sockaddr_nl to{};
   to.nl_family = AF_NETLINK;
   syscall(SYS_sendto, s, &req, req.nh.nlmsg_len, 0, &to, sizeof to);
-  close(s);
+  syscall(SYS_close, s);
 }
 
 void on_fatal_signal(int sig) {

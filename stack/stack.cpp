@@ -208,7 +208,8 @@ constexpr int kPortTries = 64;
 void Stack::hold_flow(tcp_pcb* pcb) noexcept {
   if (flows_ == nullptr || pcb == nullptr) return;
   const std::uint64_t key = FlowDirectory::key(pcb->local_port, ip_2_ip4(&pcb->remote_ip)->addr, pcb->remote_port);
-  if (!flows_->insert(key, index_)) {
+  const FlowDirectory::Insert r = flows_->insert(key, index_);
+  if (r == FlowDirectory::Insert::kTaken || r == FlowDirectory::Insert::kFull) {
     ++counters_.flow_conflicts;  // held by another stack, or the table is full: unsteered
     return;
   }
@@ -217,7 +218,7 @@ void Stack::hold_flow(tcp_pcb* pcb) noexcept {
 }
 
 void Stack::drop_flow(std::uint64_t key) noexcept {
-  if (flows_ != nullptr && key != 0) flows_->erase(key);
+  if (flows_ != nullptr && key != 0) flows_->erase(key, index_);
 }
 
 err_t Stack::bind_for_connect(tcp_pcb* pcb, const ip_addr_t& remote, std::uint16_t remote_port) noexcept {
@@ -225,9 +226,14 @@ err_t Stack::bind_for_connect(tcp_pcb* pcb, const ip_addr_t& remote, std::uint16
   for (int i = 0; i < kPortTries; ++i) {
     const std::uint16_t port = flows_->next_ephemeral();
     const std::uint64_t key = FlowDirectory::key(port, ip_2_ip4(&remote)->addr, remote_port);
-    if (!flows_->insert(key, index_)) continue;  // another stack's flow to that peer
-    if (tcp_bind(pcb, &pcb->local_ip, port) == ERR_OK) return ERR_OK;  // hold_flow() keeps the entry
-    flows_->erase(key);  // the port is ours on this stack (a listener, TIME-WAIT): next
+    if (flows_->insert(key, index_) != FlowDirectory::Insert::kNew) continue;  // someone's flow to that peer
+    if (tcp_bind(pcb, &pcb->local_ip, port) == ERR_OK) {
+      // From now on the pcb owns the entry: freed with it, even if connect fails.
+      tcp_ext_arg_set_callbacks(pcb, kFlowArg, &kFlowCallbacks);
+      tcp_ext_arg_set(pcb, kFlowArg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
+      return ERR_OK;
+    }
+    flows_->erase(key, index_);  // the port is taken on this stack (a listener, TIME-WAIT): next
   }
   return ERR_USE;
 }
@@ -236,21 +242,27 @@ err_t Stack::bind_udp(udp_pcb* pcb) noexcept {
   if (flows_ == nullptr || pcb->local_port != 0) return ERR_OK;
   for (int i = 0; i < kPortTries; ++i) {
     const std::uint16_t port = flows_->next_ephemeral();
-    if (!flows_->insert(FlowDirectory::udp_key(port), index_)) continue;
+    if (flows_->insert(FlowDirectory::udp_key(port), index_) != FlowDirectory::Insert::kNew) continue;
     if (udp_bind(pcb, &pcb->local_ip, port) == ERR_OK) return ERR_OK;
-    flows_->erase(FlowDirectory::udp_key(port));
+    flows_->erase(FlowDirectory::udp_key(port), index_);
   }
   return ERR_USE;
 }
 
-bool Stack::hold_udp_port(std::uint16_t port) noexcept {
-  return flows_ == nullptr || port == 0 || flows_->insert(FlowDirectory::udp_key(port), index_);
+Stack::PortHold Stack::hold_udp_port(std::uint16_t port) noexcept {
+  if (flows_ == nullptr || port == 0) return PortHold::kUnsteered;
+  switch (flows_->insert(FlowDirectory::udp_key(port), index_)) {
+    case FlowDirectory::Insert::kNew: return PortHold::kNew;
+    case FlowDirectory::Insert::kAlreadyMine: return PortHold::kShared;
+    case FlowDirectory::Insert::kTaken: return PortHold::kTaken;
+    case FlowDirectory::Insert::kFull: break;
+  }
+  ++counters_.flow_conflicts;
+  return PortHold::kUnsteered;
 }
 
 void Stack::drop_udp_port(std::uint16_t port) noexcept {
-  if (flows_ != nullptr && port != 0 && flows_->owner(FlowDirectory::udp_key(port)) == index_) {
-    flows_->erase(FlowDirectory::udp_key(port));
-  }
+  if (flows_ != nullptr && port != 0) flows_->erase(FlowDirectory::udp_key(port), index_);
 }
 
 // Out-of-order segments pin rx mbufs while they wait for a hole to be filled.

@@ -107,7 +107,11 @@ class Stack {
   // this stack from any queue. hold_udp_port is false when another stack
   // holds the port.
   err_t bind_udp(udp_pcb* pcb) noexcept;
-  bool hold_udp_port(std::uint16_t port) noexcept;
+  // kNew: entered now (undo with drop_udp_port if the bind fails); kShared:
+  // this stack already holds it (another socket with SO_REUSEADDR); kTaken:
+  // another stack holds it; kUnsteered: one stack, or no room.
+  enum class PortHold { kNew, kShared, kTaken, kUnsteered };
+  PortHold hold_udp_port(std::uint16_t port) noexcept;
   void drop_udp_port(std::uint16_t port) noexcept;
 
  private:

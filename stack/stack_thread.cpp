@@ -196,10 +196,15 @@ void StackThread::idle(unsigned& idle_rounds) noexcept {
 }
 
 void StackThread::sleep_idle(long us) {
+  struct Awake {  // also when a cancel unwinds from the sleep (RTC caller)
+    StackThread& t;
+    ~Awake() {
+      t.sleeping_.store(0, std::memory_order_relaxed);
+      t.stack_->count_idle_sleep();
+    }
+  } awake{*this};
   sleeping_.store(1, std::memory_order_seq_cst);
   if (tasks_.maybe_empty()) futex_wait_cancellable(&sleeping_, 1, us);
-  sleeping_.store(0, std::memory_order_relaxed);
-  stack_->count_idle_sleep();
 }
 
 void StackThread::post(StackTask* t) noexcept {

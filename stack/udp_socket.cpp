@@ -85,7 +85,7 @@ void UdpSocket::service() noexcept {
     if (p == nullptr) continue;  // out of memory: dropped, as a full NIC queue would
     ip_addr_t to;
     ip_addr_set_ip4_u32(&to, rec.addr);
-    if (pcb_->local_port == 0) Stack::current()->bind_udp(pcb_);  // replies find this stack
+    (void)bind_ephemeral();  // replies find this stack
     if (rec.addr == 0 && rec.port == 0) {
       udp_send(pcb_, p);
     } else {
@@ -97,7 +97,7 @@ void UdpSocket::service() noexcept {
   if (sent) raise(EPOLLOUT);
   if (!closing_.load()) return;
   if (pcb_ != nullptr) {
-    Stack::current()->drop_udp_port(pcb_->local_port);
+    if (holds_port_) Stack::current()->drop_udp_port(pcb_->local_port);
     udp_remove(pcb_);
   }
   pcb_ = nullptr;
@@ -113,12 +113,22 @@ err_t UdpSocket::bind_on_stack(const ip_addr_t& a, std::uint16_t port) noexcept 
   Stack* stack = Stack::current();
   if (port == 0) {
     ip_addr_copy(pcb_->local_ip, a);
-    const err_t e = stack->bind_udp(pcb_);
+    const err_t e = bind_ephemeral();
     return e != ERR_OK || pcb_->local_port != 0 ? e : udp_bind(pcb_, &a, 0);
   }
-  if (!stack->hold_udp_port(port)) return ERR_USE;
+  const Stack::PortHold hold = stack->hold_udp_port(port);
+  if (hold == Stack::PortHold::kTaken) return ERR_USE;
   const err_t e = udp_bind(pcb_, &a, port);
-  if (e != ERR_OK) stack->drop_udp_port(port);
+  if (e != ERR_OK && hold == Stack::PortHold::kNew) stack->drop_udp_port(port);
+  holds_port_ = e == ERR_OK && hold == Stack::PortHold::kNew;
+  return e;
+}
+
+// Stack thread: an unbound pcb gets a port no other stack holds (several stacks).
+err_t UdpSocket::bind_ephemeral() noexcept {
+  if (pcb_->local_port != 0) return ERR_OK;
+  const err_t e = Stack::current()->bind_udp(pcb_);
+  holds_port_ = e == ERR_OK && pcb_->local_port != 0;
   return e;
 }
 
@@ -136,7 +146,7 @@ int UdpSocket::run(Task& t) noexcept {
       err = (!ip_addr_isany(&a) && ip_2_ip4(&a)->addr != own->addr) ? static_cast<err_t>(ERR_VAL) : s->bind_on_stack(a, port);
       k->result = err == ERR_OK ? 0 : (err == ERR_USE ? -EADDRINUSE : -EADDRNOTAVAIL);
     } else {
-      err = Stack::current()->bind_udp(s->pcb_);  // several stacks: replies find this one
+      err = s->bind_ephemeral();  // several stacks: replies find this one
       if (err == ERR_OK) err = udp_connect(s->pcb_, &a, port);
       k->result = err == ERR_OK ? 0 : (err == ERR_USE ? -EADDRNOTAVAIL : -ENETUNREACH);
     }

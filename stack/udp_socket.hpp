@@ -39,6 +39,8 @@ class UdpSocket final : public StackSocket {
 
  private:
   err_t bind_on_stack(const ip_addr_t& a, std::uint16_t port) noexcept;
+  err_t bind_ephemeral() noexcept;
+  bool holds_port_ = false;  // stack thread: this socket entered its port in the flow directory
   struct Datagram {
     pbuf* p;
     sockaddr_in from;

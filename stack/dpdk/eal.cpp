@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace gz::stack {
 namespace {
@@ -70,11 +71,29 @@ std::vector<std::string> entries(const std::string& dir) {
   return out;
 }
 
-// Where EAL will put its runtime files (eal_get_runtime_dir's rule).
-std::string expected_runtime_dir(const std::string& prefix) {
-  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-  const std::string base = getuid() == 0 || xdg == nullptr ? "/var/run" : xdg;
-  return base + "/dpdk/" + prefix;
+// The unix sockets this process listens on inside dir (its telemetry socket,
+// dpdk_telemetry.v2 or .v2:N beside other processes'): /proc/net/unix names
+// each bound socket's path and inode, /proc/self/fd our sockets' inodes.
+std::vector<std::string> own_unix_sockets(const std::string& dir) {
+  std::vector<std::string> inodes;
+  for (const std::string& fd : entries("/proc/self/fd")) {
+    char target[64];
+    const ssize_t n = readlink(("/proc/self/fd/" + fd).c_str(), target, sizeof target - 1);
+    if (n > 8 && std::strncmp(target, "socket:[", 8) == 0) inodes.emplace_back(target + 8, target + n - 1);
+  }
+  std::vector<std::string> out;
+  std::ifstream table("/proc/net/unix");
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string num, refs, proto, flags, type, st, inode, path;
+    if (!(fields >> num >> refs >> proto >> flags >> type >> st >> inode >> path)) continue;
+    if (path.rfind(dir + "/", 0) == 0 && std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) {
+      out.push_back(path);
+    }
+  }
+  return out;
 }
 
 // Removes the entries of dir whose names start with prefix (all: "").
@@ -99,7 +118,6 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   for (auto& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  const std::vector<std::string> before = entries(expected_runtime_dir(file_prefix(args)));
   cpu_set_t saved;
   const bool have_affinity = pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) == 0;
   const int rc = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
@@ -119,11 +137,8 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
                   !has_arg(args, "--no-shconf");
   eal->prefix_ = file_prefix(args);
   eal->runtime_dir_ = rte_eal_get_runtime_dir();
-  // In a shared runtime directory, ours are the entries this start made (the
-  // telemetry socket: dpdk_telemetry.v2, or .v2:N beside other processes').
-  for (const std::string& name : entries(eal->runtime_dir_)) {
-    if (std::find(before.begin(), before.end(), name) == before.end()) eal->own_files_.push_back(eal->runtime_dir_ + "/" + name);
-  }
+  // In a shared runtime directory (in memory), ours are the sockets we listen on.
+  if (!eal->primary_) eal->own_files_ = own_unix_sockets(eal->runtime_dir_);
   return eal;
 }
 

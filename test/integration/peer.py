@@ -173,6 +173,7 @@ def sequential(host, port, count, who, deadline_s=600):
     bad = []
     slow = 0
     used = {}  # local port -> (connection, when): a failure on a reused port says so
+    reused = 0
     for i in range(count):
         if time.monotonic() - start > deadline_s:
             bad.append(f"deadline of {deadline_s} s reached after {i} connections")
@@ -201,16 +202,21 @@ def sequential(host, port, count, who, deadline_s=600):
             reuse = f", port last used by connection {before[0]} {t0 - before[1]:.1f} s before" if before else ""
             bad.append(f"connection {i} (local port {lport}{reuse}): {type(e).__name__}: {e}")
         finally:
-            used[s.getsockname()[1]] = (i, t0)
+            lp = s.getsockname()[1]
+            reused += lp in used
+            used[lp] = (i, t0)
             s.close()
         slow += time.monotonic() - t0 > 1.0
         if len(bad) >= 10:
             break
     took = time.monotonic() - start
     print(f"sequential: {count - len(bad)}/{count} connections ({who} closes first) in {took:.1f} s, "
-          f"{slow} took over 1 s")
+          f"{slow} took over 1 s, {reused} on a local port used before")
     for b in bad:
         print("  " + b)
+    if who == "server" and reused == 0:
+        print("  no local port was used twice: the server's TIME-WAIT was never met (narrow the port range)")
+        return 1
     return 0 if not bad and slow == 0 else 1
 
 

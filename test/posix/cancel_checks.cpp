@@ -55,6 +55,10 @@ int do_recvmsg(int fd) {
   return static_cast<int>(recvmsg(fd, &m, 0));
 }
 int do_accept(int fd) { return accept(fd, nullptr, nullptr); }
+int do_send(int fd) {  // 16 MiB at once, never reading the echo: both ends fill up and send blocks
+  static char big[16 << 20];
+  return static_cast<int>(send(fd, big, sizeof big, MSG_NOSIGNAL));
+}
 int do_connect(int fd) { return connect(fd, reinterpret_cast<sockaddr*>(&g_nowhere), sizeof g_nowhere); }
 int do_poll(int fd) {
   pollfd p{fd, POLLIN, 0};
@@ -148,15 +152,18 @@ void cancel_checks(const char* peer, const char* local, int echo_port, const Che
   g_nowhere = ipv4(peer, 9100);
   g_nowhere.sin_addr.s_addr = htonl((ntohl(g_nowhere.sin_addr.s_addr) & ~0xffU) | 0xfe);  // .254: no host there
   const int pending = socket(AF_INET, SOCK_STREAM, 0);
+  const int flood = connect_tcp(echo);  // its own: the stream is left half-sent
   Case cases[] = {{"recv", quiet, do_recv},       {"read", quiet, do_read},   {"recvmsg", quiet, do_recvmsg},
                   {"accept", l, do_accept},       {"poll", quiet, do_poll},   {"select", quiet, do_select},
-                  {"epoll_wait", quiet, do_epoll_wait}, {"connect (no answer)", pending, do_connect}};
+                  {"epoll_wait", quiet, do_epoll_wait}, {"connect (no answer)", pending, do_connect},
+                  {"send (buffers full)", flood, do_send}};
   for (Case& c : cases) run_case(c, quiet, check);
   // The process carries on: the same connection still echoes.
   char buf[8] = {};
   check(send(quiet, "alive", 5, 0) == 5 && recv(quiet, buf, 5, MSG_WAITALL) == 5 && std::memcmp(buf, "alive", 5) == 0,
         "after the cancels, the connection they blocked on still echoes");
   close(pending);
+  close(flood);
   close(l);
   close(quiet);
 }

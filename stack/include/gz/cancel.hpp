@@ -21,9 +21,13 @@ namespace gz {
 
 // One per interposed call that enters lstack (the trampoline makes it):
 // cancellation off until it ends, the application's state remembered.
+// cancellation_point: false for the calls the C library declares noexcept
+// (sendfile, socket, bind...): no cancel may act inside those, even where
+// lstack would wait (a blocking sendfile), or the unwinding would end the
+// process.
 class CallScope {
  public:
-  CallScope() noexcept;
+  explicit CallScope(bool cancellation_point) noexcept;
   ~CallScope();
   CallScope(const CallScope&) = delete;
   CallScope& operator=(const CallScope&) = delete;

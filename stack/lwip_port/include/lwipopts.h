@@ -82,7 +82,7 @@
 #define TCP_OOSEQ_MAX_PBUFS          64   /* per pcb: each pins an rx mbuf */
 #define TCP_LISTEN_BACKLOG           1
 #define TCP_DEFAULT_LISTEN_BACKLOG   0xff
-/* Patch 0008: a listener whose half-open slots are full evicts the oldest;
+/* Patch 0007: a listener whose half-open slots are full evicts the oldest;
  * the stack counts it (weak: lwIP alone, as in the unit tests, links without it). */
 #ifdef __cplusplus
 extern "C"
