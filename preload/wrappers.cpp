@@ -19,7 +19,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
-#include <cxxabi.h>
+#include <exception>
 
 #include "fd_table.hpp"
 #include "gz/cancel.hpp"
@@ -31,23 +31,23 @@
 #define GZ_EXPORT __attribute__((visibility("default")))
 
 // Every trampoline keeps the C library's exception specification (noexcept
-// for the calls glibc declares so, none for its cancellation points), lets a
-// thread's cancellation (abi::__forced_unwind) pass, and turns anything else
-// into ENOMEM. Inside, cancellation is off but where gz/cancel.hpp says.
+// for the calls glibc declares so, none for its cancellation points) and turns
+// lstack's exceptions (all std::exception: bad_alloc...) into ENOMEM. Nothing
+// else is caught, so a thread's cancellation (abi::__forced_unwind, a foreign
+// exception) passes untouched; catching it by reference and rethrowing works
+// too, but binds a reference to the null object glibc's unwinder hands over.
+// Inside, cancellation is off but where gz/cancel.hpp says.
 #define GZ_GUARDED(ret, body, cancellable)                                 \
   gz::CallScope scope(cancellable);                                        \
   try {                                                                    \
     return body;                                                           \
-  } catch (abi::__forced_unwind&) {                                        \
-    throw;                                                                 \
-  } catch (...) {                                                          \
+  } catch (const std::exception&) {                                        \
     errno = ENOMEM;                                                        \
     return static_cast<ret>(-1);                                           \
   }
-// For the calls glibc declares noexcept the rethrow is never reached: their
+// For the calls glibc declares noexcept no cancel can reach here: their
 // CallScope keeps cancellation off throughout (sendfile may block, yet must
 // not unwind through a noexcept frame).
-#pragma GCC diagnostic ignored "-Wterminate"
 // Fixed-argument calls.
 #define GZ_CALL(ret, name, params, args)                                   \
   extern "C" GZ_EXPORT ret name params noexcept(noexcept(::name args)) {   \
