@@ -91,6 +91,7 @@ void print_stack(std::size_t i, const wire::CtlStackStats& s) {
   std::printf("    segments copied out of mbufs under pool pressure: %lu | sends retried after ERR_MEM: %lu"
               " | half-open connections evicted (SYN flood): %lu\n",
               c.rx_copied, c.tx_retried, c.syn_evicted);
+  std::printf("    accepts that met the fd limit (EMFILE/ENFILE; the connection stayed queued): %lu\n", c.accept_fd_limit);
   std::printf("    connections: listen %u, udp %u", s.tcp_listen, s.udp_pcbs);
   for (int st = 0; st < wire::kTcpStates; ++st) {
     if (s.tcp_states[st] != 0) std::printf(", %s %u", kStateNames[st], s.tcp_states[st]);

@@ -59,13 +59,19 @@ bool is_stream(stack::SocketBase* s) noexcept {
   return s->getsockopt(SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
-// Wraps an accepted lstack connection in a new fd.
-int install_accepted(stack::SocketBase* child, int flags) noexcept {
+// Wraps an accepted lstack connection in a new fd. Without one (the fd limit:
+// EMFILE, ENFILE) the connection goes back to the listener, as Linux keeps it
+// queued, rather than being reset.
+int install_accepted(stack::SocketBase* listener, stack::SocketBase* child, int flags) noexcept {
   const int cfd = kernel().socket(AF_INET, SOCK_STREAM | (flags & SOCK_CLOEXEC), 0);
   if (cfd < 0 || !FdTable::get().set_socket(cfd, child)) {
     const int err = cfd < 0 ? errno : EMFILE;
     if (cfd >= 0) kernel().close(cfd);
-    child->close();
+    if (err == EMFILE || err == ENFILE) {
+      listener->unaccept(child);
+    } else {
+      child->close();
+    }
     return result(-err);
   }
   child->set_nonblocking(flags & SOCK_NONBLOCK);
@@ -98,7 +104,7 @@ int accept_twin(int fd, stack::SocketBase* s, sockaddr* addr, socklen_t* len, in
     if (s->nonblocking() || (s->events() & EPOLLIN)) {
       stack::SocketBase* child = nullptr;
       const int rc = s->accept(&child, addr, len);
-      if (rc == 0) return install_accepted(child, flags);
+      if (rc == 0) return install_accepted(s, child, flags);
       if (rc != -EAGAIN) return result(rc);
     }
     if (kernel_has_connection(fd)) {
@@ -165,7 +171,7 @@ int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   if (FdTable::get().twin(fd)) return accept_twin(fd, s, addr, len, flags);
   stack::SocketBase* child = nullptr;
   if (int rc = s->accept(&child, addr, len); rc < 0) return result(rc);
-  return install_accepted(child, flags);
+  return install_accepted(s, child, flags);
 }
 
 int on_accept(int fd, sockaddr* addr, socklen_t* len) { return on_accept4(fd, addr, len, 0); }

@@ -248,6 +248,7 @@ bool StackThread::snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept {
   }
   if (t->state.exchange(2) != 1) return false;  // the stack frees it when it gets to it
   out = t->stats;
+  out.counters.accept_fd_limit = accept_fd_limit_.load(std::memory_order_relaxed);
   delete t;
   return true;
 }

@@ -73,6 +73,9 @@ class StackThread {
   // when the stack did not answer in time, or without memory.
   bool snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept;
   int cpu() const noexcept { return cpu_; }
+  // Application threads: an accepted connection went back to its listener's
+  // queue for want of an fd (shown as accept_fd_limit).
+  void count_accept_fd_limit() noexcept { accept_fd_limit_.fetch_add(1, std::memory_order_relaxed); }
 
   // Marks a finished task and wakes its waiter (stack thread).
   static void complete(StackTask* t) noexcept;
@@ -102,6 +105,7 @@ class StackThread {
   std::thread::id owner_id_;
   std::unique_ptr<Stack> rtc_stack_;  // RTC only: the stack the owner thread drives
   int cpu_ = -1;
+  std::atomic<std::uint64_t> accept_fd_limit_{0};
 };
 
 // Futex helpers (Linux): wait while *word == expected, up to timeout_us (<0: forever).

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "runtime.hpp"
 #include "sock_util.hpp"
@@ -114,7 +115,19 @@ int TcpSocket::listen_on_other_stacks(int backlog) noexcept {
   return 0;
 }
 
+void TcpSocket::unaccept(SocketBase* child) noexcept {
+  std::lock_guard lock(accept_mu_);
+  if (returned_ != nullptr || state_.load() != State::Listening) {
+    child->close();  // two at once: the second is reset, as before
+    return;
+  }
+  returned_ = static_cast<TcpSocket*>(child);
+  owner_.count_accept_fd_limit();
+  raise(EPOLLIN);
+}
+
 TcpSocket* TcpSocket::pop_accepted() noexcept {
+  if (TcpSocket* back = std::exchange(returned_, nullptr)) return back;
   TcpSocket* child = nullptr;
   if (accepted_.pop(child)) return child;
   for (TcpSocket* s : shadows_) {
@@ -124,7 +137,7 @@ TcpSocket* TcpSocket::pop_accepted() noexcept {
 }
 
 bool TcpSocket::any_accepted() const noexcept {
-  if (!accepted_.empty()) return true;
+  if (returned_ != nullptr || !accepted_.empty()) return true;
   for (const TcpSocket* s : shadows_) {
     if (!s->accepted_.empty()) return true;
   }

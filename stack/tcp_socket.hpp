@@ -77,6 +77,10 @@ class TcpSocket final : public StackSocket {
   int take_error() noexcept;
   int listen_on_other_stacks(int backlog) noexcept;
   TcpSocket* pop_accepted() noexcept;
+ public:
+  void unaccept(SocketBase* child) noexcept override;
+
+ private:
   bool any_accepted() const noexcept;
 
   tcp_pcb* pcb_;  // stack thread only
@@ -104,6 +108,7 @@ class TcpSocket final : public StackSocket {
   std::shared_ptr<ListenGroup> group_;  // primary and shadows
 
   std::mutex rx_mu_, tx_mu_, accept_mu_;  // application threads sharing one socket
+  TcpSocket* returned_ = nullptr;       // listener, under accept_mu_: given back for want of an fd
 
   // options (set by the app, applied on the stack where lwIP needs them)
   int sndbuf_ = 64 * 1024, rcvbuf_ = TCP_WND;  // reported as Linux does (doubled on get)

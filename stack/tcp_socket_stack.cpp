@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <new>
+#include <utility>
 
 #include "lwip/priv/tcp_priv.h"
 #include "stack.hpp"
@@ -230,6 +231,8 @@ void TcpSocket::finish_close() noexcept {
     tcp_close(pcb_);
     TcpSocket* child;
     while (accepted_.pop(child)) child->abandon();
+    // The app is done with us. It may be another stack's (a shadow's): closed through its own stack.
+    if (returned_ != nullptr) std::exchange(returned_, nullptr)->close();
   } else if (pcb_ != nullptr && linger_sec_.load() == 0) {
     tcp_arg(pcb_, nullptr);
     tcp_err(pcb_, nullptr);

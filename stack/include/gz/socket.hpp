@@ -68,6 +68,11 @@ class SocketBase {
   virtual int setsockopt(int level, int name, const void* val, socklen_t len) noexcept = 0;
   // Bytes ready to read (FIONREAD).
   virtual int readable_bytes() noexcept = 0;
+  // A connection accept() returned that the shim could not give an fd (the
+  // process is at its fd limit: EMFILE/ENFILE): it goes back to the head of
+  // the queue, as Linux leaves it queued, and is counted; the next accept()
+  // returns it. Listeners only; others close it.
+  virtual void unaccept(SocketBase* child) noexcept { child->close(); }
 
   // A socket opened before lstack started is deferred (see open_socket): it
   // records bind, listen and options. start() starts lstack if needed and

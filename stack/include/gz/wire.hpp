@@ -38,6 +38,7 @@ struct StackCounters {
   std::uint64_t rx_copied;         // segments copied out of their mbufs while the pool ran low (slow readers)
   std::uint64_t tx_retried;        // sends lwIP refused (ERR_MEM) and the stack retried by itself
   std::uint64_t syn_evicted;       // half-open connections evicted for a new SYN (listener full: SYN flood)
+  std::uint64_t accept_fd_limit;   // accept() gave EMFILE/ENFILE; the connection stayed queued
   std::uint64_t rx_cksum_bad;      // dropped: bad checksum found by the device or by us (offload on)
   // malformed/protocol drops as lwIP counts them (lwip_stats)
   std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;
