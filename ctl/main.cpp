@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return usage(stderr, 2);
   if (args[0] == "--version" || args[0] == "-v") {
-    std::printf("gazellectl: %s\n", gz::stack::version_string().c_str());
+    std::printf("gazellectl %s\n", gz::kVersion);
     return 0;
   }
   if (args[0] == "--help" || args[0] == "-h") return usage(stdout, 0);

@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
   if (argc > 1 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-v") == 0)) {
-    std::printf("ltran: %s\n", gz::stack::version_string().c_str());
+    std::printf("ltran %s\n", gz::kVersion);
     return 0;
   }
   if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {

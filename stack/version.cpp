@@ -7,14 +7,10 @@
 
 #include "lwip/init.h"
 
-#ifndef GZ_VERSION
-#define GZ_VERSION "0.1.0"
-#endif
-
 namespace gz::stack {
 
 std::string version_string() {
-  std::string s = "lstack " GZ_VERSION " (";
+  std::string s = std::string("lstack ") + kVersion + " (";
   s += rte_version();
   s += ", libconfig " + std::to_string(LIBCONFIG_VER_MAJOR) + "." + std::to_string(LIBCONFIG_VER_MINOR);
   s += ", lwIP " LWIP_VERSION_STRING ", ";
