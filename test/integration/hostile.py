@@ -14,7 +14,6 @@ import selectors
 import signal
 import socket
 import sys
-import threading
 import time
 
 
@@ -51,9 +50,6 @@ def server():
 def probe(iface, host):
     from scapy.all import IP, TCP, UDP, Ether, AsyncSniffer, conf, sendp, get_if_hwaddr, getmacbyip, Raw
     conf.verb = 0
-    my_ip = None
-    for line in open("/proc/net/fib_trie"):
-        pass
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((host, 9))
     my_ip = s.getsockname()[0]
