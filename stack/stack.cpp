@@ -203,6 +203,12 @@ void drop_flow_of_freed_pcb(u8_t, void* data) {
 const tcp_ext_arg_callbacks kFlowCallbacks = {drop_flow_of_freed_pcb, nullptr};
 constexpr u8_t kFlowArg = 0;
 constexpr int kPortTries = 64;
+
+// From now on the pcb owns the directory entry key: dropped when lwIP frees it.
+void tie_flow_to_pcb(tcp_pcb* pcb, std::uint64_t key) noexcept {
+  tcp_ext_arg_set_callbacks(pcb, kFlowArg, &kFlowCallbacks);
+  tcp_ext_arg_set(pcb, kFlowArg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
+}
 }  // namespace
 
 void Stack::hold_flow(tcp_pcb* pcb) noexcept {
@@ -213,8 +219,7 @@ void Stack::hold_flow(tcp_pcb* pcb) noexcept {
     ++counters_.flow_conflicts;  // held by another stack, or the table is full: unsteered
     return;
   }
-  tcp_ext_arg_set_callbacks(pcb, kFlowArg, &kFlowCallbacks);
-  tcp_ext_arg_set(pcb, kFlowArg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
+  tie_flow_to_pcb(pcb, key);
 }
 
 void Stack::drop_flow(std::uint64_t key) noexcept {
@@ -228,9 +233,7 @@ err_t Stack::bind_for_connect(tcp_pcb* pcb, const ip_addr_t& remote, std::uint16
     const std::uint64_t key = FlowDirectory::key(port, ip_2_ip4(&remote)->addr, remote_port);
     if (flows_->insert(key, index_) != FlowDirectory::Insert::kNew) continue;  // someone's flow to that peer
     if (tcp_bind(pcb, &pcb->local_ip, port) == ERR_OK) {
-      // From now on the pcb owns the entry: freed with it, even if connect fails.
-      tcp_ext_arg_set_callbacks(pcb, kFlowArg, &kFlowCallbacks);
-      tcp_ext_arg_set(pcb, kFlowArg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(key)));
+      tie_flow_to_pcb(pcb, key);  // freed with the pcb, even if connect fails
       return ERR_OK;
     }
     flows_->erase(key, index_);  // the port is taken on this stack (a listener, TIME-WAIT): next

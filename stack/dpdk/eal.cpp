@@ -98,14 +98,9 @@ std::vector<std::string> own_unix_sockets(const std::string& dir) {
 
 // Removes the entries of dir whose names start with prefix (all: "").
 void remove_entries(const std::string& dir, const std::string& prefix) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return;
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name == "." || name == ".." || name.rfind(prefix, 0) != 0) continue;
-    unlink((dir + "/" + name).c_str());
+  for (const std::string& name : entries(dir)) {
+    if (name.rfind(prefix, 0) == 0) unlink((dir + "/" + name).c_str());
   }
-  closedir(d);
 }
 }  // namespace
 
