@@ -12,27 +12,28 @@ namespace gz::preload {
 namespace {
 
 // Readiness needs lstack running: a deferred socket starts here.
-stack::SocketBase* lookup(int fd) noexcept { return live_socket(fd); }
+stack::SocketRef lookup(int fd) noexcept { return live_socket(fd); }
 // Only asks whether fd is lstack's (deferred or not), starting nothing.
-bool is_lstack(int fd) noexcept { return FdTable::get().socket(fd) != nullptr; }
+bool is_lstack(int fd) noexcept { return FdTable::get().has_socket(fd); }
 
 // The EpollSet of epfd, created the first time an lstack socket joins it.
-stack::EpollSet* epoll_set_for(int epfd) {
+stack::EpollRef epoll_set_for(int epfd) {
   FdTable& t = FdTable::get();
-  if (auto* e = t.epoll(epfd)) return e;
+  if (auto e = t.epoll(epfd)) return e;
   static std::mutex mu;  // rare: first lstack socket in this epoll fd
   std::lock_guard lock(mu);
-  if (auto* e = t.epoll(epfd)) return e;
+  if (auto e = t.epoll(epfd)) return e;
   auto created = stack::EpollSet::create(epfd);
   if (!created) {
     errno = created.error().code;
-    return nullptr;
+    return {};
   }
-  if (!t.set_epoll(epfd, created.value().get())) {
+  stack::EpollRef mine = stack::EpollRef::share(created.value().get());
+  if (!t.set_epoll(epfd, std::move(created.value()))) {
     errno = EBADF;
-    return nullptr;
+    return {};
   }
-  return created.value().release();
+  return mine;
 }
 
 }  // namespace
@@ -43,11 +44,11 @@ int on_epoll_create1(int flags) { return AppKernel::epoll_create1(flags); }
 int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
   auto r = real_socket(fd);  // a socket whose own start failed says so now, not by never being ready
   if (!r) return result(-r.error().code);
-  stack::SocketBase* s = r.value();
-  if (s == nullptr) return AppKernel::epoll_ctl(epfd, op, fd, ev);
-  stack::EpollSet* set = epoll_set_for(epfd);
-  if (set == nullptr) return -1;
-  const int rc = result(set->ctl(op, fd, s, ev));
+  stack::SocketRef& s = r.value();
+  if (!s) return AppKernel::epoll_ctl(epfd, op, fd, ev);
+  stack::EpollRef set = epoll_set_for(epfd);
+  if (!set) return -1;
+  const int rc = result(set->ctl(op, fd, s.get(), ev));
   if (rc == 0 && FdTable::get().twin(fd)) {  // the kernel half of an INADDR_ANY listener
     const int saved = errno;
     AppKernel::epoll_ctl(epfd, op, fd, ev);
@@ -57,14 +58,14 @@ int on_epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
 }
 
 int on_epoll_pwait(int epfd, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
-  stack::EpollSet* set = FdTable::get().epoll(epfd);
-  if (set == nullptr) return AppKernel::epoll_pwait(epfd, ev, max, timeout, mask);
+  stack::EpollRef set = FdTable::get().epoll(epfd);
+  if (!set) return AppKernel::epoll_pwait(epfd, ev, max, timeout, mask);
   return result(set->wait(ev, max, timeout, mask));
 }
 
 int on_epoll_wait(int epfd, epoll_event* ev, int max, int timeout) {
-  stack::EpollSet* set = FdTable::get().epoll(epfd);
-  if (set == nullptr) return AppKernel::epoll_wait(epfd, ev, max, timeout);
+  stack::EpollRef set = FdTable::get().epoll(epfd);
+  if (!set) return AppKernel::epoll_wait(epfd, ev, max, timeout);
   return result(set->wait(ev, max, timeout, nullptr));
 }
 

@@ -20,21 +20,18 @@ namespace {
 // lstack's half of closing fd (the kernel's half is the caller's).
 void forget_fd(int fd) noexcept {
   FdTable& t = FdTable::get();
-  if (auto* s = t.take_socket(fd)) {
-    stack::EpollSet::forget_everywhere(fd, s);
-    if (s->drop_fd()) s->close();
-  } else if (auto* e = t.take_epoll(fd)) {
-    delete e;
+  if (auto s = t.take_socket(fd)) {
+    stack::EpollSet::forget_everywhere(fd, s.get());
+  } else {
+    t.take_epoll(fd);  // a call still running on the set keeps it until it returns
   }
 }
 
 // After the kernel made nfd a copy of fd: nfd names fd's socket too.
-int share_socket(int fd, int nfd, stack::SocketBase* s) noexcept {
-  if (nfd < 0 || s == nullptr) return nfd;
+int share_socket(int fd, int nfd, stack::SocketRef s) noexcept {
+  if (nfd < 0 || !s) return nfd;
   FdTable& t = FdTable::get();
-  s->add_fd();
-  if (!t.set_socket(nfd, s)) {
-    s->drop_fd();
+  if (!t.set_socket(nfd, std::move(s))) {
     kernel().close(nfd);
     return result(-EMFILE);
   }
@@ -53,7 +50,7 @@ int dup_onto(int fd, int fd2, int flags, bool is_dup3) noexcept {
   auto s = real_socket(fd);  // a deferred socket starts: one object behind both fds
   if (!s) return result(-s.error().code);
   forget_fd(fd2);  // dup2 closes fd2 first
-  return share_socket(fd, kernel().dup3(fd, fd2, flags), s.value());
+  return share_socket(fd, kernel().dup3(fd, fd2, flags), std::move(s.value()));
 }
 
 void forget_range(unsigned first, unsigned last) noexcept {
@@ -72,7 +69,7 @@ int on_dup(int fd) {
   if (FdTable::get().foreign()) return AppKernel::dup(fd);
   auto s = real_socket(fd);
   if (!s) return result(-s.error().code);
-  return share_socket(fd, AppKernel::dup(fd), s.value());
+  return share_socket(fd, AppKernel::dup(fd), std::move(s.value()));
 }
 
 int on_dup2(int fd, int fd2) { return dup_onto(fd, fd2, 0, false); }
@@ -93,12 +90,12 @@ int on_fcntl(int fd, int cmd, unsigned long arg) {
   if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !FdTable::get().foreign()) {
     auto s = real_socket(fd);
     if (!s) return result(-s.error().code);
-    return share_socket(fd, AppKernel::fcntl(fd, cmd, arg), s.value());
+    return share_socket(fd, AppKernel::fcntl(fd, cmd, arg), std::move(s.value()));
   }
-  auto* s = any_socket(fd);
+  auto s = any_socket(fd);
   // The kernel fd mirrors the flags, so F_GETFL and FD_CLOEXEC keep working.
   const int rc = AppKernel::fcntl(fd, cmd, arg);
-  if (s != nullptr && rc >= 0 && cmd == F_SETFL) s->set_nonblocking(arg & O_NONBLOCK);
+  if (s && rc >= 0 && cmd == F_SETFL) s->set_nonblocking(arg & O_NONBLOCK);
   return rc;
 }
 

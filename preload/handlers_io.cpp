@@ -64,77 +64,77 @@ ssize_t send_file(stack::SocketBase* s, int in, off_t* offset, size_t count) {
 }  // namespace
 
 ssize_t on_sendfile(int out, int in, off_t* offset, size_t n) {
-  auto* s = live_socket(out);
-  if (s == nullptr) return AppKernel::sendfile(out, in, offset, n);
-  return result(send_file(s, in, offset, n));
+  auto s = live_socket(out);
+  if (!s) return AppKernel::sendfile(out, in, offset, n);
+  return result(send_file(s.get(), in, offset, n));
 }
 
 ssize_t on_sendfile64(int out, int in, off64_t* offset, size_t n) {
   static_assert(sizeof(off64_t) == sizeof(off_t), "64-bit builds only: off_t is off64_t");
-  auto* s = live_socket(out);
-  if (s == nullptr) return AppKernel::sendfile64(out, in, offset, n);
-  return result(send_file(s, in, reinterpret_cast<off_t*>(offset), n));
+  auto s = live_socket(out);
+  if (!s) return AppKernel::sendfile64(out, in, offset, n);
+  return result(send_file(s.get(), in, reinterpret_cast<off_t*>(offset), n));
 }
 
 ssize_t on_read(int fd, void* buf, size_t n) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::read(fd, buf, n);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::read(fd, buf, n);
   iovec iov{buf, n};
   return result(s->recv(&iov, 1, 0, nullptr, nullptr));
 }
 
 ssize_t on_write(int fd, const void* buf, size_t n) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::write(fd, buf, n);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::write(fd, buf, n);
   iovec iov{const_cast<void*>(buf), n};
   return result(s->send(&iov, 1, 0, nullptr, 0));
 }
 
 ssize_t on_readv(int fd, const iovec* iov, int cnt) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::readv(fd, iov, cnt);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::readv(fd, iov, cnt);
   if (cnt < 0 || cnt > IOV_MAX) return result<ssize_t>(-EINVAL);
   return result(s->recv(iov, cnt, 0, nullptr, nullptr));
 }
 
 ssize_t on_writev(int fd, const iovec* iov, int cnt) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::writev(fd, iov, cnt);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::writev(fd, iov, cnt);
   if (cnt < 0 || cnt > IOV_MAX) return result<ssize_t>(-EINVAL);
   return result(s->send(iov, cnt, 0, nullptr, 0));
 }
 
 ssize_t on_recv(int fd, void* buf, size_t n, int flags) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::recv(fd, buf, n, flags);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::recv(fd, buf, n, flags);
   iovec iov{buf, n};
   return result(s->recv(&iov, 1, flags, nullptr, nullptr));
 }
 
 ssize_t on_send(int fd, const void* buf, size_t n, int flags) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::send(fd, buf, n, flags);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::send(fd, buf, n, flags);
   iovec iov{const_cast<void*>(buf), n};
   return result(s->send(&iov, 1, flags, nullptr, 0));
 }
 
 ssize_t on_recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* from, socklen_t* len) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::recvfrom(fd, buf, n, flags, from, len);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::recvfrom(fd, buf, n, flags, from, len);
   iovec iov{buf, n};
   return result(s->recv(&iov, 1, flags, from, len));
 }
 
 ssize_t on_sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* to, socklen_t len) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::sendto(fd, buf, n, flags, to, len);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::sendto(fd, buf, n, flags, to, len);
   iovec iov{const_cast<void*>(buf), n};
   return result(s->send(&iov, 1, flags, to, len));
 }
 
 ssize_t on_recvmsg(int fd, msghdr* msg, int flags) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::recvmsg(fd, msg, flags);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::recvmsg(fd, msg, flags);
   if (msg == nullptr) return result<ssize_t>(-EFAULT);
   socklen_t namelen = msg->msg_namelen;
   const ssize_t rc = s->recv(msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
@@ -148,8 +148,8 @@ ssize_t on_recvmsg(int fd, msghdr* msg, int flags) {
 }
 
 ssize_t on_sendmsg(int fd, const msghdr* msg, int flags) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::sendmsg(fd, msg, flags);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::sendmsg(fd, msg, flags);
   if (msg == nullptr) return result<ssize_t>(-EFAULT);
   return result(s->send(msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags,
                         static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen));

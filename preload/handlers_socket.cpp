@@ -28,8 +28,7 @@ int on_socket(int domain, int type, int protocol) {
     errno = sock.error().code;
     return -1;
   }
-  if (!FdTable::get().set_socket(fd, sock.value())) {
-    sock.value()->close();
+  if (!FdTable::get().set_socket(fd, stack::SocketRef::adopt(sock.value()))) {
     kernel().close(fd);
     errno = EMFILE;
     return -1;
@@ -42,10 +41,7 @@ namespace {
 // The socket turns out to be the kernel's (loopback, another local address):
 // drop lstack's half; the kernel fd has had every option already.
 void give_to_kernel(int fd) noexcept {
-  if (auto* s = FdTable::get().take_socket(fd)) {
-    stack::EpollSet::move_to_kernel(fd, s);
-    if (s->drop_fd()) s->close();
-  }
+  if (auto s = FdTable::get().take_socket(fd)) stack::EpollSet::move_to_kernel(fd, s.get());
 }
 
 bool is_any_address(const sockaddr* addr, socklen_t len) noexcept {
@@ -64,7 +60,7 @@ bool is_stream(stack::SocketBase* s) noexcept {
 // queued, rather than being reset.
 int install_accepted(stack::SocketBase* listener, stack::SocketBase* child, int flags) noexcept {
   const int cfd = kernel().socket(AF_INET, SOCK_STREAM | (flags & SOCK_CLOEXEC), 0);
-  if (cfd < 0 || !FdTable::get().set_socket(cfd, child)) {
+  if (cfd < 0 || !FdTable::get().in_range(cfd)) {
     const int err = cfd < 0 ? errno : EMFILE;
     if (cfd >= 0) kernel().close(cfd);
     if (err == EMFILE || err == ENFILE) {
@@ -76,6 +72,7 @@ int install_accepted(stack::SocketBase* listener, stack::SocketBase* child, int 
   }
   child->set_nonblocking(flags & SOCK_NONBLOCK);
   if (flags & SOCK_NONBLOCK) kernel().fcntl(cfd, F_SETFL, O_NONBLOCK);
+  FdTable::get().set_socket(cfd, stack::SocketRef::adopt(child));  // in range: cannot fail
   return cfd;
 }
 
@@ -138,22 +135,22 @@ void bind_kernel_half(int fd, stack::SocketBase* s, const sockaddr* addr, sockle
 bool twin_fd(int fd) noexcept { return FdTable::get().twin(fd); }
 
 int on_bind(int fd, const sockaddr* addr, socklen_t len) {
-  auto* s = any_socket(fd);
-  if (s == nullptr) return AppKernel::bind(fd, addr, len);
+  auto s = any_socket(fd);
+  if (!s) return AppKernel::bind(fd, addr, len);
   if (!stack::serves_bind_address(addr, len)) {
     give_to_kernel(fd);
     return AppKernel::bind(fd, addr, len);
   }
   const int rc = s->bind(addr, len);
-  if (rc == 0) bind_kernel_half(fd, s, addr, len);
+  if (rc == 0) bind_kernel_half(fd, s.get(), addr, len);
   return result(rc);
 }
 
 // Only a listener is a twin: the kernel half of a bound client stays out of
 // poll and epoll (an unconnected kernel socket reports POLLHUP).
 int on_listen(int fd, int backlog) {
-  auto* s = any_socket(fd);
-  if (s == nullptr) return AppKernel::listen(fd, backlog);
+  auto s = any_socket(fd);
+  if (!s) return AppKernel::listen(fd, backlog);
   const int rc = s->listen(backlog);
   FdTable& t = FdTable::get();
   if (rc == 0 && t.twin_state(fd) != FdTable::kNone) {
@@ -165,45 +162,46 @@ int on_listen(int fd, int backlog) {
 }
 
 int on_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  auto* s = live_socket(fd);
-  if (s == nullptr) return AppKernel::accept4(fd, addr, len, flags);
+  auto s = live_socket(fd);
+  if (!s) return AppKernel::accept4(fd, addr, len, flags);
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return result(-EINVAL);
-  if (FdTable::get().twin(fd)) return accept_twin(fd, s, addr, len, flags);
+  if (FdTable::get().twin(fd)) return accept_twin(fd, s.get(), addr, len, flags);
   stack::SocketBase* child = nullptr;
   if (int rc = s->accept(&child, addr, len); rc < 0) return result(rc);
-  return install_accepted(s, child, flags);
+  return install_accepted(s.get(), child, flags);
 }
 
 int on_accept(int fd, sockaddr* addr, socklen_t* len) { return on_accept4(fd, addr, len, 0); }
 
 int on_connect(int fd, const sockaddr* addr, socklen_t len) {
-  auto* s = any_socket(fd);
-  if (s == nullptr) return AppKernel::connect(fd, addr, len);
+  auto s = any_socket(fd);
+  if (!s) return AppKernel::connect(fd, addr, len);
   if (!stack::serves_destination(addr, len)) {
     give_to_kernel(fd);
     return AppKernel::connect(fd, addr, len);
   }
+  s.reset();  // a deferred socket starts now; live_socket returns the real one
   return result(live_socket(fd)->connect(addr, len));
 }
 
 int on_shutdown(int fd, int how) {
-  if (auto* s = any_socket(fd)) return result(s->shutdown(how));
+  if (auto s = any_socket(fd)) return result(s->shutdown(how));
   return AppKernel::shutdown(fd, how);
 }
 
 int on_getsockname(int fd, sockaddr* addr, socklen_t* len) {
-  if (auto* s = any_socket(fd)) return result(s->getsockname(addr, len));
+  if (auto s = any_socket(fd)) return result(s->getsockname(addr, len));
   return AppKernel::getsockname(fd, addr, len);
 }
 
 int on_getpeername(int fd, sockaddr* addr, socklen_t* len) {
-  if (auto* s = any_socket(fd)) return result(s->getpeername(addr, len));
+  if (auto s = any_socket(fd)) return result(s->getpeername(addr, len));
   return AppKernel::getpeername(fd, addr, len);
 }
 
 int on_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
-  auto* s = any_socket(fd);
-  if (s == nullptr) return AppKernel::getsockopt(fd, level, name, val, len);
+  auto s = any_socket(fd);
+  if (!s) return AppKernel::getsockopt(fd, level, name, val, len);
   const int rc = s->getsockopt(level, name, val, len);
   // Not started yet: the kernel fd has every option the program set.
   if (rc == -ENOPROTOOPT && s->deferred()) return AppKernel::getsockopt(fd, level, name, val, len);
@@ -211,8 +209,8 @@ int on_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
 }
 
 int on_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
-  auto* s = any_socket(fd);
-  if (s == nullptr) return AppKernel::setsockopt(fd, level, name, val, len);
+  auto s = any_socket(fd);
+  if (!s) return AppKernel::setsockopt(fd, level, name, val, len);
   if (s->deferred()) {  // the kernel validates it now; lstack gets it when it starts
     const int rc = AppKernel::setsockopt(fd, level, name, val, len);
     return rc == 0 ? result(s->setsockopt(level, name, val, len)) : rc;
@@ -227,14 +225,14 @@ int on_setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
 }
 
 int on_ioctl(int fd, unsigned long req, unsigned long arg) {
-  auto* s = any_socket(fd);
-  if (s != nullptr && req == FIONREAD) {
+  auto s = any_socket(fd);
+  if (s && req == FIONREAD) {
     if (arg == 0) return result(-EFAULT);
     *reinterpret_cast<int*>(arg) = s->readable_bytes();
     return 0;
   }
   const int rc = AppKernel::ioctl(fd, req, arg);
-  if (s != nullptr && rc == 0 && req == FIONBIO && arg != 0) s->set_nonblocking(*reinterpret_cast<int*>(arg) != 0);
+  if (s && rc == 0 && req == FIONBIO && arg != 0) s->set_nonblocking(*reinterpret_cast<int*>(arg) != 0);
   return rc;
 }
 

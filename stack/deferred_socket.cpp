@@ -138,19 +138,14 @@ int DeferredSocket::shutdown(int how) noexcept {
   return how < SHUT_RD || how > SHUT_RDWR ? -EINVAL : -ENOTCONN;
 }
 
-// The object itself stays allocated once started: another thread may still
-// hold this pointer from the fd table; only sockets opened before lstack
-// started are deferred, so this is bounded.
+// The last reference is gone (gz/ref.hpp): no fd and no call holds this
+// object any more. The real socket loses the reference this one held.
 void DeferredSocket::close() noexcept {
   {
     std::lock_guard all(g_all_mu);
     g_all.erase(std::remove(g_all.begin(), g_all.end(), this), g_all.end());
   }
-  SocketBase* s = real();
-  if (s != nullptr) {
-    s->close();
-    return;
-  }
+  if (SocketBase* s = real()) s->release();
   delete this;
 }
 

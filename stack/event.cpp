@@ -46,8 +46,8 @@ long remaining_ms(Clock::time_point deadline, bool forever) {
 
 }  // namespace
 
-Result<std::unique_ptr<EpollSet>> EpollSet::create(int kernel_epfd) {
-  std::unique_ptr<EpollSet> set(new EpollSet(kernel_epfd));
+Result<EpollRef> EpollSet::create(int kernel_epfd) {
+  EpollRef set = EpollRef::adopt(new EpollSet(kernel_epfd));
   if (!set->waiter_.ok()) return make_error(errno, "eventfd for epoll wake-ups");
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -239,18 +239,20 @@ namespace {
 // eventfd the stacks write when a socket of ours changes.
 class MixedPoll {
  public:
-  MixedPoll(pollfd* fds, nfds_t n, Waiter& w) : fds_(fds), n_(n), waiter_(w), socks_(n, nullptr) {}
+  // socks_ holds a reference per lstack socket until the call returns: a
+  // close() meanwhile from another thread frees none of them.
+  MixedPoll(pollfd* fds, nfds_t n, Waiter& w) : fds_(fds), n_(n), waiter_(w), socks_(n) {}
   ~MixedPoll() {
-    for (SocketBase* s : socks_) {
-      if (s != nullptr) s->detach(&waiter_);
+    for (SocketRef& s : socks_) {
+      if (s) s->detach(&waiter_);
     }
   }
 
   void split(SocketLookup lookup, TwinLookup twin) {
     for (nfds_t i = 0; i < n_; ++i) {
-      socks_[i] = fds_[i].fd >= 0 ? lookup(fds_[i].fd) : nullptr;
-      if (socks_[i] != nullptr) socks_[i]->attach(&waiter_);
-      if (socks_[i] == nullptr || (twin != nullptr && twin(fds_[i].fd))) {
+      if (fds_[i].fd >= 0) socks_[i] = lookup(fds_[i].fd);
+      if (socks_[i]) socks_[i]->attach(&waiter_);
+      if (!socks_[i] || (twin != nullptr && twin(fds_[i].fd))) {
         kfds_.push_back(fds_[i]);
         kidx_.push_back(i);
       }
@@ -262,7 +264,7 @@ class MixedPoll {
   int stack_ready() noexcept {
     int ready = 0;
     for (nfds_t i = 0; i < n_; ++i) {
-      if (socks_[i] == nullptr) continue;
+      if (!socks_[i]) continue;
       fds_[i].revents = static_cast<short>(socks_[i]->events() & (fds_[i].events | POLLERR | POLLHUP));
       ready += fds_[i].revents != 0;
     }
@@ -281,7 +283,7 @@ class MixedPoll {
     int ready = 0;
     for (std::size_t j = 0; j + 1 < kfds_.size(); ++j) {
       pollfd& f = fds_[kidx_[j]];
-      if (socks_[kidx_[j]] != nullptr && f.revents != 0) {
+      if (socks_[kidx_[j]] && f.revents != 0) {
         f.revents = static_cast<short>(f.revents | kfds_[j].revents);
         continue;
       }
@@ -296,7 +298,7 @@ class MixedPoll {
   pollfd* fds_;
   nfds_t n_;
   Waiter& waiter_;
-  std::vector<SocketBase*> socks_;
+  std::vector<SocketRef> socks_;
   std::vector<pollfd> kfds_;
   std::vector<nfds_t> kidx_;
 };

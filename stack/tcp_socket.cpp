@@ -145,11 +145,11 @@ bool TcpSocket::any_accepted() const noexcept {
 }
 
 int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) {
-  if (state_.load() != State::Listening) return -EINVAL;
   drive_if_owner();
   std::lock_guard lock(accept_mu_);
   for (;;) {
     const std::uint32_t seen = edge_seq();
+    if (state_.load() != State::Listening) return -EINVAL;  // also once shutdown() woke us
     if (TcpSocket* child = pop_accepted()) {
       sockaddr_in_to(child->peer_, addr, len);
       *out = child;
@@ -301,6 +301,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
 int TcpSocket::shutdown(int how) noexcept {
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return -EINVAL;
   const State s = state_.load();
+  if (s == State::Listening) return how == SHUT_WR ? 0 : shutdown_listener();
   if (s != State::Connected && s != State::Connecting) return -ENOTCONN;
   if (how != SHUT_WR) {
     shut_rd_.store(true);
@@ -313,6 +314,17 @@ int TcpSocket::shutdown(int how) noexcept {
     return run(t);
   }
   return 0;
+}
+
+// Linux (inet_shutdown): SHUT_RD of a listener disconnects it; a blocked
+// accept() wakes with EINVAL and new SYNs are refused.
+int TcpSocket::shutdown_listener() noexcept {
+  for (TcpSocket* s : shadows_) s->shutdown(SHUT_RD);
+  Task t;
+  t.op = Task::Op::Unlisten;
+  const int rc = run(t);
+  raise(EPOLLIN | EPOLLHUP);
+  return rc;
 }
 
 void TcpSocket::close() noexcept {

@@ -77,6 +77,8 @@ class TcpSocket final : public StackSocket {
   int take_error() noexcept;
   int listen_on_other_stacks(int backlog) noexcept;
   TcpSocket* pop_accepted() noexcept;
+  void unlisten() noexcept;  // stack thread: the listening pcb goes
+  int shutdown_listener() noexcept;
  public:
   void unaccept(SocketBase* child) noexcept override;
 

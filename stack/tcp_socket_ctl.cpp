@@ -82,6 +82,11 @@ int TcpSocket::exec(Task& t) noexcept {
     case Op::Shutdown:
       push_tx();
       return 0;
+    case Op::Unlisten:  // queued connections stay until close() resets them
+      if (state_.load() != State::Listening) return 0;
+      unlisten();
+      state_.store(State::Closed);
+      return 0;
     case Op::Info: {
       tcp_info& i = *t.info;
       i.tcpi_state = linux_state(pcb_->state);

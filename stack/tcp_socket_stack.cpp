@@ -224,15 +224,22 @@ void TcpSocket::destroy() noexcept {
   delete this;
 }
 
+void TcpSocket::unlisten() noexcept {
+  tcp_arg(pcb_, nullptr);
+  tcp_accept(pcb_, nullptr);
+  tcp_close(pcb_);
+  pcb_ = nullptr;
+}
+
 void TcpSocket::finish_close() noexcept {
+  // A listener's (also one shut down) queued connections: the app is done with
+  // us, so they are reset. The one given back may be another stack's (a
+  // shadow's): closed through its own stack.
+  TcpSocket* child;
+  while (accepted_.pop(child)) child->abandon();
+  if (returned_ != nullptr) std::exchange(returned_, nullptr)->close();
   if (pcb_ != nullptr && state_.load() == State::Listening) {
-    tcp_arg(pcb_, nullptr);
-    tcp_accept(pcb_, nullptr);
-    tcp_close(pcb_);
-    TcpSocket* child;
-    while (accepted_.pop(child)) child->abandon();
-    // The app is done with us. It may be another stack's (a shadow's): closed through its own stack.
-    if (returned_ != nullptr) std::exchange(returned_, nullptr)->close();
+    unlisten();
   } else if (pcb_ != nullptr && linger_sec_.load() == 0) {
     tcp_arg(pcb_, nullptr);
     tcp_err(pcb_, nullptr);

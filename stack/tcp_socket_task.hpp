@@ -9,7 +9,7 @@
 namespace gz::stack {
 
 struct TcpSocket::Task : StackTask {
-  enum class Op { Bind, Listen, Connect, SetOpt, Info, Shutdown } op;
+  enum class Op { Bind, Listen, Connect, SetOpt, Info, Shutdown, Unlisten } op;
   TcpSocket* self = nullptr;
   sockaddr_in addr{};
   int level = 0, name = 0, value = 0;

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "cancel_checks.hpp"
+#include "close_checks.hpp"
 
 namespace {
 
@@ -475,7 +476,15 @@ int main(int argc, char** argv) {
   sendfile_checks();
   fork_checks();
   any_address_checks();
+#ifdef __SANITIZE_ADDRESS__
+  // ASan's runtime aborts in the forced unwind of a cancelled thread (its
+  // sigaltstack interceptor, asan_thread.cpp:371), on the kernel as on lstack:
+  // the normal build runs these checks.
+  std::printf("posix-check: cancel checks not run under AddressSanitizer\n");
+#else
   cancel_checks(g_peer, g_local, 9000, check);
+#endif
+  close_checks(g_peer, g_local, 9000, check);
   std::printf("posix-check: %d passed, %d failed\n", g_passed, g_failed);
   std::fflush(stdout);
   leave_thread_blocked(g_peer, 9000);  // returning from main with it blocked must not hang

@@ -22,15 +22,24 @@
 namespace gz::stack {
 
 class StackThread;
+class EpollSet;
+using EpollRef = Ref<EpollSet>;
 
 class EpollSet {
  public:
   // kernel_epfd: the application's epoll fd (created by the shim). Errors:
   // EMFILE/ENFILE for the eventfd, or epoll_ctl's errno.
-  static Result<std::unique_ptr<EpollSet>> create(int kernel_epfd);
-  ~EpollSet();
+  static Result<EpollRef> create(int kernel_epfd);
   EpollSet(const EpollSet&) = delete;
   EpollSet& operator=(const EpollSet&) = delete;
+
+  // References (gz/ref.hpp): the fd's and one per call running on the set
+  // (an epoll_wait another thread's close() must not free). The last
+  // release() deletes the set; create() returns the fd's. Thread: any.
+  void acquire() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
 
   // EPOLL_CTL_ADD/MOD/DEL for an lstack socket registered under fd. 0 or
   // -EEXIST, -ENOENT, -EINVAL, -ENOSPC (the socket is in too many sets).
@@ -56,12 +65,14 @@ class EpollSet {
     bool disabled;  // EPOLLONESHOT fired
   };
   explicit EpollSet(int kfd) : kfd_(kfd) {}
+  ~EpollSet();
   int collect(epoll_event* out, int max) noexcept;
   int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken);
   int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   void remove_at(std::size_t i) noexcept;
 
   int kfd_;
+  std::atomic<int> refs_{1};
   Waiter waiter_;
   std::mutex mu_;
   std::vector<Entry> entries_;
@@ -69,8 +80,9 @@ class EpollSet {
   std::size_t cursor_ = 0;  // where the next scan starts: fairness when max is small
 };
 
-// Finds the lstack socket behind fd, or nullptr for a kernel fd.
-using SocketLookup = SocketBase* (*)(int fd) noexcept;
+// Finds the lstack socket behind fd (a reference held until the call ends),
+// or nothing for a kernel fd.
+using SocketLookup = SocketRef (*)(int fd) noexcept;
 // Whether the kernel fd behind an lstack socket is to be watched as well (a
 // listener on INADDR_ANY listens on both); may be nullptr.
 using TwinLookup = bool (*)(int fd) noexcept;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "gz/ref.hpp"
 #include "gz/result.hpp"
 
 namespace gz::stack {
@@ -60,7 +61,8 @@ class SocketBase {
   virtual ssize_t send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) = 0;
   virtual int shutdown(int how) noexcept = 0;
   // Releases the socket: the object must not be used afterwards (the stack
-  // deletes it once the connection is done with it).
+  // deletes it once the connection is done with it). Called by the last
+  // release(), or directly by the only holder of a socket never shared.
   virtual void close() noexcept = 0;
   virtual int getsockname(sockaddr* addr, socklen_t* len) noexcept = 0;
   virtual int getpeername(sockaddr* addr, socklen_t* len) noexcept = 0;
@@ -81,10 +83,15 @@ class SocketBase {
   // Errors: lstack's start error, or the replayed bind/listen's. real() is
   // the started socket or nullptr; both are `this` for ordinary sockets.
   bool deferred() const noexcept { return deferred_; }
-  // The shim's count of fds naming this socket (dup): the last close() of
-  // them releases it. Thread: any.
-  void add_fd() noexcept { fds_.fetch_add(1, std::memory_order_relaxed); }
-  bool drop_fd() noexcept { return fds_.fetch_sub(1, std::memory_order_acq_rel) == 1; }
+  // References (gz/ref.hpp): one per fd naming this socket (dup) and one per
+  // call running on it. The last release() closes it, so close() from
+  // another thread leaves a blocked call its socket; that call ends as on
+  // Linux (data, the peer's FIN, shutdown()). A new socket holds one
+  // reference, its creator's. Thread: any.
+  void acquire() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) close();
+  }
   virtual Result<SocketBase*> start() noexcept { return this; }
   virtual SocketBase* real() noexcept { return this; }
 
@@ -115,11 +122,13 @@ class SocketBase {
   std::atomic<std::uint32_t> sleepers_{0};
   std::atomic<bool> nonblocking_{false};
   bool deferred_ = false;
-  std::atomic<int> fds_{1};
+  std::atomic<int> refs_{1};
   StackThread* driver_ = nullptr;  // run to completion: the stack its owner drives while waiting
   std::mutex waiters_mu_;  // attach/detach vs raise: short, uncontended in practice
   Waiter* waiters_[kMaxWaiters] = {};
 };
+
+using SocketRef = Ref<SocketBase>;
 
 // Creates a socket served by lstack. domain must be AF_INET; type SOCK_STREAM
 // or SOCK_DGRAM (SOCK_NONBLOCK honoured, SOCK_CLOEXEC is the shim's). Before

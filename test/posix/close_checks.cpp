@@ -1,0 +1,192 @@
+// close() and shutdown() from one thread while another is blocked on the fd
+// (Linux: the blocked call holds the open file; close() neither wakes it nor
+// frees the socket under it, shutdown() wakes it). Under ASan these would show
+// a socket or epoll set freed under a running call.
+#include "close_checks.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace {
+
+struct Blocked {
+  int fd = -1;
+  int (*call)(int fd) = nullptr;
+  std::atomic<int> started{0};
+  std::atomic<int> rc{-2};
+  std::atomic<int> err{0};
+  pthread_t thread{};
+};
+
+void* run_blocked(void* arg) {
+  auto* b = static_cast<Blocked*>(arg);
+  b->started = 1;
+  const int rc = b->call(b->fd);
+  b->err = errno;
+  b->rc = rc;
+  return nullptr;
+}
+
+void sleep_ms(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+
+bool start(Blocked& b) {
+  if (pthread_create(&b.thread, nullptr, run_blocked, &b) != 0) return false;
+  for (int i = 0; i < 300 && !b.started; ++i) sleep_ms(10);
+  sleep_ms(100);  // into the call and asleep in it
+  return true;
+}
+
+// Joins within limit_ms; a thread still blocked is cancelled so the run goes on.
+bool joined(Blocked& b, long limit_ms) {
+  timespec until{};
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += limit_ms / 1000;
+  until.tv_nsec += (limit_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) until.tv_sec += 1, until.tv_nsec -= 1000000000L;
+  if (pthread_timedjoin_np(b.thread, nullptr, &until) == 0) return true;
+  pthread_cancel(b.thread);
+  pthread_join(b.thread, nullptr);
+  return false;
+}
+
+// As joined(), while this thread keeps calling poll() on fd: in run to
+// completion (stack_mode_rtc) the socket's stack runs inside its owner
+// thread's calls, so the owner must keep calling for packets to move.
+bool joined_polling(Blocked& b, int fd, long limit_ms) {
+  for (long waited = 0; waited < limit_ms && b.rc == -2; waited += 10) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10) > 0) sleep_ms(10);
+  }
+  return joined(b, 1000);
+}
+
+char g_buf[64];
+int do_recv(int fd) { return static_cast<int>(recv(fd, g_buf, sizeof g_buf, 0)); }
+int do_accept(int fd) { return accept(fd, nullptr, nullptr); }
+int do_epoll_wait(int fd) {
+  epoll_event ev[2];
+  return epoll_wait(fd, ev, 2, 500);
+}
+
+int connect_echo(const char* peer, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, peer, &a.sin_addr);
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void close_then_dup_sends(const char* peer, int port, const Check& check) {
+  Blocked b;
+  b.fd = connect_echo(peer, port);
+  const int twin = b.fd >= 0 ? dup(b.fd) : -1;
+  b.call = do_recv;
+  if (twin < 0 || !start(b)) return check(false, "close-while-blocked: connect, dup and start a recv");
+  close(b.fd);  // the recv keeps the socket: the dup still names it
+  const bool sent = send(twin, "abc", 3, 0) == 3;
+  const bool done = joined_polling(b, twin, 3000);
+  check(done && sent && b.rc == 3 && std::memcmp(g_buf, "abc", 3) == 0,
+        "a recv blocked on an fd another thread closed gets the echo sent through its dup (rc " +
+            std::to_string(b.rc.load()) + ")");
+  close(twin);
+}
+
+void shutdown_wakes_recv(const char* peer, int port, const Check& check) {
+  Blocked b;
+  b.fd = connect_echo(peer, port);
+  b.call = do_recv;
+  if (b.fd < 0 || !start(b)) return check(false, "shutdown-wakes: connect and start a recv");
+  check(shutdown(b.fd, SHUT_RDWR) == 0, "shutdown(SHUT_RDWR) while another thread is in recv");
+  const bool done = joined(b, 3000);
+  check(done && b.rc == 0, "... wakes that recv, which reads 0 (rc " + std::to_string(b.rc.load()) + ")");
+  close(b.fd);
+}
+
+void shutdown_wakes_accept(const char* local, const Check& check) {
+  Blocked b;
+  b.fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  setsockopt(b.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(7500);
+  inet_pton(AF_INET, local, &a.sin_addr);
+  b.call = do_accept;
+  if (bind(b.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(b.fd, 4) != 0 || !start(b)) {
+    close(b.fd);
+    return check(false, "shutdown-wakes-accept: listen on 7500 and start an accept");
+  }
+  check(shutdown(b.fd, SHUT_RD) == 0, "shutdown(SHUT_RD) of a listener another thread accepts on");
+  const bool done = joined(b, 3000);
+  check(done && b.rc == -1 && b.err == EINVAL,
+        std::string("... wakes that accept with EINVAL (") + (b.rc == -1 ? std::strerror(b.err) : "no error") + ")");
+  close(b.fd);
+}
+
+void close_epoll_while_waiting(const char* peer, int port, const Check& check) {
+  Blocked b;
+  const int s = connect_echo(peer, port);
+  b.fd = epoll_create1(0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  epoll_ctl(b.fd, EPOLL_CTL_ADD, s, &ev);
+  b.call = do_epoll_wait;
+  if (s < 0 || !start(b)) return check(false, "close-epoll: connect and start an epoll_wait");
+  close(b.fd);
+  const bool done = joined(b, 3000);
+  check(done && b.rc == 0, "an epoll_wait whose epoll fd another thread closed times out as usual (rc " +
+                                          std::to_string(b.rc.load()) + ")");
+  close(s);
+}
+
+// Each round: a recv with a 50 ms SO_RCVTIMEO; the fd is closed under it and
+// its number reused at once by a new socket. The recv ends by its timeout.
+void close_and_reuse_rounds(const char* peer, int port, const Check& check) {
+  int good = 0;
+  constexpr int kRounds = 40;
+  for (int i = 0; i < kRounds; ++i) {
+    Blocked b;
+    b.fd = connect_echo(peer, port);
+    timeval tv{0, 50000};
+    setsockopt(b.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    b.call = do_recv;
+    if (b.fd < 0 || pthread_create(&b.thread, nullptr, run_blocked, &b) != 0) break;
+    while (!b.started) sleep_ms(1);
+    close(b.fd);
+    const int reuse = socket(AF_INET, SOCK_STREAM, 0);  // most likely the same number
+    if (joined(b, 3000) && b.rc == -1 && (b.err == EAGAIN || b.err == EWOULDBLOCK)) ++good;
+    close(reuse);
+  }
+  check(good == kRounds, "close under a recv with SO_RCVTIMEO, fd reused at once: " + std::to_string(good) + "/" +
+                             std::to_string(kRounds) + " recvs end by their timeout");
+}
+
+}  // namespace
+
+void close_checks(const char* peer, const char* local, int echo_port, const Check& check) {
+  close_then_dup_sends(peer, echo_port, check);
+  shutdown_wakes_recv(peer, echo_port, check);
+  shutdown_wakes_accept(local, check);
+  close_epoll_while_waiting(peer, echo_port, check);
+  close_and_reuse_rounds(peer, echo_port, check);
+}
