@@ -10,7 +10,6 @@
 #include <new>
 #include <utility>
 
-#include "runtime.hpp"
 #include "sock_util.hpp"
 #include "stack.hpp"
 #include "tcp_socket_task.hpp"
@@ -89,12 +88,18 @@ int TcpSocket::listen(int backlog) noexcept {
 // Stack threads only: in run to completion every thread listens on its own stack.
 int TcpSocket::listen_on_other_stacks(int backlog) noexcept {
   if (group_) return 0;  // a shadow itself
-  auto rt = Runtime::get();
-  if (!rt || owner_.rtc() || rt.value()->stack_count() < 2) return 0;
-  group_ = std::make_shared<ListenGroup>();
+  StackGroup* all = owner_.group();
+  if (all == nullptr || owner_.rtc() || all->stack_count() < 2) return 0;
+  try {  // out of memory is ENOMEM here, never std::terminate
+    group_ = std::make_shared<ListenGroup>();
+    shadows_.reserve(all->stack_count());
+  } catch (const std::bad_alloc&) {
+    group_.reset();
+    return -ENOMEM;
+  }
   group_->primary = this;
-  for (std::size_t i = 0; i < rt.value()->stack_count(); ++i) {
-    StackThread& other = rt.value()->stack(i);
+  for (std::size_t i = 0; i < all->stack_count(); ++i) {
+    StackThread& other = all->stack(i);
     if (&other == &owner_) continue;
     auto shadow = TcpSocket::create(other);
     int rc = shadow ? 0 : -shadow.error().code;

@@ -11,6 +11,7 @@
 
 #include "gz/result.hpp"
 #include "netdev.hpp"
+#include "netdev_source.hpp"
 
 namespace gz::stack {
 
@@ -23,11 +24,7 @@ struct PortSummary {
   std::string driver;
 };
 
-// Bytes of private area after each rte_mbuf: lwIP's pbuf_custom lives there,
-// so an mbuf becomes a pbuf without allocation or copy.
-inline constexpr std::uint16_t kMbufPrivBytes = 64;
-
-class Port {
+class Port final : public NetDevSource {
  public:
   struct Options {
     std::array<std::uint8_t, 6> mac;
@@ -49,6 +46,8 @@ class Port {
 
   // The NetDev for queue pair q (0 <= q < queues); the Port must outlive it.
   std::unique_ptr<NetDev> queue(std::uint16_t q);
+  std::size_t count() const noexcept override { return pools_.size(); }
+  std::unique_ptr<NetDev> take(std::size_t i) override { return queue(static_cast<std::uint16_t>(i)); }
   std::uint16_t id() const noexcept { return id_; }
   Offloads offloads() const noexcept { return offloads_; }
 

@@ -119,7 +119,11 @@ void ControlServer::answer(int client) noexcept {
   } else if (req.command != wire::kCtlStats) {
     head.status = -EOPNOTSUPP;
   } else {
-    stacks.resize(rt_.stack_count());
+    try {
+      stacks.resize(rt_.stack_count());
+    } catch (const std::bad_alloc&) {
+      head.status = -ENOMEM;
+    }
     // Bounded: a run-to-completion stack is only served while its owner thread
     // drives it, and at exit this thread must be joinable at once.
     for (std::size_t i = 0; i < stacks.size(); ++i) (void)rt_.stack(i).snapshot(stacks[i], kSnapshotWaitMs);

@@ -25,6 +25,20 @@ struct StackTask {
   std::atomic<std::uint32_t> done{0};
 };
 
+class StackThread;
+
+// The stacks of this process, for what spans them (a listener listens on
+// every stack); the runtime implements it. Any thread; stack(i) for
+// i < stack_count() (the count only grows).
+class StackGroup {
+ public:
+  virtual std::size_t stack_count() const noexcept = 0;
+  virtual StackThread& stack(std::size_t i) noexcept = 0;
+
+ protected:
+  ~StackGroup() = default;
+};
+
 class StackThread {
  public:
   struct Setup {
@@ -36,6 +50,7 @@ class StackThread {
     // While this reads false the stack takes no packets in (tasks still run):
     // lstack is replaying the listeners opened before it started. nullptr: open.
     const std::atomic<bool>* rx_open = nullptr;
+    StackGroup* group = nullptr;  // the process's stacks (nullptr: this one alone)
   };
 
   // Starts the thread and waits until its Stack is up. Errors: the Stack's.
@@ -65,6 +80,8 @@ class StackThread {
   void run_sync(StackTask* t) noexcept;
   bool on_this_thread() const noexcept { return std::this_thread::get_id() == owner_id_; }
   int index() const noexcept { return index_; }
+  // The stacks this one belongs to, or nullptr. Any thread.
+  StackGroup* group() const noexcept { return group_; }
   // Counters of the stack (see gz/wire.hpp for the read rules).
   const wire::StackCounters* counters() const noexcept { return counters_; }
 
@@ -94,6 +111,7 @@ class StackThread {
   unsigned poll_stack() noexcept;
 
   const std::atomic<bool>* rx_open_ = nullptr;
+  StackGroup* group_ = nullptr;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> sleeping_{0};   // futex word: 1 while the stack sleeps
   std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed

@@ -168,23 +168,24 @@ Result<std::unique_ptr<Runtime>> Runtime::start() {
 
 Result<void> Runtime::start_stacks() {
   const Config& c = config_;
-  Port::Options po;
+  NetDevPlan plan;
+  Port::Options& po = plan.port;
   po.mac = c.devices;
   po.queues = static_cast<std::uint16_t>(c.cpus.size());
   po.mbufs_per_queue = static_cast<std::uint32_t>(pool_mbufs(c));
   po.data_room = static_cast<std::uint16_t>(mbuf_data_room(c));
   for (int cpu : c.cpus) po.numa_nodes.push_back(node_of(c, cpu));
-  auto port = Port::open(po);
-  if (!port) return port.error();
-  port_ = std::move(port.value());
+  auto devs = open_netdevs(plan);
+  if (!devs) return devs.error();
+  devs_ = std::move(devs.value());
   if (auto ok = create_inboxes(); !ok) return ok;
   threads_.resize(c.cpus.size());
   for (std::size_t i = 0; i < c.cpus.size(); ++i) {
     if (c.stack_mode_rtc) {  // each waits for the application thread that will drive it
-      rtc_devs_.push_back(port_->queue(static_cast<std::uint16_t>(i)));
+      rtc_devs_.push_back(devs_->take(i));
       continue;
     }
-    auto t = StackThread::start(setup_for(i, port_->queue(static_cast<std::uint16_t>(i))));
+    auto t = StackThread::start(setup_for(i, devs_->take(i)));
     if (!t) return t.error();
     threads_[i] = std::move(t.value());
     live_.store(i + 1, std::memory_order_release);
@@ -207,7 +208,7 @@ Result<void> Runtime::create_inboxes() {
   return {};
 }
 
-StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev) const {
+StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev) {
   const Config& c = config_;
   StackThread::Setup s;
   s.index = static_cast<int>(i);
@@ -224,6 +225,7 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
   if (!inboxes_.empty()) s.opts.inbox = inboxes_[i].get();
   s.opts.flows = flows_.get();
   s.rx_open = &rx_open_;
+  s.group = this;
   return s;
 }
 

@@ -60,6 +60,7 @@ Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
   t->low_power_ = setup.low_power;
   t->rx_open_ = setup.rx_open;
+  t->group_ = setup.group;
   t->cpu_ = setup.cpu;
   StackThread* raw = t.get();
   t->thread_ = std::thread([raw, s = std::move(setup)]() mutable { raw->main(std::move(s)); });
@@ -77,6 +78,7 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
   t->low_power_ = setup.low_power;
   t->rx_open_ = setup.rx_open;
+  t->group_ = setup.group;
   t->cpu_ = setup.cpu;
   t->rtc_ = true;
   t->owner_id_ = std::this_thread::get_id();

@@ -14,6 +14,10 @@ struct rte_mempool;
 
 namespace gz::stack {
 
+// Bytes of private area after each rte_mbuf of a NetDev's pools: lwIP's
+// pbuf_custom lives there, so an mbuf becomes a pbuf without allocation or copy.
+inline constexpr std::uint16_t kMbufPrivBytes = 64;
+
 // Checksums the device computes, so lwIP can skip them (per netif).
 struct Offloads {
   bool rx_ip_cksum = false;   // mbuf ol_flags carry the IPv4 header verdict

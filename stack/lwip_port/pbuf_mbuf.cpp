@@ -7,7 +7,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "dpdk/port.hpp"
+#include "port.hpp"
 #include "lwip/pbuf.h"
 
 namespace gz::stack {

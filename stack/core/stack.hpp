@@ -19,7 +19,7 @@
 #include "lwip/netif.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
-#include "lwip_port/lwip_instance.hpp"
+#include "lwip_instance.hpp"
 #include "flow_directory.hpp"
 #include "netdev.hpp"
 

@@ -10,15 +10,15 @@
 
 #include "control.hpp"
 #include "flow_directory.hpp"
-#include "dpdk/eal.hpp"
-#include "dpdk/port.hpp"
+#include "eal.hpp"
+#include "netdev_factory.hpp"
 #include "gz/config.hpp"
 #include "gz/result.hpp"
 #include "stack_thread.hpp"
 
 namespace gz::stack {
 
-class Runtime {
+class Runtime final : public StackGroup {
  public:
   // The process's runtime, starting it on first call from $LSTACK_CONF_PATH.
   // A failed start is remembered: every later call returns the same error.
@@ -39,8 +39,8 @@ class Runtime {
   // first socket. Errors (RTC): EBUSY when every stack already has its thread.
   Result<StackThread*> pick_stack();
   // Stacks that are up (RTC: those adopted so far). Any thread.
-  std::size_t stack_count() const noexcept { return live_.load(std::memory_order_acquire); }
-  StackThread& stack(std::size_t i) noexcept { return *threads_[i]; }
+  std::size_t stack_count() const noexcept override { return live_.load(std::memory_order_acquire); }
+  StackThread& stack(std::size_t i) noexcept override { return *threads_[i]; }
   // Lets the stacks take packets in, once: first `replay` runs (it starts the
   // listeners opened before lstack started), so that no SYN meets a stack on
   // which its listener is not there yet. Callers while replay runs return at
@@ -51,12 +51,12 @@ class Runtime {
   explicit Runtime(Config c) : config_(std::move(c)) {}
   static Result<std::unique_ptr<Runtime>> start();
   Result<void> start_stacks();
-  StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev) const;
+  StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev);
   Result<void> create_inboxes();
 
   Config config_;
   std::unique_ptr<Eal> eal_;
-  std::unique_ptr<Port> port_;
+  std::unique_ptr<NetDevSource> devs_;  // one NetDev per stack
   struct RingFree {
     void operator()(rte_ring* r) const noexcept;
   };
