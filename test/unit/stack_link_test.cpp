@@ -1,0 +1,368 @@
+// Stack, the TCP and UDP sockets and epoll over two stacks joined in memory
+// (net/memory_link): no NIC, no root, no hugepages (EAL --no-huge). The link
+// can lose, reorder and duplicate frames. Runs under ASan+UBSan and TSan too.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "eal.hpp"
+#include "gz/event.hpp"
+#include "memory_link.hpp"
+#include "stack_thread.hpp"
+#include "tcp_socket.hpp"
+#include "udp_socket.hpp"
+
+namespace gz::stack {
+namespace {
+
+Eal* g_eal = nullptr;
+
+class EalEnv : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    // --no-huge: anonymous memory (it implies legacy memory, so no --in-memory).
+    auto eal = Eal::init({"--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
+                          "--file-prefix=gzlink" + std::to_string(getpid()), "--log-level=lib.eal:error"});
+    if (!eal) {  // fail the run: a gtest environment failure alone would skip every test
+      std::fprintf(stderr, "stack-link-tests: %s\n", eal.error().message.c_str());
+      std::exit(1);
+    }
+    g_eal = eal.value().release();
+  }
+  void TearDown() override { delete g_eal; }
+};
+const auto* const g_env = ::testing::AddGlobalTestEnvironment(new EalEnv);
+
+sockaddr_in addr(const char* ip, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+const sockaddr* sa(const sockaddr_in& a) { return reinterpret_cast<const sockaddr*>(&a); }
+
+// Two hosts, 10.9.0.1 (end 0) and 10.9.0.2 (end 1), each one stack thread.
+class Link : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int n = 0;
+    auto link = MemoryLink::create("gzl" + std::to_string(n++) + "_", 4096);
+    ASSERT_TRUE(link) << link.error().message;
+    link_ = std::move(link.value());
+    for (int i = 0; i < 2; ++i) {
+      StackThread::Setup s;
+      s.index = i;
+      s.dev = link_->take(static_cast<std::size_t>(i));
+      inet_pton(AF_INET, i == 0 ? "10.9.0.1" : "10.9.0.2", &s.opts.host);
+      inet_pton(AF_INET, "255.255.255.0", &s.opts.mask);
+      s.opts.arena_bytes = 16u << 20;
+      s.low_power = true;  // idle stacks sleep: two CPUs are shared with the test
+      auto t = StackThread::start(std::move(s));
+      ASSERT_TRUE(t) << t.error().message;
+      host_[i] = std::move(t.value());
+    }
+  }
+  void TearDown() override {
+    host_[0].reset();
+    host_[1].reset();
+    link_.reset();
+  }
+
+  TcpSocket* tcp(int host) {
+    auto s = TcpSocket::create(*host_[host]);
+    EXPECT_TRUE(s);
+    return s ? s.value() : nullptr;
+  }
+  // A listener on host 0 at port, and a client on host 1 connected to it.
+  std::pair<SocketBase*, SocketBase*> connected_pair(SocketBase* listener, int port) {
+    SocketBase* c = tcp(1);
+    const auto to = addr("10.9.0.1", port);
+    EXPECT_EQ(c->connect(sa(to), sizeof to), 0);
+    SocketBase* a = nullptr;
+    EXPECT_EQ(listener->accept(&a, nullptr, nullptr), 0);
+    return {a, c};
+  }
+  SocketBase* listen_on(int port, int backlog = 64) {
+    SocketBase* l = tcp(0);
+    const auto at = addr("10.9.0.1", port);
+    EXPECT_EQ(l->bind(sa(at), sizeof at), 0);
+    EXPECT_EQ(l->listen(backlog), 0);
+    return l;
+  }
+
+  std::unique_ptr<MemoryLink> link_;
+  std::unique_ptr<StackThread> host_[2];
+};
+
+std::vector<char> pattern(std::size_t n) {
+  std::vector<char> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  return v;
+}
+
+ssize_t send_all(SocketBase* s, const std::vector<char>& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    iovec iov{const_cast<char*>(data.data() + done), data.size() - done};
+    const ssize_t n = s->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0);
+    if (n <= 0) return n;
+    done += static_cast<std::size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+std::vector<char> recv_all(SocketBase* s, std::size_t n) {
+  std::vector<char> got(n);
+  std::size_t done = 0;
+  while (done < n) {
+    iovec iov{got.data() + done, n - done};
+    const ssize_t r = s->recv(&iov, 1, 0, nullptr, nullptr);
+    if (r <= 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  got.resize(done);
+  return got;
+}
+
+// Sends size bytes from a to c while c reads them; true when they match.
+bool transfer(SocketBase* from, SocketBase* to, std::size_t size) {
+  const auto data = pattern(size);
+  std::thread writer([&] { send_all(from, data); });
+  const auto got = recv_all(to, size);
+  writer.join();
+  return got == data;
+}
+
+TEST_F(Link, ConnectAcceptAndTransferBothWays) {
+  SocketBase* l = listen_on(8000);
+  auto [a, c] = connected_pair(l, 8000);
+  ASSERT_NE(a, nullptr);
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  ASSERT_EQ(a->getpeername(reinterpret_cast<sockaddr*>(&peer), &len), 0);
+  EXPECT_EQ(peer.sin_addr.s_addr, addr("10.9.0.2", 0).sin_addr.s_addr);
+  EXPECT_TRUE(transfer(c, a, 1 << 20));
+  EXPECT_TRUE(transfer(a, c, 1 << 20));
+  c->close();
+  char b;
+  iovec iov{&b, 1};
+  EXPECT_EQ(a->recv(&iov, 1, 0, nullptr, nullptr), 0) << "the client's FIN reads as 0";
+  a->close();
+  l->close();
+}
+
+// RFC 9293 3.10.7.4: the receiver orders segments, drops duplicates, and the
+// sender retransmits what was lost: the bytes arrive intact.
+TEST_F(Link, LossReorderingAndDuplicationLeaveTheBytesIntact) {
+  SocketBase* l = listen_on(8001);
+  auto [a, c] = connected_pair(l, 8001);
+  ASSERT_NE(a, nullptr);
+  link_->set_faults({0.02, 0.05, 0.05});
+  EXPECT_TRUE(transfer(c, a, 256 << 10));
+  EXPECT_TRUE(transfer(a, c, 256 << 10));
+  link_->set_faults({});
+  EXPECT_GT(link_->lost(), 0u);
+  EXPECT_GT(link_->reordered(), 0u);
+  EXPECT_GT(link_->duplicated(), 0u);
+  a->close();
+  c->close();
+  l->close();
+}
+
+// Several threads in a blocking accept() on one listener: every connection is
+// returned once, fully set up (its peer known), none twice, none lost.
+TEST_F(Link, ConcurrentAcceptReturnsEachConnectionOnce) {
+  constexpr int kConns = 48, kThreads = 4;
+  SocketBase* l = listen_on(8002, 128);
+  std::mutex mu;
+  std::vector<SocketBase*> accepted;
+  std::atomic<int> bad_peer{0};
+  std::vector<std::thread> acceptors;
+  for (int t = 0; t < kThreads; ++t) {
+    acceptors.emplace_back([&] {
+      for (int i = 0; i < kConns / kThreads; ++i) {
+        SocketBase* a = nullptr;
+        sockaddr_in p{};
+        socklen_t len = sizeof p;
+        if (l->accept(&a, reinterpret_cast<sockaddr*>(&p), &len) != 0) return;
+        if (p.sin_addr.s_addr == 0 || p.sin_port == 0) ++bad_peer;
+        std::lock_guard lock(mu);
+        accepted.push_back(a);
+      }
+    });
+  }
+  std::vector<SocketBase*> clients;
+  const auto to = addr("10.9.0.1", 8002);
+  for (int i = 0; i < kConns; ++i) {
+    SocketBase* c = tcp(1);
+    ASSERT_EQ(c->connect(sa(to), sizeof to), 0);
+    clients.push_back(c);
+  }
+  for (auto& t : acceptors) t.join();
+  EXPECT_EQ(accepted.size(), static_cast<std::size_t>(kConns));
+  EXPECT_EQ(std::set<SocketBase*>(accepted.begin(), accepted.end()).size(), accepted.size());
+  EXPECT_EQ(bad_peer.load(), 0);
+  for (SocketBase* s : accepted) s->close();
+  for (SocketBase* s : clients) s->close();
+  l->close();
+}
+
+// As the shim does for close() from another thread: the fd's reference goes,
+// the blocked recv keeps its own, gets the data, and its release closes the
+// socket (the peer then reads the FIN).
+TEST_F(Link, CloseWhileBlockedKeepsTheSocketForTheCall) {
+  SocketBase* l = listen_on(8003);
+  auto [a, c] = connected_pair(l, 8003);
+  ASSERT_NE(a, nullptr);
+  a->acquire();  // the blocked call's reference
+  std::atomic<ssize_t> got{-100};
+  char buf[8] = {};
+  std::thread reader([&] {
+    iovec iov{buf, sizeof buf};
+    got = a->recv(&iov, 1, 0, nullptr, nullptr);
+    a->release();  // the call ends: the last reference closes the socket
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  a->release();  // close(fd) from this thread: the call still holds it
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  iovec out{const_cast<char*>("late"), 4};
+  ASSERT_EQ(c->send(&out, 1, 0, nullptr, 0), 4);
+  reader.join();
+  EXPECT_EQ(got.load(), 4);
+  EXPECT_EQ(std::memcmp(buf, "late", 4), 0);
+  char b;
+  iovec iov{&b, 1};
+  EXPECT_EQ(c->recv(&iov, 1, 0, nullptr, nullptr), 0) << "closed once the call released it: FIN";
+  c->close();
+  l->close();
+}
+
+TEST_F(Link, ShutdownWakesABlockedRecvAndAccept) {
+  SocketBase* l = listen_on(8004);
+  auto [a, c] = connected_pair(l, 8004);
+  ASSERT_NE(a, nullptr);
+  std::atomic<ssize_t> got{-100};
+  std::atomic<int> acc{-100};
+  std::thread reader([&] {
+    char b[4];
+    iovec iov{b, sizeof b};
+    got = a->recv(&iov, 1, 0, nullptr, nullptr);
+  });
+  std::thread acceptor([&] {
+    SocketBase* x = nullptr;
+    acc = l->accept(&x, nullptr, nullptr);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(a->shutdown(SHUT_RDWR), 0);
+  EXPECT_EQ(l->shutdown(SHUT_RD), 0);
+  reader.join();
+  acceptor.join();
+  EXPECT_EQ(got.load(), 0);
+  EXPECT_EQ(acc.load(), -EINVAL);
+  a->close();
+  c->close();
+  l->close();
+}
+
+// epoll over the stack's sockets: readiness comes with the data, EPOLLRDHUP
+// with the peer's FIN.
+TEST_F(Link, EpollSeesDataAndTheFin) {
+  SocketBase* l = listen_on(8005);
+  auto [a, c] = connected_pair(l, 8005);
+  ASSERT_NE(a, nullptr);
+  const int kfd = epoll_create1(EPOLL_CLOEXEC);
+  auto set = EpollSet::create(kfd);
+  ASSERT_TRUE(set);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = 7;
+  ASSERT_EQ(set.value()->ctl(EPOLL_CTL_ADD, 100, a, &ev), 0);
+  epoll_event out[2];
+  EXPECT_EQ(set.value()->wait(out, 2, 50, nullptr), 0);
+  iovec iov{const_cast<char*>("x"), 1};
+  ASSERT_EQ(c->send(&iov, 1, 0, nullptr, 0), 1);
+  ASSERT_EQ(set.value()->wait(out, 2, 3000, nullptr), 1);
+  EXPECT_EQ(out[0].data.u64, 7u);
+  EXPECT_TRUE(out[0].events & EPOLLIN);
+  char x;
+  iovec in{&x, 1};
+  ASSERT_EQ(a->recv(&in, 1, 0, nullptr, nullptr), 1);  // level-triggered: read, or it stays ready
+  EXPECT_EQ(set.value()->wait(out, 2, 50, nullptr), 0);
+  c->close();
+  bool rdhup = false;
+  for (int i = 0; i < 50 && !rdhup; ++i) rdhup = set.value()->wait(out, 2, 100, nullptr) == 1 && (out[0].events & EPOLLRDHUP);
+  EXPECT_TRUE(rdhup);
+  set.value()->forget(100, a);
+  set.value().reset();
+  close(kfd);
+  a->close();
+  l->close();
+}
+
+// UDP over the bad link: what arrives is whole; duplicates arrive twice, as
+// on a real network (UDP does not deduplicate).
+TEST_F(Link, UdpDatagramsCrossWholeAndDuplicatesArriveTwice) {
+  auto s0 = UdpSocket::create(*host_[0]);
+  auto s1 = UdpSocket::create(*host_[1]);
+  ASSERT_TRUE(s0 && s1);
+  const auto at = addr("10.9.0.1", 9100);
+  ASSERT_EQ(s0.value()->bind(sa(at), sizeof at), 0);
+  s0.value()->set_nonblocking(true);
+  char buf[64];
+  iovec in{buf, sizeof buf};
+  // First the peer's MAC (lwIP queues one frame per unresolved address).
+  bool resolved = false;
+  for (int i = 0; i < 100 && !resolved; ++i) {
+    iovec w{const_cast<char*>("warm"), 4};
+    s1.value()->send(&w, 1, 0, sa(at), sizeof at);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    resolved = s0.value()->recv(&in, 1, 0, nullptr, nullptr) == 4;
+  }
+  ASSERT_TRUE(resolved);
+  while (s0.value()->recv(&in, 1, 0, nullptr, nullptr) > 0) {
+  }
+  const std::uint64_t dup_before = link_->duplicated();
+  link_->set_faults({0, 0, 0.5});
+  constexpr int kCount = 40;
+  for (int i = 0; i < kCount; ++i) {
+    char msg[16];
+    std::snprintf(msg, sizeof msg, "dgram-%03d", i);
+    iovec iov{msg, std::strlen(msg)};
+    ASSERT_EQ(s1.value()->send(&iov, 1, 0, sa(at), sizeof at), static_cast<ssize_t>(std::strlen(msg)));
+  }
+  int whole = 0, quiet = 0;
+  while (quiet < 30) {  // until 300 ms pass without a datagram
+    const ssize_t n = s0.value()->recv(&in, 1, 0, nullptr, nullptr);
+    if (n == -EAGAIN) {
+      ++quiet;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    quiet = 0;
+    ASSERT_EQ(n, 9);
+    EXPECT_EQ(std::memcmp(buf, "dgram-", 6), 0);
+    ++whole;
+  }
+  link_->set_faults({});
+  const auto dups = static_cast<int>(link_->duplicated() - dup_before);
+  EXPECT_GT(dups, 0);
+  EXPECT_EQ(whole, kCount + dups) << "each datagram and each copy on the wire arrives once";
+  s0.value()->close();
+  s1.value()->close();
+}
+
+}  // namespace
+}  // namespace gz::stack
