@@ -10,6 +10,7 @@
 
 #include "fd_table.hpp"
 #include "gz/kernel.hpp"
+#include "gz/thread_state.hpp"
 #include "handlers.hpp"
 #include "result.hpp"
 
@@ -28,23 +29,35 @@ void fatal(const Error& e) noexcept {
 
 namespace {
 
+// The calling thread's sendfile buffer (freed when the thread exits).
+char* sendfile_buffer(std::size_t size) noexcept {
+  ThreadState& ts = this_thread_state();
+  if (auto* b = static_cast<char*>(ts.owned[ThreadState::kSendfileBuffer])) return b;
+  char* b = new (std::nothrow) char[size];
+  if (b != nullptr && !ts.own(ThreadState::kSendfileBuffer, b, [](void* p) { delete[] static_cast<char*>(p); })) {
+    delete[] b;
+    return nullptr;
+  }
+  return b;
+}
+
 // sendfile to an lstack socket: the file's bytes are read at the offset (the
 // file position is only moved by what was sent, as the kernel does) and go
 // through the socket's one send path, 64 KiB at a time.
 ssize_t send_file(stack::SocketBase* s, int in, off_t* offset, size_t count) {
   constexpr std::size_t kChunk = 64 * 1024;
-  thread_local std::unique_ptr<char[]> buf(new (std::nothrow) char[kChunk]);
-  if (!buf) return -ENOMEM;
+  char* buf = sendfile_buffer(kChunk);
+  if (buf == nullptr) return -ENOMEM;
   const off_t start = offset != nullptr ? *offset : lseek(in, 0, SEEK_CUR);
   if (start < 0) return errno == ESPIPE ? -EINVAL : -errno;
   size_t done = 0;
   while (done < count) {
-    const ssize_t got = pread(in, buf.get(), std::min(kChunk, count - done), start + static_cast<off_t>(done));
+    const ssize_t got = pread(in, buf, std::min(kChunk, count - done), start + static_cast<off_t>(done));
     if (got <= 0) {
       if (got < 0 && done == 0) return -errno;
       break;
     }
-    iovec iov{buf.get(), static_cast<size_t>(got)};
+    iovec iov{buf, static_cast<size_t>(got)};
     const ssize_t sent = s->send(&iov, 1, 0, nullptr, 0);
     if (sent < 0) {
       if (done == 0) return sent;

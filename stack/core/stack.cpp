@@ -14,10 +14,10 @@
 #include "lwip/stats.h"
 #include "netif/ethernet.h"
 #include "pbuf_mbuf.hpp"
+#include "gz/thread_state.hpp"
 
 namespace gz::stack {
 namespace {
-thread_local Stack* t_stack = nullptr;
 
 // numa_bind: the arena's chunks come from the stack CPU's node (libnuma).
 void* numa_chunk(std::size_t bytes, void* ctx) noexcept {
@@ -30,7 +30,7 @@ LwipArena::ChunkSource numa_source(int node) {
 constexpr int kTxRetries = 4;  // a full device queue usually drains within a few tries
 }
 
-Stack* Stack::current() noexcept { return t_stack; }
+Stack* Stack::current() noexcept { return this_thread_state().stack; }
 
 Stack::Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts)
     : index_(index), dev_(std::move(dev)), opts_(opts) {}
@@ -58,7 +58,7 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
   s->inbox_ = opts.inbox;
   s->flows_ = opts.flows;
   etharp_gratuitous(&s->netif_);  // RFC 5227 section 3: announce our address
-  t_stack = s.get();
+  this_thread_state().stack = s.get();
   s->flush_tx();
   return s;
 }
@@ -66,7 +66,7 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
 Stack::~Stack() {
   flush_tx();
   for (std::uint16_t i = 0; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
-  if (t_stack == this) t_stack = nullptr;
+  if (this_thread_state().stack == this) this_thread_state().stack = nullptr;
   netif_remove(&netif_);
 }
 

@@ -2,6 +2,7 @@
 
 #include "gz/cancel.hpp"
 #include "gz/socket.hpp"
+#include "gz/thread_state.hpp"
 
 #include <linux/futex.h>
 #include <pthread.h>
@@ -18,7 +19,6 @@
 
 namespace gz::stack {
 namespace {
-thread_local StackThread* t_rtc = nullptr;
 constexpr unsigned kSpinRoundsBeforeSleep = 2000;  // ~tens of µs of polling first
 constexpr long kMaxSleepUs = 1000;                 // bounds rx latency while idle
 
@@ -74,7 +74,7 @@ Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
 }
 
 Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
-  if (t_rtc != nullptr) return make_error(EBUSY, "this thread already drives a stack");
+  if (this_thread_state().rtc != nullptr) return make_error(EBUSY, "this thread already drives a stack");
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
   t->low_power_ = setup.low_power;
   t->rx_open_ = setup.rx_open;
@@ -92,11 +92,11 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   t->stack_ = t->rtc_stack_.get();
   t->counters_ = &t->stack_->counters();
   t->started_.store(1);
-  t_rtc = t.get();
+  this_thread_state().rtc = t.get();
   return t;
 }
 
-StackThread* StackThread::rtc_of_this_thread() noexcept { return t_rtc; }
+StackThread* StackThread::rtc_of_this_thread() noexcept { return this_thread_state().rtc; }
 
 unsigned StackThread::poll_stack() noexcept {
   if (rx_open_ != nullptr && !rx_open_->load(std::memory_order_acquire)) return 0;
@@ -131,7 +131,7 @@ void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
 StackThread::~StackThread() {
   if (rtc_) {
     // The stack belongs to its owner thread's lwIP; at exit it is left as is.
-    if (t_rtc == this) t_rtc = nullptr;
+    if (this_thread_state().rtc == this) this_thread_state().rtc = nullptr;
     (void)rtc_stack_.release();
     return;
   }

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "arch/cc.h"
+#include "gz/thread_state.hpp"
 
 namespace gz::stack {
 namespace {
@@ -17,8 +18,6 @@ struct alignas(16) BlockHeader {
 };
 constexpr std::uint32_t kMagic = 0x6c774152;  // "lwAR"
 constexpr std::size_t kHeader = sizeof(BlockHeader);
-
-thread_local LwipArena* t_arena = nullptr;
 
 void* heap_alloc(std::size_t bytes, void*) noexcept { return std::aligned_alloc(64, bytes); }
 void heap_release(void* chunk, std::size_t, void*) noexcept { std::free(chunk); }
@@ -99,13 +98,13 @@ void LwipArena::release(void* p) noexcept {
   free_[cls] = block;
 }
 
-void set_thread_arena(LwipArena* arena) noexcept { t_arena = arena; }
-LwipArena* thread_arena() noexcept { return t_arena; }
+void set_thread_arena(LwipArena* arena) noexcept { gz::this_thread_state().arena = arena; }
+LwipArena* thread_arena() noexcept { return gz::this_thread_state().arena; }
 
 }  // namespace gz::stack
 
 extern "C" void* gz_lwip_malloc(size_t size) {
-  gz::stack::LwipArena* arena = gz::stack::t_arena;
+  gz::stack::LwipArena* arena = gz::this_thread_state().arena;
   return arena != nullptr ? arena->alloc(size) : nullptr;
 }
 
@@ -117,5 +116,5 @@ extern "C" void* gz_lwip_calloc(size_t count, size_t size) {
 }
 
 extern "C" void gz_lwip_free(void* mem) {
-  if (gz::stack::t_arena != nullptr) gz::stack::t_arena->release(mem);
+  if (gz::stack::LwipArena* arena = gz::this_thread_state().arena) arena->release(mem);
 }

@@ -5,20 +5,18 @@
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
+#include "gz/thread_state.hpp"
 
 namespace gz::stack {
-namespace {
-thread_local bool t_hosted_instance = false;
-}
 
 LwipInstance::LwipInstance(std::size_t arena_limit_bytes, LwipArena::ChunkSource source) noexcept
     : arena_(arena_limit_bytes, source) {}
 
 Result<std::unique_ptr<LwipInstance>> LwipInstance::create(std::size_t arena_limit_bytes,
                                                            LwipArena::ChunkSource source) {
-  if (t_hosted_instance) return make_error(EBUSY, "this thread already hosted an lwIP instance");
+  if (gz::this_thread_state().hosted_lwip) return make_error(EBUSY, "this thread already hosted an lwIP instance");
   std::unique_ptr<LwipInstance> inst(new LwipInstance(arena_limit_bytes, source));
-  t_hosted_instance = true;
+  gz::this_thread_state().hosted_lwip = true;
   set_thread_arena(&inst->arena_);
   lwip_init();
   if (inst->arena_.usage().failures != 0) {

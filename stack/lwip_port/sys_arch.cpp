@@ -11,11 +11,11 @@
 #include "gz_lwip_hooks.h"
 #include "lwip/sys.h"
 #include "lwip_instance.hpp"
+#include "gz/thread_state.hpp"
 
 namespace {
 
 std::atomic<std::uint64_t> g_assert_count{0};  // rare path: an lwIP bug or misuse
-thread_local std::uint64_t t_rand_state = 0;
 
 std::uint64_t seed() noexcept {
   std::uint64_t s = 0;
@@ -37,12 +37,13 @@ extern "C" u32_t sys_now(void) {
 }
 
 extern "C" uint32_t gz_lwip_rand(void) {
-  if (t_rand_state == 0) t_rand_state = seed();
-  std::uint64_t x = t_rand_state;  // xorshift64*
+  std::uint64_t& state = gz::this_thread_state().rand_state;
+  if (state == 0) state = seed();
+  std::uint64_t x = state;  // xorshift64*
   x ^= x >> 12;
   x ^= x << 25;
   x ^= x >> 27;
-  t_rand_state = x;
+  state = x;
   return static_cast<uint32_t>((x * 0x2545F4914F6CDD1DULL) >> 32);
 }
 

@@ -3,6 +3,7 @@
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 #include "signal_cleanup.hpp"
+#include "gz/thread_state.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -230,7 +231,7 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
 }
 
 void Runtime::open_rx_once(void (*replay)()) noexcept {
-  static thread_local bool replaying = false;
+  bool& replaying = this_thread_state().replaying;
   if (replaying || rx_open_.load(std::memory_order_acquire)) return;
   std::call_once(rx_once_, [&] {
     replaying = true;

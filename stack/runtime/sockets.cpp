@@ -17,13 +17,10 @@
 #include "runtime.hpp"
 #include "tcp_socket.hpp"
 #include "udp_socket.hpp"
+#include "gz/thread_state.hpp"
 
 namespace gz::stack {
-namespace {
-thread_local bool t_kernel_only = false;
-}
-
-bool thread_uses_kernel() noexcept { return t_kernel_only; }
+bool thread_uses_kernel() noexcept { return this_thread_state().kernel_only; }
 
 namespace {
 const sockaddr_in* inet_of(const sockaddr* addr, socklen_t len) noexcept {
@@ -112,11 +109,13 @@ bool running() noexcept { return Runtime::started() && !Runtime::inherited(); }
 bool started_in_parent() noexcept { return Runtime::inherited(); }
 
 bool serves_caller() noexcept {
-  return !t_kernel_only && !Runtime::inherited() && process_selected() && thread_selected();
+  return !this_thread_state().kernel_only && !Runtime::inherited() && process_selected() && thread_selected();
 }
 
-KernelOnlyScope::KernelOnlyScope() noexcept : saved_(t_kernel_only) { t_kernel_only = true; }
-KernelOnlyScope::~KernelOnlyScope() { t_kernel_only = saved_; }
+KernelOnlyScope::KernelOnlyScope() noexcept : saved_(this_thread_state().kernel_only) {
+  this_thread_state().kernel_only = true;
+}
+KernelOnlyScope::~KernelOnlyScope() { this_thread_state().kernel_only = saved_; }
 
 Result<SocketBase*> open_socket(int domain, int type, int protocol) {
   if (domain != AF_INET) return make_error(EAFNOSUPPORT, "lstack serves AF_INET only");

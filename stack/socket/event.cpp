@@ -8,6 +8,7 @@
 #include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
 #include "stack_thread.hpp"
+#include "gz/thread_state.hpp"
 
 namespace gz::stack {
 namespace {
@@ -37,6 +38,20 @@ class Armed {
  private:
   Waiter* w_;
 };
+
+// poll/select's Waiter of the calling thread, made on its first call and
+// closed when the thread exits. nullptr without memory or an eventfd.
+Waiter* poll_waiter() noexcept {
+  ThreadState& ts = this_thread_state();
+  if (auto* w = static_cast<Waiter*>(ts.owned[ThreadState::kPollWaiter])) return w;
+  auto* w = new (std::nothrow) Waiter();
+  if (w == nullptr || !w->ok() ||
+      !ts.own(ThreadState::kPollWaiter, w, [](void* p) { delete static_cast<Waiter*>(p); })) {
+    delete w;
+    return nullptr;
+  }
+  return w;
+}
 
 long remaining_ms(Clock::time_point deadline, bool forever) {
   if (forever) return -1;
@@ -307,8 +322,9 @@ class MixedPoll {
 
 int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* sigmask, SocketLookup lookup,
                TwinLookup twin) {
-  thread_local Waiter waiter;
-  if (!waiter.ok()) return -EMFILE;
+  Waiter* w = poll_waiter();
+  if (w == nullptr) return -EMFILE;
+  Waiter& waiter = *w;
   try {
     MixedPoll mp(fds, n, waiter);
     mp.split(lookup, twin);
