@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "process.hpp"
 #include "runtime.hpp"
 #include "sock_util.hpp"
 
@@ -20,7 +21,8 @@ std::mutex g_all_mu;
 std::vector<DeferredSocket*> g_all;
 }  // namespace
 
-DeferredSocket::DeferredSocket(int type, int protocol) noexcept : type_(type), protocol_(protocol) {
+DeferredSocket::DeferredSocket(Process& process, int type, int protocol) noexcept
+    : process_(process), type_(type), protocol_(protocol) {
   deferred_ = true;
   std::lock_guard lock(g_all_mu);
   try {
@@ -49,7 +51,7 @@ SocketBase* DeferredSocket::real() noexcept {
 
 Result<SocketBase*> DeferredSocket::start() noexcept {
   try {
-    auto rt = Runtime::get();
+    auto rt = process_.runtime();
     if (!rt) return rt.error();
     rt.value()->open_rx_once(&DeferredSocket::start_listeners);
     std::lock_guard lock(mu_);
@@ -63,7 +65,7 @@ Result<SocketBase*> DeferredSocket::start() noexcept {
 // Creates the real socket and replays what the program did so far. A replay
 // that fails (the port is taken inside lstack) fails the call that started it.
 Result<SocketBase*> DeferredSocket::start_locked() {
-  if (auto rt = Runtime::get(); !rt) return rt.error();
+  if (auto rt = process_.runtime(); !rt) return rt.error();
   auto made = open_socket(AF_INET, type_ | (nonblocking() ? SOCK_NONBLOCK : 0), protocol_);
   if (!made) return made.error();
   SocketBase* s = made.value();

@@ -19,9 +19,12 @@
 
 namespace gz::stack {
 
+class Process;
+
 class DeferredSocket final : public SocketBase {
  public:
-  DeferredSocket(int type, int protocol) noexcept;
+  // process: whose runtime start() starts (it outlives every socket).
+  DeferredSocket(Process& process, int type, int protocol) noexcept;
 
   Result<SocketBase*> start() noexcept override;
   SocketBase* real() noexcept override;  // nullptr until started
@@ -53,6 +56,7 @@ class DeferredSocket final : public SocketBase {
   };
   Result<SocketBase*> start_locked();
 
+  Process& process_;
   const int type_, protocol_;
   std::mutex mu_;
   SocketBase* real_ = nullptr;

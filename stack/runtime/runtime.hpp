@@ -20,18 +20,10 @@ namespace gz::stack {
 
 class Runtime final : public StackGroup {
  public:
-  // The process's runtime, starting it on first call from $LSTACK_CONF_PATH.
-  // A failed start is remembered: every later call returns the same error.
-  // After fork(), a child of a process whose lstack runs gets EPERM: the
-  // parent keeps the port; the child's sockets are the kernel's.
-  static Result<Runtime*> get();
-  // The config from $LSTACK_CONF_PATH, read once (no DPDK): routing decisions
-  // and deferred sockets need it before lstack starts.
-  static Result<const Config*> process_config();
-  // Whether lstack has started (in this process or, after fork, the parent).
-  static bool started() noexcept;
-  // Whether it started in another process (we are a child of fork()).
-  static bool inherited() noexcept;
+  // Starts lstack with config (EAL, devices, stack threads, control socket).
+  // config must outlive the Runtime (the Process holds both). Errors: the
+  // first step that failed, with its message.
+  static Result<std::unique_ptr<Runtime>> start(const Config& config);
 
   const Config& config() const noexcept { return config_; }
   // The stack that serves the next new socket: round robin over the stack
@@ -48,13 +40,12 @@ class Runtime final : public StackGroup {
   void open_rx_once(void (*replay)()) noexcept;
 
  private:
-  explicit Runtime(Config c) : config_(std::move(c)) {}
-  static Result<std::unique_ptr<Runtime>> start();
+  explicit Runtime(const Config& c) : config_(c) {}
   Result<void> start_stacks();
   StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev);
   Result<void> create_inboxes();
 
-  Config config_;
+  const Config& config_;
   std::unique_ptr<Eal> eal_;
   std::unique_ptr<NetDevSource> devs_;  // one NetDev per stack
   struct RingFree {

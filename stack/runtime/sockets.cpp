@@ -14,6 +14,7 @@
 
 #include "deferred_socket.hpp"
 #include "gz/socket.hpp"
+#include "process.hpp"
 #include "runtime.hpp"
 #include "tcp_socket.hpp"
 #include "udp_socket.hpp"
@@ -49,7 +50,7 @@ bool kernel_owns(in_addr a) noexcept {
 
 bool serves_bind_address(const sockaddr* addr, socklen_t len) noexcept {
   const sockaddr_in* in = inet_of(addr, len);
-  auto cfg = Runtime::process_config();
+  auto cfg = Process::get().config();
   if (in == nullptr || !cfg) return true;  // the socket layer reports the error
   return in->sin_addr.s_addr == htonl(INADDR_ANY) || in->sin_addr.s_addr == cfg.value()->host_addr.s_addr;
 }
@@ -99,17 +100,17 @@ bool thread_selected() noexcept {
 }  // namespace
 
 Result<void> check_config() {
-  auto cfg = Runtime::process_config();
+  auto cfg = Process::get().config();
   if (!cfg) return cfg.error();
   return {};
 }
 
-bool running() noexcept { return Runtime::started() && !Runtime::inherited(); }
+bool running() noexcept { return Process::get().started() && !Process::get().inherited(); }
 
-bool started_in_parent() noexcept { return Runtime::inherited(); }
+bool started_in_parent() noexcept { return Process::get().inherited(); }
 
 bool serves_caller() noexcept {
-  return !this_thread_state().kernel_only && !Runtime::inherited() && process_selected() && thread_selected();
+  return !this_thread_state().kernel_only && !Process::get().inherited() && process_selected() && thread_selected();
 }
 
 KernelOnlyScope::KernelOnlyScope() noexcept : saved_(this_thread_state().kernel_only) {
@@ -123,16 +124,17 @@ Result<SocketBase*> open_socket(int domain, int type, int protocol) {
   const bool tcp = base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
   const bool udp = base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
   if (!tcp && !udp) return make_error(EPROTONOSUPPORT, "lstack serves TCP and UDP sockets");
-  auto cfg = Runtime::process_config();
+  Process& process = Process::get();
+  auto cfg = process.config();
   if (!cfg) return cfg.error();
   if (udp && !cfg.value()->udp_enable) return make_error(EPROTONOSUPPORT, "udp_enable=0");
-  if (!Runtime::started()) {
-    auto* d = new (std::nothrow) DeferredSocket(base, protocol);
+  if (!process.started()) {
+    auto* d = new (std::nothrow) DeferredSocket(process, base, protocol);
     if (d == nullptr) return make_error(ENOMEM, "out of memory for a socket");
     d->set_nonblocking((type & SOCK_NONBLOCK) != 0);
     return d;
   }
-  auto rt = Runtime::get();
+  auto rt = process.runtime();
   if (!rt) return rt.error();
   rt.value()->open_rx_once(&DeferredSocket::start_listeners);
   auto owner = rt.value()->pick_stack();

@@ -1,6 +1,7 @@
 // DeferredSocket before lstack starts: what it records and answers (no DPDK,
 // no hugepages), and a start that fails on a missing config.
 #include "deferred_socket.hpp"
+#include "process.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -26,7 +27,7 @@ int int_option(SocketBase& s, int level, int name) {
 }
 
 TEST(DeferredSocket, RecordsBindListenAndAnswersBeforeStart) {
-  auto* s = new DeferredSocket(SOCK_STREAM, 0);
+  auto* s = new DeferredSocket(Process::get(), SOCK_STREAM, 0);
   EXPECT_TRUE(s->deferred());
   EXPECT_EQ(s->real(), nullptr);
   sockaddr_in a = any_port(7000);
@@ -56,7 +57,7 @@ TEST(DeferredSocket, RecordsBindListenAndAnswersBeforeStart) {
 }
 
 TEST(DeferredSocket, RejectsBadAddressesAndUdpListen) {
-  auto* u = new DeferredSocket(SOCK_DGRAM, 0);
+  auto* u = new DeferredSocket(Process::get(), SOCK_DGRAM, 0);
   EXPECT_EQ(u->listen(1), -EOPNOTSUPP);
   EXPECT_EQ(int_option(*u, SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
   sockaddr_in6 six{};
@@ -72,7 +73,7 @@ TEST(DeferredSocket, RejectsBadAddressesAndUdpListen) {
 // the socket stays deferred (nothing of DPDK is touched).
 TEST(DeferredSocket, StartWithoutConfigFailsWithItsMessage) {
   setenv("LSTACK_CONF_PATH", "/nonexistent/gz-unit/lstack.conf", 1);
-  auto* s = new DeferredSocket(SOCK_STREAM, 0);
+  auto* s = new DeferredSocket(Process::get(), SOCK_STREAM, 0);
   auto r = s->start();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("/nonexistent/gz-unit/lstack.conf"), std::string::npos) << r.error().message;
