@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "eal.hpp"
+#include "gz/cancel.hpp"
 #include "gz/event.hpp"
 #include "memory_link.hpp"
 #include "stack_thread.hpp"
@@ -68,7 +69,7 @@ class Link : public ::testing::Test {
       s.dev = link_->take(static_cast<std::size_t>(i));
       inet_pton(AF_INET, i == 0 ? "10.9.0.1" : "10.9.0.2", &s.opts.host);
       inet_pton(AF_INET, "255.255.255.0", &s.opts.mask);
-      s.opts.arena_bytes = 16u << 20;
+      s.opts.arena_bytes = arena_bytes_[i];
       s.low_power = true;  // idle stacks sleep: two CPUs are shared with the test
       auto t = StackThread::start(std::move(s));
       ASSERT_TRUE(t) << t.error().message;
@@ -105,6 +106,17 @@ class Link : public ::testing::Test {
 
   std::unique_ptr<MemoryLink> link_;
   std::unique_ptr<StackThread> host_[2];
+  std::size_t arena_bytes_[2] = {16u << 20, 16u << 20};  // lwIP's heap per host
+};
+
+// Host 1 (the client) with an lwIP heap of two chunks: its tcp_write runs
+// out of memory while the window is still open.
+class SmallArenaLink : public Link {
+ protected:
+  void SetUp() override {
+    arena_bytes_[1] = 512u << 10;
+    Link::SetUp();
+  }
 };
 
 std::vector<char> pattern(std::size_t n) {
@@ -363,6 +375,118 @@ TEST_F(Link, UdpDatagramsCrossWholeAndDuplicatesArriveTwice) {
   s0.value()->close();
   s1.value()->close();
 }
+
+// Data lwIP refused with ERR_MEM is sent by the stack itself (its ACK and
+// poll callbacks), without the application calling again: the sender writes
+// once and waits; every byte arrives.
+TEST_F(SmallArenaLink, DataRefusedForWantOfMemoryIsSentWithoutAnotherCall) {
+  SocketBase* l = listen_on(8006);
+  auto [a, c] = connected_pair(l, 8006);
+  ASSERT_NE(a, nullptr);
+  const auto data = pattern(1 << 20);
+  std::atomic<ssize_t> sent{-1};
+  std::thread writer([&] { sent = send_all(c, data); });  // returns once the socket took it all
+  const auto got = recv_all(a, data.size());
+  writer.join();
+  EXPECT_EQ(sent.load(), static_cast<ssize_t>(data.size()));
+  EXPECT_TRUE(got == data);
+  wire::CtlStackStats st{};
+  ASSERT_TRUE(host_[1]->snapshot(st, 2000));
+  EXPECT_GT(st.arena_failures, 0u) << "the sender's lwIP never ran out of memory: the test proved nothing";
+  a->close();
+  c->close();
+  l->close();
+}
+
+// The case that wedged before: one connection's unsent data (its reader
+// stopped reading) fills the sender's lwIP heap; another connection's short
+// write is refused with nothing of its own in flight, so no ACK will come to
+// retry it. Once the heap frees up, lwIP's poll timer sends it.
+TEST_F(SmallArenaLink, RefusedWithNothingInFlightIsRetriedByThePollTimer) {
+  SocketBase* l = listen_on(8008);
+  auto [ya, yc] = connected_pair(l, 8008);
+  auto [xa, xc] = connected_pair(l, 8008);
+  ASSERT_NE(ya, nullptr);
+  ASSERT_NE(xa, nullptr);
+  yc->set_nonblocking(true);
+  const auto bulk = pattern(64 << 10);
+  std::size_t queued = 0;
+  for (int idle = 0; idle < 60 && queued < (8u << 20);) {  // until 300 ms pass with nothing taken
+    iovec iov{const_cast<char*>(bulk.data()), bulk.size()};
+    const ssize_t n = yc->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0);
+    if (n > 0) {
+      queued += static_cast<std::size_t>(n);
+      idle = 0;
+    } else {
+      ++idle;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  wire::CtlStackStats before{};
+  ASSERT_TRUE(host_[1]->snapshot(before, 2000));
+  // Larger than what is left of the heap (lwIP's tcp_write takes all or nothing).
+  const auto note = pattern(60 << 10);
+  iovec ping{const_cast<char*>(note.data()), note.size()};
+  ASSERT_EQ(xc->send(&ping, 1, 0, nullptr, 0), static_cast<ssize_t>(note.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wire::CtlStackStats full{};
+  ASSERT_TRUE(host_[1]->snapshot(full, 2000));
+  ASSERT_GT(full.arena_failures, before.arena_failures) << "the second write was not refused: the test proved nothing";
+  const auto drained = recv_all(ya, queued);  // the heap frees up as the bulk is acknowledged
+  EXPECT_EQ(drained.size(), queued);
+  const int ms = 3000;
+  timeval tv{ms / 1000, 0};
+  ASSERT_EQ(xa->setsockopt(SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  const auto got = recv_all(xa, note.size());
+  EXPECT_TRUE(got == note) << "the refused write was never retried (" << got.size() << " bytes arrived)";
+  wire::CtlStackStats after{};
+  ASSERT_TRUE(host_[1]->snapshot(after, 2000));
+  EXPECT_GT(after.counters.tx_retried, 0u);
+  for (SocketBase* s : {ya, yc, xa, xc, l}) s->close();
+}
+
+#ifndef __SANITIZE_ADDRESS__  // ASan's runtime aborts in a cancelled thread's forced unwind
+struct Blocked {
+  SocketBase* sock;
+  std::atomic<int> cleaned{0}, returned{0}, started{0};
+};
+
+void* recv_until_cancelled(void* arg) {
+  auto* b = static_cast<Blocked*>(arg);
+  pthread_cleanup_push([](void* p) { static_cast<Blocked*>(p)->cleaned = 1; }, b);
+  {
+    CallScope scope(true);  // as the shim's trampoline for recv
+    b->started = 1;
+    char buf[8];
+    iovec iov{buf, sizeof buf};
+    b->sock->recv(&iov, 1, 0, nullptr, nullptr);
+  }
+  b->returned = 1;
+  pthread_cleanup_pop(0);
+  return nullptr;
+}
+
+// pthread_cancel of a thread blocked in recv: it unwinds through the socket
+// layer, its cleanup handler runs, it joins; the socket still works.
+TEST_F(Link, CancelUnwindsABlockedRecv) {
+  SocketBase* l = listen_on(8007);
+  auto [a, c] = connected_pair(l, 8007);
+  ASSERT_NE(a, nullptr);
+  Blocked b{a};
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, nullptr, recv_until_cancelled, &b), 0);
+  while (!b.started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(pthread_cancel(t), 0);
+  ASSERT_EQ(pthread_join(t, nullptr), 0);
+  EXPECT_EQ(b.cleaned.load(), 1);
+  EXPECT_EQ(b.returned.load(), 0);
+  EXPECT_TRUE(transfer(c, a, 4096)) << "the socket serves on after the cancel";
+  a->close();
+  c->close();
+  l->close();
+}
+#endif
 
 }  // namespace
 }  // namespace gz::stack
