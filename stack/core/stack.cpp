@@ -14,6 +14,7 @@
 #include "lwip/stats.h"
 #include "netif/ethernet.h"
 #include "pbuf_mbuf.hpp"
+#include "gz/handover.hpp"
 #include "gz/thread_state.hpp"
 
 namespace gz::stack {
@@ -150,6 +151,7 @@ unsigned Stack::poll_once() noexcept {
   if (inbox_ != nullptr) {  // frames the other stacks handed over
     void* handed[32];
     const unsigned k = rte_ring_sc_dequeue_burst(inbox_, handed, 32, nullptr);
+    handover_acquire(inbox_);
     for (unsigned j = 0; j < k; ++j) input(static_cast<rte_mbuf*>(handed[j]));
   }
   counters_.rx_packets += n;
@@ -171,7 +173,9 @@ bool Stack::steer(rte_mbuf* m) noexcept {
   if (is_arp(m)) {  // every stack keeps its own ARP table
     for (rte_ring* peer : peer_inboxes_) {
       rte_mbuf* copy = peer != nullptr ? rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX) : nullptr;
-      if (copy != nullptr && rte_ring_mp_enqueue(peer, copy) != 0) rte_pktmbuf_free(copy);
+      if (copy == nullptr) continue;
+      handover_release(peer);
+      if (rte_ring_mp_enqueue(peer, copy) != 0) rte_pktmbuf_free(copy);
     }
     return false;
   }
@@ -181,6 +185,7 @@ bool Stack::steer(rte_mbuf* m) noexcept {
   if (!t.valid) return false;
   const int owner = flows_->owner(FlowDirectory::key(t.local_port, t.remote_ip, t.remote_port));
   if (owner < 0 || owner == index_ || static_cast<std::size_t>(owner) >= peer_inboxes_.size()) return false;
+  handover_release(peer_inboxes_[owner]);
   if (rte_ring_mp_enqueue(peer_inboxes_[owner], m) != 0) {
     rte_pktmbuf_free(m);
     ++counters_.rx_dropped;
@@ -201,6 +206,12 @@ void drop_flow_of_freed_pcb(u8_t, void* data) {
   if (Stack* s = Stack::current()) s->drop_flow(reinterpret_cast<std::uintptr_t>(data));
 }
 const tcp_ext_arg_callbacks kFlowCallbacks = {drop_flow_of_freed_pcb, nullptr};
+// lwIP calls it when a listener made the SYN-RECEIVED pcb of a new SYN.
+err_t hold_flow_of_syn(u8_t, tcp_pcb_listen*, tcp_pcb* half_open) {
+  if (Stack* s = Stack::current()) s->hold_flow(half_open);
+  return ERR_OK;
+}
+const tcp_ext_arg_callbacks kListenCallbacks = {nullptr, hold_flow_of_syn};
 constexpr u8_t kFlowArg = 0;
 constexpr int kPortTries = 64;
 
@@ -220,6 +231,10 @@ void Stack::hold_flow(tcp_pcb* pcb) noexcept {
     return;
   }
   tie_flow_to_pcb(pcb, key);
+}
+
+void Stack::hold_flows_of(tcp_pcb* listener) noexcept {
+  if (flows_ != nullptr && listener != nullptr) tcp_ext_arg_set_callbacks(listener, kFlowArg, &kListenCallbacks);
 }
 
 void Stack::drop_flow(std::uint64_t key) noexcept {

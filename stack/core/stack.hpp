@@ -98,6 +98,10 @@ class Stack {
   // that arrive at another stack are handed over. Another stack's entry is
   // never taken over (counted in flow_conflicts).
   void hold_flow(tcp_pcb* pcb) noexcept;
+  // A listening pcb: each half-open connection it makes (a SYN) holds its
+  // flow from then on, so that the handshake's ACK finds this stack whatever
+  // queue it lands on.
+  void hold_flows_of(tcp_pcb* listener) noexcept;
   void drop_flow(std::uint64_t key) noexcept;
   // Before connect: an unbound pcb gets a local port that no stack uses
   // towards that peer. ERR_USE when none was found.

@@ -7,8 +7,9 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "port.hpp"
+#include "gz/handover.hpp"
 #include "lwip/pbuf.h"
+#include "netdev.hpp"
 
 namespace gz::stack {
 namespace {
@@ -19,7 +20,13 @@ rte_mbuf* mbuf_of(pbuf* p) noexcept {
   return reinterpret_cast<rte_mbuf*>(reinterpret_cast<char*>(p) - sizeof(rte_mbuf));
 }
 
-void free_mbuf_pbuf(pbuf* p) noexcept { rte_pktmbuf_free_seg(mbuf_of(p)); }
+// A received mbuf may go back to its pool from another stack's thread than
+// the one that will take it out again (frames handed over between stacks).
+void free_mbuf_pbuf(pbuf* p) noexcept {
+  rte_mbuf* m = mbuf_of(p);
+  handover_release(m->pool);
+  rte_pktmbuf_free_seg(m);
+}
 
 pbuf* wrap_segment(rte_mbuf* seg) noexcept {
   auto* pc = static_cast<pbuf_custom*>(rte_mbuf_to_priv(seg));

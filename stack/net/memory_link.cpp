@@ -4,61 +4,55 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <random>
-#include <vector>
 
-// Under ThreadSanitizer: DPDK's rings synchronise through barriers TSan does
-// not model, so the hand-over of a frame is declared to it (release before the
-// enqueue, acquire after the dequeue).
-#if defined(__SANITIZE_THREAD__)
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#define GZ_HANDOVER_RELEASE(r) __tsan_release(r)
-#define GZ_HANDOVER_ACQUIRE(r) __tsan_acquire(r)
-#else
-#define GZ_HANDOVER_RELEASE(r) static_cast<void>(r)
-#define GZ_HANDOVER_ACQUIRE(r) static_cast<void>(r)
-#endif
+#include "gz/handover.hpp"
 
 namespace gz::stack {
 
-// One end: sends into the other end's wire, receives from its own.
+// One queue of a host: sends onto the other host's wire(s), receives from its
+// own. Each received frame is copied into this queue's pool and the sender's
+// mbuf goes back to the sender to free, so a pool is only ever used by its
+// own queue's thread, as a NIC's rx pool is.
 class MemoryLink::End final : public NetDev {
   static constexpr std::size_t kBurst = 128;
 
  public:
-  End(MemoryLink& link, int side) : link_(link), side_(side), rng_(0x9e3779b9u + side) {
-    mac_ = {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(side + 1)};
+  End(MemoryLink& link, std::size_t q) : link_(link), q_(q), rng_(0x9e3779b9u + static_cast<unsigned>(q)) {
+    const bool host1 = q + 1 == link.queues_.size();
+    mac_ = {0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(host1 ? 2 : 1)};
+    if (host1) {
+      for (std::size_t i = 0; i + 1 < link.queues_.size(); ++i) peers_.push_back(i);
+    } else {
+      peers_.push_back(link.queues_.size() - 1);
+    }
   }
   ~End() override {
     if (held_ != nullptr) rte_pktmbuf_free(held_);
     free_returned();
+    for (rte_mbuf* m : leftover_) hand_back(m);  // best effort at teardown
   }
 
-  // Each frame is copied into this end's pool and the sender's mbuf goes back
-  // to the sender to free: a pool is only ever used by its own end's thread,
-  // as a NIC's rx pool is by its queue's.
   std::uint16_t rx_burst(std::span<rte_mbuf*> out) noexcept override {
     release_held();  // a frame held back is not held forever
     free_returned();
     rte_mbuf* got[kBurst];
-    const unsigned n = rte_ring_dequeue_burst(link_.wire_[side_], reinterpret_cast<void**>(got),
-                                              std::min<std::size_t>(out.size(), kBurst), nullptr);
-    GZ_HANDOVER_ACQUIRE(link_.wire_[side_]);
+    rte_ring* wire = link_.queues_[q_].wire;
+    const unsigned n = rte_ring_dequeue_burst(wire, reinterpret_cast<void**>(got), std::min(out.size(), kBurst), nullptr);
+    handover_acquire(wire);
     std::uint16_t k = 0;
     for (unsigned i = 0; i < n; ++i) {
-      rte_mbuf* copy = rte_pktmbuf_copy(got[i], link_.pool_[side_], 0, UINT32_MAX);
+      handover_acquire(link_.queues_[q_].pool);  // its mbufs may have been freed by other stacks' threads
+      rte_mbuf* copy = rte_pktmbuf_copy(got[i], link_.queues_[q_].pool, 0, UINT32_MAX);
       if (copy != nullptr) {
         out[k++] = copy;
       } else {
         link_.lost_.fetch_add(1, std::memory_order_relaxed);  // no mbuf: as a NIC's rx_nombuf
       }
+      if (!hand_back(got[i])) leftover_.push_back(got[i]);
     }
-    GZ_HANDOVER_RELEASE(link_.returns_[1 - side_]);
-    const unsigned back = rte_ring_enqueue_burst(link_.returns_[1 - side_], reinterpret_cast<void**>(got), n, nullptr);
-    for (unsigned i = back; i < n; ++i) leftover_.push_back(got[i]);  // returns full: kept for the next round
     return k;
   }
 
@@ -72,7 +66,7 @@ class MemoryLink::End final : public NetDev {
     return taken;
   }
 
-  rte_mempool* tx_pool() noexcept override { return link_.pool_[side_]; }
+  rte_mempool* tx_pool() noexcept override { return link_.queues_[q_].pool; }
   const std::array<std::uint8_t, 6>& mac() const noexcept override { return mac_; }
   std::uint16_t mtu() const noexcept override { return 1500; }
   Offloads offloads() const noexcept override { return {}; }  // lwIP computes every checksum
@@ -83,22 +77,29 @@ class MemoryLink::End final : public NetDev {
     const std::uint32_t p = ppm.load(std::memory_order_relaxed);
     return p != 0 && std::uniform_int_distribution<std::uint32_t>(0, 999999)(rng_) < p;
   }
+  // Onto the wire of one of the other host's queues, picked at random.
   bool put(rte_mbuf* m) noexcept {
-    GZ_HANDOVER_RELEASE(link_.wire_[1 - side_]);
-    return rte_ring_enqueue(link_.wire_[1 - side_], m) == 0;
+    const std::size_t to = peers_[peers_.size() == 1 ? 0 : rng_() % peers_.size()];
+    rte_ring* wire = link_.queues_[to].wire;
+    handover_release(wire);
+    return rte_ring_enqueue(wire, m) == 0;
+  }
+  bool hand_back(rte_mbuf* m) noexcept {
+    rte_ring* r = link_.queues_[link_.owner_of(m->pool)].returns;
+    handover_release(r);
+    return rte_ring_enqueue(r, m) == 0;
   }
 
-  // This end's mbufs the other end has copied: freed here, on their pool's thread.
+  // This queue's mbufs the other side has copied: freed here, on their pool's thread.
   void free_returned() noexcept {
     void* m[64];
     unsigned n;
-    while ((n = rte_ring_dequeue_burst(link_.returns_[side_], m, 64, nullptr)) > 0) {
-      GZ_HANDOVER_ACQUIRE(link_.returns_[side_]);
+    rte_ring* r = link_.queues_[q_].returns;
+    while ((n = rte_ring_dequeue_burst(r, m, 64, nullptr)) > 0) {
+      handover_acquire(r);
       for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(static_cast<rte_mbuf*>(m[i]));
     }
-    while (!leftover_.empty() && rte_ring_enqueue(link_.returns_[1 - side_], leftover_.back()) == 0) {
-      leftover_.pop_back();
-    }
+    while (!leftover_.empty() && hand_back(leftover_.back())) leftover_.pop_back();
   }
 
   // False when the wire is full (the caller keeps m, as a full NIC queue).
@@ -114,8 +115,7 @@ class MemoryLink::End final : public NetDev {
       return true;
     }
     if (chance(link_.duplicate_ppm_)) {
-      // A copy of its own: the receiver turns each mbuf into a pbuf in place.
-      if (rte_mbuf* twin = rte_pktmbuf_copy(m, link_.pool_[side_], 0, UINT32_MAX)) {
+      if (rte_mbuf* twin = rte_pktmbuf_copy(m, link_.queues_[q_].pool, 0, UINT32_MAX)) {
         if (put(twin)) {
           link_.duplicated_.fetch_add(1, std::memory_order_relaxed);
         } else {
@@ -133,23 +133,28 @@ class MemoryLink::End final : public NetDev {
   }
 
   MemoryLink& link_;
-  const int side_;
+  const std::size_t q_;
+  std::vector<std::size_t> peers_;  // the other host's queues
   std::array<std::uint8_t, 6> mac_;
   std::minstd_rand rng_;
   rte_mbuf* held_ = nullptr;
-  std::vector<rte_mbuf*> leftover_;  // the other end's, to hand back
+  std::vector<rte_mbuf*> leftover_;  // copied mbufs whose owner's returns ring was full
 };
 
-Result<std::unique_ptr<MemoryLink>> MemoryLink::create(const std::string& name, std::uint32_t mbufs) {
+Result<std::unique_ptr<MemoryLink>> MemoryLink::create(const std::string& name, std::uint32_t mbufs,
+                                                       unsigned host0_queues) {
+  if (host0_queues == 0) return make_error(EINVAL, "memory link: host 0 needs a queue");
   std::unique_ptr<MemoryLink> link(new MemoryLink());
-  for (int i = 0; i < 2; ++i) {
+  link->queues_.resize(host0_queues + 1);
+  for (std::size_t i = 0; i < link->queues_.size(); ++i) {
+    Queue& q = link->queues_[i];
     const std::string n = name + std::to_string(i);
-    link->pool_[i] = rte_pktmbuf_pool_create(("p" + n).c_str(), mbufs, 0, kMbufPrivBytes, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                             SOCKET_ID_ANY);
-    // Single producer (the other end's stack) and single consumer (this end's).
-    link->wire_[i] = rte_ring_create(("w" + n).c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    link->returns_[i] = rte_ring_create(("r" + n).c_str(), 8192, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (link->pool_[i] == nullptr || link->wire_[i] == nullptr || link->returns_[i] == nullptr) {
+    q.pool = rte_pktmbuf_pool_create(("p" + n).c_str(), mbufs, 0, kMbufPrivBytes, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     SOCKET_ID_ANY);
+    // Several senders (host 0's queues share host 1's wire), one receiver.
+    q.wire = rte_ring_create(("w" + n).c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    q.returns = rte_ring_create(("r" + n).c_str(), 8192, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (q.pool == nullptr || q.wire == nullptr || q.returns == nullptr) {
       return make_error(ENOMEM, "memory link " + n + ": " + rte_strerror(rte_errno));
     }
   }
@@ -157,16 +162,27 @@ Result<std::unique_ptr<MemoryLink>> MemoryLink::create(const std::string& name, 
 }
 
 MemoryLink::~MemoryLink() {
-  for (rte_ring* r : {wire_[0], wire_[1], returns_[0], returns_[1]}) {
-    void* m;
-    if (r == nullptr) continue;
-    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-    rte_ring_free(r);
+  for (Queue& q : queues_) {
+    for (rte_ring* r : {q.wire, q.returns}) {
+      void* m;
+      if (r == nullptr) continue;
+      while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      rte_ring_free(r);
+    }
   }
-  for (rte_mempool* p : pool_) rte_mempool_free(p);
+  for (Queue& q : queues_) rte_mempool_free(q.pool);
 }
 
-std::unique_ptr<NetDev> MemoryLink::take(std::size_t i) { return std::make_unique<End>(*this, static_cast<int>(i & 1)); }
+std::size_t MemoryLink::owner_of(const rte_mempool* pool) const noexcept {
+  for (std::size_t i = 0; i < queues_.size(); ++i) {
+    if (queues_[i].pool == pool) return i;
+  }
+  return 0;  // not ours: cannot happen (every mbuf on the link comes from a queue's pool)
+}
+
+std::unique_ptr<NetDev> MemoryLink::take(std::size_t i) {
+  return std::make_unique<End>(*this, std::min(i, queues_.size() - 1));
+}
 
 void MemoryLink::set_faults(const LinkFaults& f) noexcept {
   auto ppm = [](double p) { return static_cast<std::uint32_t>(p <= 0 ? 0 : p >= 1 ? 1000000 : p * 1e6); };

@@ -1,22 +1,27 @@
-// MemoryLink: two NetDevs joined in memory, a cable between two stacks.
+// MemoryLink: NetDevs joined in memory, a cable between two hosts.
 //
 // Unit tests run Stack, the TCP and UDP sockets and epoll over it without a
-// NIC, root or hugepages (EAL with --no-huge). The cable can be made bad:
-// each frame is lost, held back behind the next one (reordered) or sent twice
-// (duplicated) with the given probability, from a seeded generator.
-// Thread: each end's NetDev is used by its own stack thread; set_faults and
-// the counters from any thread.
+// NIC, root or hugepages (EAL with --no-huge). Host 0 may have several queues
+// (several stacks of one process sharing its MAC and address, as a port's
+// queue pairs); frames for it land on a queue picked at random, never by
+// flow, so every wrong-queue path runs. Host 1 has one queue. The cable can
+// be made bad: each frame is lost, held back behind the next one (reordered)
+// or sent twice (duplicated) with the given probability.
+// Thread: each NetDev is used by its own stack thread; set_faults and the
+// counters from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gz/result.hpp"
 #include "netdev_source.hpp"
 
 struct rte_ring;
+struct rte_mempool;
 
 namespace gz::stack {
 
@@ -28,15 +33,18 @@ struct LinkFaults {
 
 class MemoryLink final : public NetDevSource {
  public:
-  // name: unique among DPDK objects of the process; mbufs per end.
-  // Errors: ENOMEM (pools, rings).
-  static Result<std::unique_ptr<MemoryLink>> create(const std::string& name, std::uint32_t mbufs);
+  // name: unique among DPDK objects of the process; mbufs per queue;
+  // host0_queues: queues (stacks) of host 0. Errors: ENOMEM (pools, rings).
+  static Result<std::unique_ptr<MemoryLink>> create(const std::string& name, std::uint32_t mbufs,
+                                                    unsigned host0_queues = 1);
   ~MemoryLink() override;
   MemoryLink(const MemoryLink&) = delete;
   MemoryLink& operator=(const MemoryLink&) = delete;
 
-  std::size_t count() const noexcept override { return 2; }
-  // End 0 or 1 (MAC 02:00:00:00:00:01 / :02); the link must outlive both.
+  // host0_queues + 1: take(i) for i < host0_queues is host 0's queue i (MAC
+  // 02:00:00:00:00:01); the last is host 1 (02:00:00:00:00:02). The link must
+  // outlive them all.
+  std::size_t count() const noexcept override { return queues_.size(); }
   std::unique_ptr<NetDev> take(std::size_t i) override;
 
   void set_faults(const LinkFaults& f) noexcept;
@@ -47,13 +55,18 @@ class MemoryLink final : public NetDevSource {
  private:
   class End;
   friend class End;
+  struct Queue {
+    rte_mempool* pool = nullptr;  // this queue's mbufs (used by its own thread only)
+    rte_ring* wire = nullptr;     // frames travelling to this queue
+    rte_ring* returns = nullptr;  // this queue's mbufs the receiver copied, to free
+  };
   MemoryLink() = default;
+  std::size_t owner_of(const rte_mempool* pool) const noexcept;
+
+  std::vector<Queue> queues_;
   // Per million, so that ends read them without a lock.
   std::atomic<std::uint32_t> loss_ppm_{0}, reorder_ppm_{0}, duplicate_ppm_{0};
   std::atomic<std::uint64_t> lost_{0}, reordered_{0}, duplicated_{0};
-  rte_ring* wire_[2] = {nullptr, nullptr};     // wire_[i]: frames travelling to end i
-  rte_ring* returns_[2] = {nullptr, nullptr};  // returns_[i]: end i's mbufs, copied, to free
-  struct rte_mempool* pool_[2] = {nullptr, nullptr};
 };
 
 }  // namespace gz::stack

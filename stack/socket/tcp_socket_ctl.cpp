@@ -59,6 +59,7 @@ int TcpSocket::exec(Task& t) noexcept {
       tcp_pcb* lpcb = tcp_listen_with_backlog_and_err(pcb_, backlog, &err);
       if (lpcb == nullptr) return -errno_of(err);
       pcb_ = lpcb;
+      Stack::current()->hold_flows_of(lpcb);  // several stacks: a SYN's flow is ours from the start
       tcp_arg(lpcb, this);
       tcp_accept(lpcb, on_accept);
       state_.store(State::Listening);
