@@ -1,148 +1,125 @@
 // gazellectl: shows what lstack processes are doing, through their control
 // sockets (<run_dir>/<unix_prefix>lstack.<pid>.sock, gz/wire.hpp).
 //
-//   gazellectl lstack show [PID] [-u PREFIX]   per-stack counters of one or every lstack process
+//   gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u PREFIX]
 //   gazellectl --version | --help
-#include <dirent.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "control_client.hpp"
 #include "gz/version.hpp"
-#include "gz/wire.hpp"
+#include "show.hpp"
 
 namespace gz::ctl {
 namespace {
 
-const char* kStateNames[wire::kTcpStates] = {"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1",
-                                              "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"};
-
-std::string run_dir() {
-  const char* env = std::getenv("GAZELLE_RUN_DIR");
-  return env != nullptr && *env != '\0' ? env : "/var/run/gazelle";
-}
-
-bool read_all(int fd, void* buf, std::size_t n) {
-  auto* p = static_cast<char*>(buf);
-  while (n > 0) {
-    const ssize_t r = read(fd, p, n);
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
-}
-
-// Asks one lstack for its stats; "" on success, else why not.
-std::string query(const std::string& path, wire::CtlReplyHeader& head, std::vector<wire::CtlStackStats>& stacks) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::strerror(errno);
-  const timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string err;
-  const wire::CtlRequest req{wire::kCtlMagic, wire::kWireVersion, wire::kCtlStats, 0};
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    err = std::string("cannot connect: ") + std::strerror(errno);
-  } else if (write(fd, &req, sizeof req) != static_cast<ssize_t>(sizeof req) || !read_all(fd, &head, sizeof head)) {
-    err = "no answer";
-  } else if (head.magic != wire::kCtlMagic || head.version != wire::kWireVersion) {
-    err = "it speaks another protocol version";
-  } else if (head.status != 0) {
-    err = std::string("it refused: ") + std::strerror(-head.status);
-  } else {
-    stacks.resize(head.stack_count);
-    if (!read_all(fd, stacks.data(), stacks.size() * sizeof(wire::CtlStackStats))) err = "short answer";
-  }
-  close(fd);
-  return err;
-}
-
-void print_stack(std::size_t i, const wire::CtlStackStats& s) {
-  const auto& c = s.counters;
-  std::printf("  stack %zu (cpu %d)\n", i, s.cpu);
-  std::printf("    rx  %12lu pkts %14lu bytes   dropped %lu, bad checksum %lu\n", c.rx_packets, c.rx_bytes, c.rx_dropped,
-              c.rx_cksum_bad);
-  std::printf("    tx  %12lu pkts %14lu bytes   dropped nombuf %lu full %lu oversize %lu\n", c.tx_packets, c.tx_bytes,
-              c.tx_dropped_nombuf, c.tx_dropped_full, c.tx_dropped_oversize);
-  std::printf("    device drops: rx_missed %lu rx_nombuf %lu rx_errors %lu tx_errors %lu\n", s.device.rx_missed,
-              s.device.rx_nombuf, s.device.rx_errors, s.device.tx_errors);
-  const auto on = [&](std::uint32_t bit) { return (s.offloads & bit) ? "device" : "software"; };
-  std::printf("    checksums: rx ip %s, rx tcp/udp %s, tx ip %s, tx tcp %s\n", on(wire::kOffloadRxIp),
-              on(wire::kOffloadRxL4), on(wire::kOffloadTxIp), on(wire::kOffloadTxL4));
-  std::printf("    ip: drop %lu chkerr %lu lenerr %lu proterr %lu reassembled %lu | tcp: drop %lu chkerr %lu proterr %lu | "
-              "udp: drop %lu chkerr %lu lenerr %lu | ooseq freed %lu\n",
-              c.ip_drop, c.ip_chkerr, c.ip_lenerr, c.ip_proterr, c.ip_reass_ok, c.tcp_drop, c.tcp_chkerr, c.tcp_proterr,
-              c.udp_drop, c.udp_chkerr, c.udp_lenerr, c.ooseq_dropped);
-  std::printf("    icmp rx %lu tx %lu | arp rx %lu tx %lu | polls %lu idle sleeps %lu\n", c.icmp_recv, c.icmp_xmit,
-              c.arp_recv, c.arp_xmit, c.polls, c.idle_sleeps);
-  std::printf("    tcp sockets refused over tcp_conn_count: %lu | packets handed to the stack holding their flow: %lu"
-              " | flows another stack held: %lu\n",
-              c.tcp_refused, c.handed_over, c.flow_conflicts);
-  std::printf("    segments copied out of mbufs under pool pressure: %lu | sends retried after ERR_MEM: %lu"
-              " | half-open connections evicted (SYN flood): %lu\n",
-              c.rx_copied, c.tx_retried, c.syn_evicted);
-  std::printf("    accepts that met the fd limit (EMFILE/ENFILE; the connection stayed queued): %lu\n", c.accept_fd_limit);
-  std::printf("    connections: listen %u, udp %u", s.tcp_listen, s.udp_pcbs);
-  for (int st = 0; st < wire::kTcpStates; ++st) {
-    if (s.tcp_states[st] != 0) std::printf(", %s %u", kStateNames[st], s.tcp_states[st]);
-  }
-  std::printf("\n    mbufs free %lu of %lu | lwIP memory %lu bytes in use, %lu reserved, %lu refusals\n",
-              s.mbufs_free, s.mbufs_total, s.arena_in_use, s.arena_reserved, s.arena_failures);
-}
-
-int show(const std::string& pid, const std::string& prefix) {
-  const std::string dir = run_dir();
-  std::vector<std::string> paths;
-  if (DIR* d = opendir(dir.c_str())) {
-    const std::string want = prefix + "lstack." + (pid.empty() ? "" : pid + ".sock");
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      const bool match = pid.empty() ? name.rfind(want, 0) == 0 && name.size() > 5 &&
-                                           name.compare(name.size() - 5, 5, ".sock") == 0
-                                     : name == want;
-      if (!match) continue;
-      // A file whose process is gone (killed without cleaning up) is stale: skip it.
-      const std::string owner = name.substr(prefix.size() + 7, name.size() - prefix.size() - 7 - 5);
-      if (access(("/proc/" + owner).c_str(), F_OK) == 0) paths.push_back(dir + "/" + name);
-    }
-    closedir(d);
-  }
-  if (paths.empty()) {
-    std::fprintf(stderr, "gazellectl: no lstack process%s%s found in %s\n", pid.empty() ? "" : " with pid ",
-                 pid.c_str(), dir.c_str());
-    return 1;
-  }
-  int status = 0;
-  for (const auto& path : paths) {
-    wire::CtlReplyHeader head{};
-    std::vector<wire::CtlStackStats> stacks;
-    if (std::string err = query(path, head, stacks); !err.empty()) {
-      std::fprintf(stderr, "gazellectl: %s: %s\n", path.c_str(), err.c_str());
-      status = 1;
-      continue;
-    }
-    std::printf("lstack pid %u: %u stack%s\n", head.pid, head.stack_count, head.stack_count == 1 ? "" : "s");
-    for (std::size_t i = 0; i < stacks.size(); ++i) print_stack(i, stacks[i]);
-  }
-  return status;
-}
+struct Options {
+  std::string target;  // "", a pid or an IPv4 address
+  std::string prefix;  // unix_prefix
+  char mode = 0;       // 0 counters, 'r' rates, 'c' connections
+  double secs = 1;     // -r's interval
+  bool json = false;
+};
 
 int usage(FILE* out, int status) {
   std::fprintf(out,
-               "usage: gazellectl lstack show [PID] [-u UNIX_PREFIX]   counters of one or every lstack process\n"
+               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u UNIX_PREFIX]\n"
+               "         no option  every counter, per stack and in total\n"
+               "         -r         rates per second over SECONDS (default 1)\n"
+               "         -c         the socket table, as ss -tuanp shows it\n"
+               "         --json     one JSON object per process, for scripts\n"
+               "         PID|IP     the process with that pid, or serving that host_addr (default: every lstack process)\n"
                "       gazellectl --version | --help\n"
                "control sockets are looked up in $GAZELLE_RUN_DIR (default /var/run/gazelle)\n");
   return status;
+}
+
+bool is_number(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789.") == std::string::npos; }
+
+// Returns 0, or the exit status of a usage error (printed).
+int parse(const std::vector<std::string>& args, Options& o) {
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-u" && i + 1 < args.size()) {
+      o.prefix = args[++i];
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "-r" || a == "-c") {
+      o.mode = a[1];
+    } else if (a == "-s" || a == "-l" || a == "-x" || a == "-a" || a == "-k") {
+      std::fprintf(stderr, "gazellectl: lstack show %s is not available yet\n", a.c_str());
+      return 2;
+    } else if (args[i - 1] == "-r" && is_number(a) && a.find('.') == a.rfind('.')) {
+      o.secs = std::atof(a.c_str());  // -r's [time], as Gazelle's `show {ip|pid} -r [time]`
+    } else if (o.target.empty() && is_number(a)) {
+      o.target = a;
+    } else {
+      std::fprintf(stderr, "gazellectl: unexpected argument '%s'\n", a.c_str());
+      return usage(stderr, 2);
+    }
+  }
+  if (o.secs <= 0 || o.secs > 3600) {
+    std::fprintf(stderr, "gazellectl: -r takes 1 to 3600 seconds\n");
+    return 2;
+  }
+  return 0;
+}
+
+// The processes the options name; prints why there are none.
+std::vector<Target> resolve(const Options& o) {
+  const bool by_ip = o.target.find('.') != std::string::npos;
+  in_addr ip{};
+  if (by_ip && inet_pton(AF_INET, o.target.c_str(), &ip) != 1) {
+    std::fprintf(stderr, "gazellectl: '%s' is neither a pid nor an IPv4 address\n", o.target.c_str());
+    return {};
+  }
+  const auto pid = static_cast<std::uint32_t>(by_ip || o.target.empty() ? 0 : std::strtoul(o.target.c_str(), nullptr, 10));
+  std::vector<Target> found = find_targets(o.prefix, pid), out;
+  for (const Target& t : found) {
+    Reply r;
+    if (!by_ip || (query(t, wire::kCtlStats, r).empty() && r.head.host_addr == ip.s_addr)) out.push_back(t);
+  }
+  if (!out.empty()) return out;
+  const std::string dir = run_dir();
+  if (by_ip) {
+    std::fprintf(stderr, "gazellectl: no lstack process serves %s (control sockets in %s)\n", o.target.c_str(), dir.c_str());
+  } else if (pid != 0 && access(("/proc/" + o.target).c_str(), F_OK) != 0) {
+    std::fprintf(stderr, "gazellectl: no such process %s\n", o.target.c_str());
+  } else if (pid != 0) {
+    std::fprintf(stderr, "gazellectl: process %s is not an lstack process (no control socket in %s)\n",
+                 o.target.c_str(), dir.c_str());
+  } else {
+    std::fprintf(stderr, "gazellectl: no lstack process found in %s\n", dir.c_str());
+  }
+  return {};
+}
+
+bool show_one(const Target& t, const Options& o) {
+  Reply a, b;
+  std::string err = query(t, o.mode == 'c' ? wire::kCtlConns : wire::kCtlStats, a);
+  if (err.empty() && o.mode == 'r') {
+    const timespec ts{static_cast<time_t>(o.secs), static_cast<long>((o.secs - static_cast<time_t>(o.secs)) * 1e9)};
+    nanosleep(&ts, nullptr);
+    err = query(t, wire::kCtlStats, b);
+  }
+  if (!err.empty()) {
+    std::fprintf(stderr, "gazellectl: lstack pid %u (%s): %s\n", t.pid, t.path.c_str(), err.c_str());
+    return false;
+  }
+  if (o.mode == 'c') {
+    print_connections(a, o.json);
+  } else if (o.mode == 'r') {
+    print_rates(a, b, o.secs, o.json);
+  } else {
+    print_counters(a, o.json);
+  }
+  return true;
 }
 
 }  // namespace
@@ -157,20 +134,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "--help" || args[0] == "-h") return usage(stdout, 0);
-  if (args.size() >= 2 && args[0] == "lstack" && args[1] == "show") {
-    std::string pid, prefix;
-    for (std::size_t i = 2; i < args.size(); ++i) {
-      if (args[i] == "-u" && i + 1 < args.size()) {
-        prefix = args[++i];
-      } else if (pid.empty() && args[i].find_first_not_of("0123456789") == std::string::npos) {
-        pid = args[i];
-      } else {
-        std::fprintf(stderr, "gazellectl: unexpected argument '%s'\n", args[i].c_str());
-        return usage(stderr, 2);
-      }
-    }
-    return show(pid, prefix);
+  if (args.size() < 2 || args[0] != "lstack" || args[1] != "show") {
+    std::fprintf(stderr, "gazellectl: unknown command '%s'\n", args[0].c_str());
+    return usage(stderr, 2);
   }
-  std::fprintf(stderr, "gazellectl: unknown command '%s'\n", args[0].c_str());
-  return usage(stderr, 2);
+  Options o;
+  if (int rc = parse(args, o); rc != 0) return rc;
+  const std::vector<Target> targets = resolve(o);
+  if (targets.empty()) return 1;
+  int status = 0;
+  for (const Target& t : targets) status |= show_one(t, o) ? 0 : 1;
+  return status;
 }

@@ -86,6 +86,9 @@ class Stack {
   }
   void release_tcp_slot() noexcept { --tcp_sockets_; }
   // One line per TCP connection and the pool's free mbufs (debugging). Stack thread only.
+  // Appends every TCP and UDP pcb of this stack to out (stack thread; out of
+  // memory truncates the list).
+  void list_connections(std::vector<wire::CtlConn>& out) noexcept;
   void dump_connections(std::FILE* out) noexcept;
   // Everything gazellectl shows about this stack. Stack thread only.
   void fill_stats(wire::CtlStackStats& out) noexcept;

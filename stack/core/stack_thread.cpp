@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
+#include <vector>
 #include <cstdio>
 #include <cstdlib>
 
@@ -230,40 +232,62 @@ void StackThread::post(StackTask* t) noexcept {
   if (sleeping_.load(std::memory_order_relaxed) != 0 && sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);
 }
 
-bool StackThread::snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept {
-  // On the heap, shared: whoever of the stack and this waiter comes second
-  // frees it, so a stack that never runs it (a run-to-completion owner that
-  // stopped driving, at exit) neither blocks us nor runs a dead task.
-  struct Snap : StackTask {
-    wire::CtlStackStats stats{};
-    std::atomic<std::uint32_t> state{0};  // 0 queued, 1 filled, 2 abandoned by the waiter
-  };
-  auto* t = new (std::nothrow) Snap;
-  out = {};
-  out.cpu = cpu_;
-  if (t == nullptr) return false;
-  t->stats.cpu = cpu_;
-  t->fn = [](StackTask* x) {
-    auto* snap = static_cast<Snap*>(x);
-    Stack::current()->fill_stats(snap->stats);
-    if (snap->state.exchange(1) == 2) {
-      delete snap;
+namespace {
+
+// A question for a stack thread. On the heap, shared: whoever of the stack and
+// the asker comes second frees it, so a stack that never runs it (a
+// run-to-completion owner that stopped driving, at exit) neither blocks the
+// asker nor runs a dead task.
+template <class T>
+struct Query : StackTask {
+  T answer{};
+  void (*fill)(Stack&, T&) = nullptr;
+  std::atomic<std::uint32_t> state{0};  // 0 queued, 1 answered, 2 abandoned by the asker
+};
+
+// Posts fill to st and waits at most timeout_ms for its answer.
+template <class T>
+bool ask(StackThread& st, void (*fill)(Stack&, T&), T& out, long timeout_ms) noexcept {
+  auto* q = new (std::nothrow) Query<T>;
+  if (q == nullptr) return false;
+  q->fill = fill;
+  q->fn = [](StackTask* x) {
+    auto* query = static_cast<Query<T>*>(x);
+    query->fill(*Stack::current(), query->answer);
+    if (query->state.exchange(1) == 2) {
+      delete query;
       return;
     }
-    futex_wake(&snap->state, 1);  // a stray wake after the waiter freed it is harmless
+    futex_wake(&query->state, 1);  // a stray wake after the asker freed it is harmless
   };
-  post(t);
+  st.post(q);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (t->state.load(std::memory_order_acquire) == 0) {
+  while (q->state.load(std::memory_order_acquire) == 0) {
     const long left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) break;
-    futex_wait(&t->state, 0, std::min(left, 10000L));
+    futex_wait(&q->state, 0, std::min(left, 10000L));
   }
-  if (t->state.exchange(2) != 1) return false;  // the stack frees it when it gets to it
-  out = t->stats;
-  out.counters.accept_fd_limit = accept_fd_limit_.load(std::memory_order_relaxed);
-  delete t;
+  if (q->state.exchange(2) != 1) return false;  // the stack frees it when it gets to it
+  out = std::move(q->answer);
+  delete q;
   return true;
+}
+
+}  // namespace
+
+bool StackThread::snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept {
+  out = {};
+  const bool answered =
+      ask<wire::CtlStackStats>(*this, [](Stack& s, wire::CtlStackStats& a) { s.fill_stats(a); }, out, timeout_ms);
+  out.cpu = cpu_;
+  out.counters.accept_fd_limit = accept_fd_limit_.load(std::memory_order_relaxed);
+  return answered;
+}
+
+bool StackThread::connections(std::vector<wire::CtlConn>& out, long timeout_ms) noexcept {
+  out.clear();
+  return ask<std::vector<wire::CtlConn>>(
+      *this, [](Stack& s, std::vector<wire::CtlConn>& a) { s.list_connections(a); }, out, timeout_ms);
 }
 
 void StackThread::complete(StackTask* t) noexcept {

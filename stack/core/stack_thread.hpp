@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "gz/result.hpp"
 #include "ring.hpp"
@@ -89,6 +90,9 @@ class StackThread {
   // timeout_ms. Any thread but the stack's. False (out holds only the CPU)
   // when the stack did not answer in time, or without memory.
   bool snapshot(wire::CtlStackStats& out, long timeout_ms) noexcept;
+  // Every TCP and UDP socket of the stack (gazellectl's -c), waited for as
+  // snapshot(). False (out empty) when the stack did not answer in time.
+  bool connections(std::vector<wire::CtlConn>& out, long timeout_ms) noexcept;
   int cpu() const noexcept { return cpu_; }
   // Application threads: an accepted connection went back to its listener's
   // queue for want of an fd (shown as accept_fd_limit).

@@ -109,34 +109,62 @@ void ControlServer::serve() noexcept {
   }
 }
 
+namespace {
+
+bool write_all(int fd, const void* buf, std::size_t bytes) noexcept {
+  const char* p = static_cast<const char*>(buf);
+  for (std::size_t done = 0; done < bytes;) {
+    const ssize_t n = kernel().write(fd, p + done, bytes - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+// Bounded: a run-to-completion stack is only served while its owner thread
+// drives it, and at exit this thread must be joinable at once.
 void ControlServer::answer(int client) noexcept {
   wire::CtlRequest req{};
   if (kernel().read(client, &req, sizeof req) != static_cast<ssize_t>(sizeof req)) return;
-  wire::CtlReplyHeader head{wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0};
+  wire::CtlReplyHeader head{wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0,
+                            rt_.config().host_addr.s_addr, 0};
   std::vector<wire::CtlStackStats> stacks;
+  std::vector<wire::CtlConn> conns;
   if (req.magic != wire::kCtlMagic || req.version != wire::kWireVersion) {
     head.status = -EPROTO;
-  } else if (req.command != wire::kCtlStats) {
-    head.status = -EOPNOTSUPP;
-  } else {
+  } else if (req.command == wire::kCtlStats) {
     try {
       stacks.resize(rt_.stack_count());
     } catch (const std::bad_alloc&) {
       head.status = -ENOMEM;
     }
-    // Bounded: a run-to-completion stack is only served while its owner thread
-    // drives it, and at exit this thread must be joinable at once.
     for (std::size_t i = 0; i < stacks.size(); ++i) (void)rt_.stack(i).snapshot(stacks[i], kSnapshotWaitMs);
     head.stack_count = static_cast<std::uint32_t>(stacks.size());
+  } else if (req.command == wire::kCtlConns) {
+    head.stack_count = static_cast<std::uint32_t>(rt_.stack_count());
+    head.status = collect_connections(conns);
+    head.items = static_cast<std::uint32_t>(conns.size());
+  } else {
+    head.status = -EOPNOTSUPP;
   }
-  if (kernel().write(client, &head, sizeof head) != static_cast<ssize_t>(sizeof head)) return;
-  const std::size_t bytes = stacks.size() * sizeof(wire::CtlStackStats);
-  const char* p = reinterpret_cast<const char*>(stacks.data());
-  for (std::size_t done = 0; done < bytes;) {
-    const ssize_t n = kernel().write(client, p + done, bytes - done);
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
+  if (!write_all(client, &head, sizeof head)) return;
+  if (!write_all(client, stacks.data(), stacks.size() * sizeof(wire::CtlStackStats))) return;
+  (void)write_all(client, conns.data(), conns.size() * sizeof(wire::CtlConn));
+}
+
+int ControlServer::collect_connections(std::vector<wire::CtlConn>& out) noexcept {
+  std::vector<wire::CtlConn> one;
+  for (std::size_t i = 0; i < rt_.stack_count(); ++i) {
+    (void)rt_.stack(i).connections(one, kSnapshotWaitMs);  // a stack that did not answer in time lists nothing
+    try {
+      out.insert(out.end(), one.begin(), one.end());
+    } catch (const std::bad_alloc&) {
+      return -ENOMEM;
+    }
   }
+  return 0;
 }
 
 }  // namespace gz::stack

@@ -7,9 +7,11 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "gz/result.hpp"
+#include "gz/wire.hpp"
 
 namespace gz::stack {
 
@@ -31,6 +33,8 @@ class ControlServer {
   ControlServer(Runtime& rt, int fd, std::string path) : rt_(rt), fd_(fd), path_(std::move(path)) {}
   void serve() noexcept;
   void answer(int client) noexcept;
+  // Every stack's sockets into out: 0 or -ENOMEM.
+  int collect_connections(std::vector<wire::CtlConn>& out) noexcept;
 
   Runtime& rt_;
   int fd_;

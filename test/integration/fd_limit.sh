@@ -21,13 +21,13 @@ for label in kernel lstack; do
   timeout 60 ip netns exec "$GZ_NS_P" /usr/bin/python3 "$prog" client "$GZ_HOST" 12 >"$dir/client-$label.out" 2>&1 \
     || gz_fail "$label: $(tail -2 "$dir/client-$label.out")"
   sed "s/^/  $label: /" "$dir/client-$label.out"
-  [ "$label" = lstack ] && { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 20 "$ctl" lstack show >"$dir/ctl.out" 2>&1 || gz_fail "gazellectl failed"; }
+  [ "$label" = lstack ] && { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 20 "$ctl" lstack show --json >"$dir/ctl.out" 2>&1 || gz_fail "gazellectl failed"; }
   gz_stop_app "$server" 0 "the $label server" "$dir/server-$label.log"
   grep -q 'EMFILE [1-9]' "$dir/server-$label.log" || gz_fail "$label: the server never met its fd limit: $(tail -1 "$dir/server-$label.log")"
   # Every connection stayed queued until the server could take it.
   grep -q 'accepted 12 connections' "$dir/server-$label.log" || gz_fail "$label: $(grep -m1 stopped "$dir/server-$label.log") (want 12: none lost at the limit)"
 done
-n=$(sed -n 's/.*met the fd limit (EMFILE\/ENFILE; the connection stayed queued): \([0-9]*\).*/\1/p' "$dir/ctl.out" | awk '{s += $1} END {print s + 0}')
+n=$(gz_ctl_total "$dir/ctl.out" accept_fd_limit)
 echo "  gazellectl: $n accepts met the fd limit"
 [ "$n" -gt 0 ] || gz_fail "gazellectl counted no accept at the fd limit"
 [ "$GZ_STATUS" = 0 ] && echo "fd-limit: all checks passed"

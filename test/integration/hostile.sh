@@ -24,7 +24,7 @@ run() {  # LABEL: server on the kernel (LABEL kernel) or on lstack, probes, stop
     || gz_fail "$label probe failed: $(tail -3 "$dir/$label.out")"
   sed "s/^/  $label: /" "$dir/$label.out"
   if [ "$label" = lstack ]; then
-    GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 20 "$ctl" lstack show >"$dir/ctl.out" 2>&1 || gz_fail "gazellectl failed"
+    GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 20 "$ctl" lstack show --json >"$dir/ctl.out" 2>&1 || gz_fail "gazellectl failed"
   fi
   kill -0 "$server" 2>/dev/null || gz_fail "the $label server did not survive the probes"
   gz_stop_app "$server" 0 "the $label server" "$dir/server-$label.log"
@@ -43,9 +43,9 @@ fi
 grep -q 'client after 300 spoofed SYNs: connected' "$dir/lstack.out" || gz_fail "no connection after the SYN flood"
 secs=$(sed -n 's/.*spoofed SYNs: connected in \([0-9.]*\) s/\1/p' "$dir/lstack.out")
 awk -v s="${secs:-99}" 'BEGIN { exit !(s < 1.0) }' || gz_fail "after the SYN flood a client needed ${secs:-?} s to connect (limit 1 s)"
-evicted=$(sed -n 's/.*half-open connections evicted (SYN flood): \([0-9]*\).*/\1/p' "$dir/ctl.out" | awk '{s += $1} END {print s + 0}')
-proterr=$(sed -n 's/.*tcp: drop [0-9]* chkerr [0-9]* proterr \([0-9]*\).*/\1/p' "$dir/ctl.out" | awk '{s += $1} END {print s + 0}')
-lenerr=$(sed -n 's/.*udp: drop [0-9]* chkerr [0-9]* lenerr \([0-9]*\).*/\1/p' "$dir/ctl.out" | awk '{s += $1} END {print s + 0}')
+evicted=$(gz_ctl_total "$dir/ctl.out" syn_evicted)
+proterr=$(gz_ctl_total "$dir/ctl.out" tcp_proterr)
+lenerr=$(gz_ctl_total "$dir/ctl.out" udp_lenerr)
 echo "  gazellectl: $evicted half-open evicted, tcp proterr $proterr, udp lenerr $lenerr"
 [ "$evicted" -gt 0 ] || gz_fail "gazellectl counted no evicted half-open connection"
 [ "$proterr" -gt 0 ] || gz_fail "gazellectl counted no SYN+FIN drop (tcp proterr)"

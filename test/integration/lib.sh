@@ -349,3 +349,10 @@ http {
 }
 CONF
 }
+
+# gz_ctl_total FILE COUNTER: the sum over every process of a counter's total,
+# from `gazellectl lstack show --json` output (one object per line).
+gz_ctl_total() {
+  /usr/bin/python3 -c 'import json, sys
+print(sum(json.loads(l)["total"][sys.argv[2]] for l in open(sys.argv[1]) if l.startswith("{")))' "$1" "$2" 2>/dev/null || echo 0
+}

@@ -21,8 +21,8 @@ gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$prog" serve
 server=${GZ_PIDS[-1]}
 gz_wait_server "$server" "$dir/server.log" ready 60 || { gz_fail "the server did not come up"; gz_finish "$dir/server.log"; }
 timeout 60 ip netns exec "$GZ_NS_P" python3 "$prog" client "$GZ_HOST" 24 || gz_fail "the echo connection did not get through beside the unread ones"
-GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 20 "$ctl" lstack show >"$dir/ctl.out" 2>&1 || gz_fail "gazellectl lstack show failed: $(head -3 "$dir/ctl.out")"
-copied=$(sed -n 's/.*copied out of mbufs under pool pressure: \([0-9]*\).*/\1/p' "$dir/ctl.out" | awk '{s += $1} END {print s + 0}')
+GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 20 "$ctl" lstack show --json >"$dir/ctl.out" 2>&1 || gz_fail "gazellectl lstack show failed: $(head -3 "$dir/ctl.out")"
+copied=$(gz_ctl_total "$dir/ctl.out" rx_copied)
 echo "  gazellectl: $copied segments copied out of mbufs under pool pressure"
 [ "$copied" -gt 0 ] || gz_fail "no segment was copied out under pressure: the test did not press the pool"
 gz_stop_app "$server" 0 "the python server" "$dir/server.log"

@@ -7,7 +7,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 2;
+inline constexpr std::uint32_t kWireVersion = 3;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -51,9 +51,11 @@ struct StackCounters {
 // --- control socket (lstack <-> gazellectl) ---------------------------------
 // One request per connection on <run_dir>/<unix_prefix>lstack.<pid>.sock: the
 // client writes a CtlRequest, lstack answers with a CtlReplyHeader followed by
-// stack_count CtlStackStats (command kCtlStats) and closes.
+// stack_count CtlStackStats (command kCtlStats) or by items CtlConn (command
+// kCtlConns: every TCP and UDP socket of every stack) and closes.
 inline constexpr std::uint32_t kCtlMagic = 0x677a6374;  // "gzct"
 inline constexpr std::uint32_t kCtlStats = 1;
+inline constexpr std::uint32_t kCtlConns = 2;
 inline constexpr int kTcpStates = 11;  // CLOSED .. TIME_WAIT, in lwIP's (RFC 9293) order
 
 struct CtlRequest {
@@ -69,7 +71,22 @@ struct CtlReplyHeader {
   std::int32_t status;        // 0 or -errno
   std::uint32_t stack_count;
   std::uint32_t pid;
+  std::uint32_t items;      // kCtlConns: CtlConn entries after the header
+  std::uint32_t host_addr;  // lstack's host_addr, network order (gazellectl finds a process by it)
   std::uint32_t reserved;
+};
+
+// One socket, in the terms of `ss -tuan`.
+struct CtlConn {
+  std::uint32_t local_ip;     // network order; 0: any
+  std::uint32_t remote_ip;    // network order; 0: none (listener, unconnected UDP)
+  std::uint16_t local_port;   // host order
+  std::uint16_t remote_port;  // host order
+  std::uint8_t proto;         // 6 TCP, 17 UDP
+  std::uint8_t state;         // TCP: the kTcpStates index (1 LISTEN ...); UDP: 0
+  std::uint16_t stack;        // the stack that serves it
+  std::uint32_t recv_q;       // TCP: bytes received the program has not read yet; LISTEN: connections waiting for accept()
+  std::uint32_t send_q;       // TCP: bytes sent the peer has not acknowledged yet; LISTEN: the backlog
 };
 
 struct CtlStackStats {

@@ -1,0 +1,37 @@
+// gazellectl's side of the control socket (gz/wire.hpp): finding lstack
+// processes and asking them. One request per connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gz/wire.hpp"
+
+namespace gz::ctl {
+
+// An lstack process as its control socket names it.
+struct Target {
+  std::string path;  // <run_dir>/<unix_prefix>lstack.<pid>.sock
+  std::uint32_t pid = 0;
+};
+
+// $GAZELLE_RUN_DIR, default /var/run/gazelle.
+std::string run_dir();
+
+// The lstack processes whose control sockets are in the run directory (stale
+// ones, whose process is gone, skipped), all of them or the one with pid.
+std::vector<Target> find_targets(const std::string& prefix, std::uint32_t pid = 0);
+
+// A reply: the header and what followed it.
+struct Reply {
+  wire::CtlReplyHeader head{};
+  std::vector<wire::CtlStackStats> stacks;  // kCtlStats
+  std::vector<wire::CtlConn> conns;         // kCtlConns
+};
+
+// Asks t; "" on success, else why not (in words for the user: permission
+// denied, no answer, another protocol version ...).
+std::string query(const Target& t, std::uint32_t command, Reply& out);
+
+}  // namespace gz::ctl

@@ -1,0 +1,16 @@
+// What `gazellectl lstack show` prints: counters, rates and the socket table,
+// as text for people or as JSON for scripts (--json: one object per process).
+#pragma once
+
+#include "control_client.hpp"
+
+namespace gz::ctl {
+
+// No option: every counter, per stack and in total.
+void print_counters(const Reply& r, bool json);
+// -r: per-second rates between two snapshots taken secs apart.
+void print_rates(const Reply& before, const Reply& after, double secs, bool json);
+// -c: one line per socket, in the layout of `ss -tuanp`.
+void print_connections(const Reply& r, bool json);
+
+}  // namespace gz::ctl

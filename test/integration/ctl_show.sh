@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# gazellectl lstack show against a live lstack process whose traffic this test
+# made (issue 11, item 1): the counters agree with what the peer sent, -c lists
+# the listener and the three connections with their ports, -r sees the rate of
+# a transfer running meanwhile, {ip} finds the process, --json parses, and the
+# errors name what is wrong.
+#   ctl_show.sh GZ_ECHO GAZELLECTL INDEX
+set -u
+. "$(dirname "$0")/lib.sh"
+echo_bin=$1 ctl=$2 idx=$3
+gz_require
+gz_need /usr/bin/python3
+gz_setup "ctl" "$idx"
+gz_tmpdir dir
+gz_conf "$dir/lstack.conf" af_xdp 0
+gz_tmpdir GZ_RUN_DIR
+gz_leftovers_mark
+gz_bg ip netns exec "$GZ_NS_L" env LSTACK_CONF_PATH="$dir/lstack.conf" GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$echo_bin" server 7 \
+  >"$dir/server.log" 2>&1
+server=${GZ_PIDS[-1]}
+gz_wait_server "$server" "$dir/server.log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$dir/server.log"; }
+pid=$(pgrep -P "$server" -f "$echo_bin" | head -1)
+[ -n "$pid" ] || pid=$server
+ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack show "$@"; }
+
+# Three connections that stay open, 1000 bytes echoed on each; then a 4 s
+# transfer on a fourth (both directions: the echo comes back).
+cat > "$dir/peer.py" <<'PY'
+import socket, sys, threading, time
+host, mode = sys.argv[1], sys.argv[2]
+if mode == "hold":
+    conns = []
+    for i in range(3):
+        s = socket.create_connection((host, 7), timeout=10)
+        s.sendall(b"x" * 1000)
+        got = 0
+        while got < 1000:
+            got += len(s.recv(4096))
+        conns.append(s)
+    print("holding", " ".join(str(s.getsockname()[1]) for s in conns), flush=True)
+    time.sleep(60)
+else:
+    s = socket.create_connection((host, 7), timeout=10)
+    end = time.monotonic() + 4
+    def drain():
+        while True:
+            if not s.recv(65536):
+                return
+    threading.Thread(target=drain, daemon=True).start()
+    while time.monotonic() < end:
+        s.sendall(b"y" * 65536)
+    s.shutdown(socket.SHUT_WR)
+    time.sleep(0.5)
+PY
+gz_bg ip netns exec "$GZ_NS_P" /usr/bin/python3 "$dir/peer.py" "$GZ_HOST" hold >"$dir/hold.log" 2>&1
+gz_wait_line "$dir/hold.log" holding 30 || { gz_fail "the peer could not connect: $(cat "$dir/hold.log")"; gz_finish "$dir/server.log"; }
+ports=$(sed -n 's/^holding //p' "$dir/hold.log")
+
+# Counters (text and JSON): at least the 3000 bytes each way the peer sent.
+ctl "$pid" >"$dir/show.txt" 2>&1 || gz_fail "show $pid: $(head -2 "$dir/show.txt")"
+grep -q "lstack pid $pid" "$dir/show.txt" || gz_fail "show $pid names another process: $(head -1 "$dir/show.txt")"
+ctl "$pid" --json >"$dir/show.json" 2>&1 || gz_fail "show --json failed"
+rxb=$(gz_ctl_total "$dir/show.json" rx_bytes) txb=$(gz_ctl_total "$dir/show.json" tx_bytes)
+echo "  counters: rx_bytes $rxb, tx_bytes $txb"
+[ "$rxb" -ge 3000 ] && [ "$txb" -ge 3000 ] || gz_fail "the counters do not show the 3000 bytes each way"
+
+# The process by its address.
+ctl "$GZ_HOST" >"$dir/byip.txt" 2>&1 && grep -q "lstack pid $pid" "$dir/byip.txt" \
+  || gz_fail "show $GZ_HOST did not find pid $pid: $(head -2 "$dir/byip.txt")"
+
+# The socket table: the listener and the three connections, ports and all.
+ctl "$pid" -c >"$dir/conns.txt" 2>&1 || gz_fail "show -c failed: $(head -2 "$dir/conns.txt")"
+sed 's/^/  /' "$dir/conns.txt"
+grep -Eq "^tcp +LISTEN .* 0\.0\.0\.0:7 " "$dir/conns.txt" || gz_fail "-c: no listener on port 7"
+for p in $ports; do
+  grep -Eq "^tcp +ESTAB .* $GZ_HOST:7 +$GZ_PEER:$p .*pid=$pid" "$dir/conns.txt" || gz_fail "-c: the connection from port $p is missing"
+done
+n=$(ctl "$pid" -c --json | /usr/bin/python3 -c 'import json, sys
+print(sum(1 for c in json.load(sys.stdin)["connections"] if c["state"] == "ESTAB" and c["local"].endswith(":7")))')
+[ "$n" = 3 ] || gz_fail "-c --json: $n established connections on port 7, want 3"
+
+# -r over 2 s while a transfer runs: a rate, and one that matches its size.
+gz_bg ip netns exec "$GZ_NS_P" /usr/bin/python3 "$dir/peer.py" "$GZ_HOST" stream >"$dir/stream.log" 2>&1
+sleep 1
+ctl "$pid" -r 2 --json >"$dir/rate.json" 2>&1 || gz_fail "-r 2 failed: $(head -2 "$dir/rate.json")"
+rate=$(/usr/bin/python3 -c 'import json, sys
+print(int(sum(s["rx_bytes"] for s in json.load(open(sys.argv[1]))["stacks"])))' "$dir/rate.json" 2>/dev/null || echo 0)
+echo "  -r 2 during the transfer: $rate rx bytes/s"
+[ "$rate" -gt 1000000 ] || gz_fail "-r saw no transfer ($rate bytes/s)"
+ctl "$pid" -r 1 >"$dir/rate.txt" 2>&1 && grep -q "per second over 1.0 s" "$dir/rate.txt" || gz_fail "-r 1 (text) failed"
+
+# Errors say what is wrong, with exit status 1 (2 for usage).
+ctl 999999 >"$dir/err1" 2>&1; [ $? = 1 ] && grep -q "no such process 999999" "$dir/err1" || gz_fail "pid 999999: $(cat "$dir/err1")"
+ctl $$ >"$dir/err2" 2>&1; [ $? = 1 ] && grep -q "is not an lstack process" "$dir/err2" || gz_fail "pid $$: $(cat "$dir/err2")"
+ctl 10.255.255.254 >"$dir/err3" 2>&1; [ $? = 1 ] && grep -q "no lstack process serves" "$dir/err3" || gz_fail "unknown ip: $(cat "$dir/err3")"
+ctl "$pid" --bogus >"$dir/err4" 2>&1; [ $? = 2 ] || gz_fail "--bogus: not a usage error"
+
+gz_stop_app "$server" 0 "the echo server" "$dir/server.log"
+gz_leftovers_check
+[ "$GZ_STATUS" = 0 ] && echo "ctl-show: all checks passed"
+gz_finish "$dir/server.log"
