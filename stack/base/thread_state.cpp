@@ -23,6 +23,27 @@ void drop_owned(void* arg) {
 
 }  // namespace
 
+void WakeBatch::flush() noexcept {
+  ts_.batching = false;
+  // A wake may run code that queues no more (batching is off): the list is stable.
+  for (int i = 0; i < ts_.deferred_count; ++i) ts_.deferred[i].wake(ts_.deferred[i].target);
+  ts_.deferred_count = 0;
+}
+
+bool defer_wake(void (*wake)(void*), void* target) noexcept {
+  ThreadState& ts = this_thread_state();
+  if (!ts.batching || ts.deferred_count == ThreadState::kMaxDeferredWakes) return false;
+  ts.deferred[ts.deferred_count++] = {wake, target};
+  return true;
+}
+
+void cancel_deferred_wake(void* target) noexcept {
+  ThreadState& ts = this_thread_state();
+  for (int i = 0; i < ts.deferred_count; ++i) {
+    if (ts.deferred[i].target == target) ts.deferred[i] = ts.deferred[--ts.deferred_count];
+  }
+}
+
 bool ThreadState::own(Owned slot, void* p, void (*drop_fn)(void*)) noexcept {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, [] { g_exit_key_ok = pthread_key_create(&g_exit_key, drop_owned) == 0; });

@@ -105,7 +105,10 @@ unsigned StackThread::poll_stack() noexcept {
   return stack_->poll_once();
 }
 
-unsigned StackThread::drive() noexcept { return poll_stack() + run_tasks(); }
+unsigned StackThread::drive() noexcept {
+  WakeBatch batch;  // readers woken once per round
+  return poll_stack() + run_tasks();
+}
 
 long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
   if (!low_power_ || idle_rounds < kSpinRoundsBeforeSleep) return 0;
@@ -166,7 +169,11 @@ void StackThread::main(Setup setup) {
   started_.store(1, std::memory_order_release);
   unsigned idle_rounds = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
-    const unsigned work = poll_stack() + run_tasks();
+    unsigned work;
+    {
+      WakeBatch batch;  // readers woken once per round
+      work = poll_stack() + run_tasks();
+    }
     if (work != 0) {
       idle_rounds = 0;
     } else {

@@ -7,6 +7,7 @@
 #include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
+#include "gz/thread_state.hpp"
 #include "stack_thread.hpp"
 
 namespace gz::stack {
@@ -49,9 +50,25 @@ void SocketBase::detach(Waiter* w) noexcept {
   }
 }
 
+SocketBase::~SocketBase() {
+  if (wake_queued_.load(std::memory_order_relaxed)) cancel_deferred_wake(this);  // destroyed in the round that raised it
+}
+
+// The readiness bits change at once; the wake-up waits for the end of the
+// stack round when there is one (a burst of segments wakes the reader once).
 void SocketBase::raise(std::uint32_t bits) noexcept {
   events_.fetch_or(bits, std::memory_order_seq_cst);
   wait_seq_.fetch_add(1, std::memory_order_seq_cst);
+  if (wake_queued_.load(std::memory_order_seq_cst)) return;
+  if (defer_wake([](void* s) { static_cast<SocketBase*>(s)->wake_now(); }, this)) {
+    wake_queued_.store(true, std::memory_order_seq_cst);
+    return;
+  }
+  wake_now();
+}
+
+void SocketBase::wake_now() noexcept {
+  wake_queued_.store(false, std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake(&wait_seq_, INT32_MAX);
   std::lock_guard lock(waiters_mu_);
   for (Waiter* w : waiters_) {

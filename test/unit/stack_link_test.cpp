@@ -389,6 +389,9 @@ TEST_F(SmallArenaLink, DataRefusedForWantOfMemoryIsSentWithoutAnotherCall) {
   const auto data = pattern(1 << 20);
   std::atomic<ssize_t> sent{-1};
   std::thread writer([&] { sent = send_all(c, data); });  // returns once the socket took it all
+  // The reader starts late: the window fills, then the sender's unsent data
+  // fills its heap, so tcp_write is refused for certain.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const auto got = recv_all(a, data.size());
   writer.join();
   EXPECT_EQ(sent.load(), static_cast<ssize_t>(data.size()));

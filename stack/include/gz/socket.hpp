@@ -48,7 +48,7 @@ class Waiter {
 
 class SocketBase {
  public:
-  virtual ~SocketBase() = default;
+  virtual ~SocketBase();
   virtual int bind(const sockaddr* addr, socklen_t len) noexcept = 0;
   virtual int listen(int backlog) noexcept = 0;
   // On success *out is the new connection (blocking unless nonblocking()).
@@ -109,6 +109,8 @@ class SocketBase {
   static constexpr int kMaxWaiters = 8;
   // Stack thread (or any thread that changes readiness): set bits and wake.
   void raise(std::uint32_t bits) noexcept;
+  // Wakes whoever waits on this socket: sleepers in wait_event, attached Waiters.
+  void wake_now() noexcept;
   void clear(std::uint32_t bits) noexcept { events_.fetch_and(~bits, std::memory_order_seq_cst); }
   // Application thread: sleep until the next raise or timeout_ms (<0: none).
   // Returns false on timeout. A cancellation point (gz/cancel.hpp): not noexcept.
@@ -122,6 +124,9 @@ class SocketBase {
   std::atomic<std::uint32_t> sleepers_{0};
   std::atomic<bool> nonblocking_{false};
   bool deferred_ = false;
+  // A stack round's WakeBatch holds our wake-up: another raise() meanwhile
+  // (from any thread) need not wake anyone, the round's end will.
+  std::atomic<bool> wake_queued_{false};
   std::atomic<int> refs_{1};
   StackThread* driver_ = nullptr;  // run to completion: the stack its owner drives while waiting
   std::mutex waiters_mu_;  // attach/detach vs raise: short, uncontended in practice
