@@ -74,7 +74,7 @@ std::vector<Target> find_targets(const std::string& prefix, std::uint32_t pid) {
   return out;
 }
 
-std::string query(const Target& t, std::uint32_t command, Reply& out) {
+std::string query(const Target& t, std::uint32_t command, Reply& out, std::uint32_t value) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", t.path.c_str());
@@ -83,7 +83,7 @@ std::string query(const Target& t, std::uint32_t command, Reply& out) {
   const timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string err;
-  const wire::CtlRequest req{wire::kCtlMagic, wire::kWireVersion, command, 0};
+  const wire::CtlRequest req{wire::kCtlMagic, wire::kWireVersion, command, value};
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     err = errno == EACCES ? "permission denied (run gazellectl as the program's user or root)"
                           : std::string("cannot connect: ") + std::strerror(errno);

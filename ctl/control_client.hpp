@@ -32,6 +32,6 @@ struct Reply {
 
 // Asks t; "" on success, else why not (in words for the user: permission
 // denied, no answer, another protocol version ...).
-std::string query(const Target& t, std::uint32_t command, Reply& out);
+std::string query(const Target& t, std::uint32_t command, Reply& out, std::uint32_t value = 0);
 
 }  // namespace gz::ctl

@@ -2,6 +2,7 @@
 // sockets (<run_dir>/<unix_prefix>lstack.<pid>.sock, gz/wire.hpp).
 //
 //   gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u PREFIX]
+//   gazellectl lstack set PID|IP lowpower {0|1} | loglevel {error|info|debug} [-u PREFIX]
 //   gazellectl --version | --help
 #include <arpa/inet.h>
 #include <time.h>
@@ -35,6 +36,8 @@ int usage(FILE* out, int status) {
                "         -c         the socket table, as ss -tuanp shows it\n"
                "         --json     one JSON object per process, for scripts\n"
                "         PID|IP     the process with that pid, or serving that host_addr (default: every lstack process)\n"
+               "       gazellectl lstack set PID|IP lowpower {0|1}            idle stacks sleep (1) or poll (0), at once\n"
+               "       gazellectl lstack set PID|IP loglevel {error|info|debug}  DPDK's and lstack's log level\n"
                "       gazellectl --version | --help\n"
                "control sockets are looked up in $GAZELLE_RUN_DIR (default /var/run/gazelle)\n");
   return status;
@@ -100,6 +103,41 @@ std::vector<Target> resolve(const Options& o) {
   return {};
 }
 
+// gazellectl lstack set TARGET lowpower|loglevel VALUE [-u PREFIX]
+int set(const std::vector<std::string>& args) {
+  if (args.size() != 5 && !(args.size() == 7 && args[5] == "-u")) return usage(stderr, 2);
+  Options o;
+  o.target = args[2];
+  if (args.size() == 7) o.prefix = args[6];
+  std::uint32_t command = 0, value = 0;
+  const std::string& what = args[3];
+  const std::string& v = args[4];
+  if (what == "lowpower" && (v == "0" || v == "1")) {
+    command = wire::kCtlSetLowPower;
+    value = v == "1";
+  } else if (what == "loglevel" && (v == "error" || v == "info" || v == "debug")) {
+    command = wire::kCtlSetLogLevel;
+    value = v == "error" ? wire::kLogError : v == "info" ? wire::kLogInfo : wire::kLogDebug;
+  } else {
+    std::fprintf(stderr, "gazellectl: set takes lowpower {0|1} or loglevel {error|info|debug}, not '%s %s'\n",
+                 what.c_str(), v.c_str());
+    return 2;
+  }
+  const std::vector<Target> targets = resolve(o);
+  if (targets.empty()) return 1;
+  int status = 0;
+  for (const Target& t : targets) {
+    Reply r;
+    if (std::string err = query(t, command, r, value); !err.empty()) {
+      std::fprintf(stderr, "gazellectl: lstack pid %u: %s\n", t.pid, err.c_str());
+      status = 1;
+    } else {
+      std::printf("lstack pid %u: %s %s\n", t.pid, what.c_str(), v.c_str());
+    }
+  }
+  return status;
+}
+
 bool show_one(const Target& t, const Options& o) {
   Reply a, b;
   std::string err = query(t, o.mode == 'c' ? wire::kCtlConns : wire::kCtlStats, a);
@@ -134,6 +172,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "--help" || args[0] == "-h") return usage(stdout, 0);
+  if (args.size() >= 2 && args[0] == "lstack" && args[1] == "set") return set(args);
   if (args.size() < 2 || args[0] != "lstack" || args[1] != "show") {
     std::fprintf(stderr, "gazellectl: unknown command '%s'\n", args[0].c_str());
     return usage(stderr, 2);

@@ -60,7 +60,7 @@ void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
 
 Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
-  t->low_power_ = setup.low_power;
+  t->low_power_.store(setup.low_power, std::memory_order_relaxed);
   t->rx_open_ = setup.rx_open;
   t->group_ = setup.group;
   t->cpu_ = setup.cpu;
@@ -78,7 +78,7 @@ Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
 Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   if (this_thread_state().rtc != nullptr) return make_error(EBUSY, "this thread already drives a stack");
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
-  t->low_power_ = setup.low_power;
+  t->low_power_.store(setup.low_power, std::memory_order_relaxed);
   t->rx_open_ = setup.rx_open;
   t->group_ = setup.group;
   t->cpu_ = setup.cpu;
@@ -111,7 +111,7 @@ unsigned StackThread::drive() noexcept {
 }
 
 long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
-  if (!low_power_ || idle_rounds < kSpinRoundsBeforeSleep) return 0;
+  if (!low_power() || idle_rounds < kSpinRoundsBeforeSleep) return 0;
   return std::min<long>(kMaxSleepUs, 16L << std::min(6u, (idle_rounds - kSpinRoundsBeforeSleep) / 8));
 }
 
@@ -127,7 +127,7 @@ void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
     sleep_idle(us);
     return;
   }
-  if (!low_power_ && idle_rounds >= kSpinRoundsBeforeSleep) {
+  if (!low_power() && idle_rounds >= kSpinRoundsBeforeSleep) {
     sched_yield();  // without low_power_mode an RTC thread keeps polling, but lets others run
   }
   if ((idle_rounds & 63) == 0) pthread_testcancel();  // polling sleeps nowhere
@@ -214,7 +214,7 @@ void StackThread::idle(unsigned& idle_rounds) noexcept {
   // the scheduler's time slice behind an idle stack. Measured with redis
   // (bench/results/redis-20261201-113*): 0.18-0.48x the kernel before, 0.67-0.80x
   // yielding after 64 idle rounds, 1.03-1.21x yielding after each.
-  if (!low_power_) sched_yield();
+  if (!low_power()) sched_yield();
 }
 
 void StackThread::sleep_idle(long us) {
@@ -227,6 +227,11 @@ void StackThread::sleep_idle(long us) {
   } awake{*this};
   sleeping_.store(1, std::memory_order_seq_cst);
   if (tasks_.maybe_empty()) futex_wait_cancellable(&sleeping_, 1, us);
+}
+
+void StackThread::set_low_power(bool on) noexcept {
+  low_power_.store(on, std::memory_order_relaxed);
+  if (!on && sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);  // back to polling now
 }
 
 void StackThread::post(StackTask* t) noexcept {

@@ -94,6 +94,9 @@ class StackThread {
   // snapshot(). False (out empty) when the stack did not answer in time.
   bool connections(std::vector<wire::CtlConn>& out, long timeout_ms) noexcept;
   int cpu() const noexcept { return cpu_; }
+  // low_power_mode of this stack from now on (gazellectl lstack set lowpower). Any thread.
+  void set_low_power(bool on) noexcept;
+  bool low_power() const noexcept { return low_power_.load(std::memory_order_relaxed); }
   // Application threads: an accepted connection went back to its listener's
   // queue for want of an fd (shown as accept_fd_limit).
   void count_accept_fd_limit() noexcept { accept_fd_limit_.fetch_add(1, std::memory_order_relaxed); }
@@ -122,7 +125,7 @@ class StackThread {
   Error start_error_;
   const wire::StackCounters* counters_ = nullptr;
   Stack* stack_ = nullptr;  // stack thread only
-  bool low_power_ = false;
+  std::atomic<bool> low_power_{false};
   bool rtc_ = false;
   std::thread::id owner_id_;
   std::unique_ptr<Stack> rtc_stack_;  // RTC only: the stack the owner thread drives

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <rte_log.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -142,6 +143,8 @@ void ControlServer::answer(int client) noexcept {
     }
     for (std::size_t i = 0; i < stacks.size(); ++i) (void)rt_.stack(i).snapshot(stacks[i], kSnapshotWaitMs);
     head.stack_count = static_cast<std::uint32_t>(stacks.size());
+  } else if (req.command == wire::kCtlSetLowPower || req.command == wire::kCtlSetLogLevel) {
+    head.status = apply_setting(req.command, req.value);
   } else if (req.command == wire::kCtlConns) {
     head.stack_count = static_cast<std::uint32_t>(rt_.stack_count());
     head.status = collect_connections(conns);
@@ -152,6 +155,21 @@ void ControlServer::answer(int client) noexcept {
   if (!write_all(client, &head, sizeof head)) return;
   if (!write_all(client, stacks.data(), stacks.size() * sizeof(wire::CtlStackStats))) return;
   (void)write_all(client, conns.data(), conns.size() * sizeof(wire::CtlConn));
+}
+
+int ControlServer::apply_setting(std::uint32_t command, std::uint32_t value) noexcept {
+  if (command == wire::kCtlSetLowPower) {
+    if (value > 1) return -EINVAL;
+    for (std::size_t i = 0; i < rt_.stack_count(); ++i) rt_.stack(i).set_low_power(value == 1);
+    return 0;
+  }
+  const int level = value == wire::kLogError  ? RTE_LOG_ERR
+                    : value == wire::kLogInfo ? RTE_LOG_INFO
+                    : value == wire::kLogDebug ? RTE_LOG_DEBUG
+                                               : -1;
+  if (level < 0) return -EINVAL;
+  rte_log_set_global_level(static_cast<std::uint32_t>(level));
+  return 0;
 }
 
 int ControlServer::collect_connections(std::vector<wire::CtlConn>& out) noexcept {

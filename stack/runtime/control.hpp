@@ -35,6 +35,8 @@ class ControlServer {
   void answer(int client) noexcept;
   // Every stack's sockets into out: 0 or -ENOMEM.
   int collect_connections(std::vector<wire::CtlConn>& out) noexcept;
+  // kCtlSetLowPower / kCtlSetLogLevel: 0 or -EINVAL.
+  int apply_setting(std::uint32_t command, std::uint32_t value) noexcept;
 
   Runtime& rt_;
   int fd_;

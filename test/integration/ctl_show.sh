@@ -89,6 +89,26 @@ echo "  -r 2 during the transfer: $rate rx bytes/s"
 [ "$rate" -gt 1000000 ] || gz_fail "-r saw no transfer ($rate bytes/s)"
 ctl "$pid" -r 1 >"$dir/rate.txt" 2>&1 && grep -q "per second over 1.0 s" "$dir/rate.txt" || gz_fail "-r 1 (text) failed"
 
+# set lowpower, seen in the idle CPU of the process (over 2 s each): sleeping,
+# then polling, then sleeping again; set loglevel answers.
+sleep 1  # the transfer is over
+cpu() {  # percent of one core over 2 s
+  local t0 t1
+  t0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 2; t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d", (b - a) / hz / 2 * 100 }'
+}
+idle1=$(cpu)
+GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$pid" lowpower 0 >/dev/null || gz_fail "set lowpower 0 failed"
+busy=$(cpu)
+GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$GZ_HOST" lowpower 1 >/dev/null || gz_fail "set (by ip) lowpower 1 failed"
+idle2=$(cpu)
+echo "  idle CPU: lowpower 1 $idle1%, set lowpower 0 $busy%, set lowpower 1 $idle2%"
+[ "$idle1" -lt 20 ] && [ "$busy" -gt 50 ] && [ "$idle2" -lt 20 ] || gz_fail "set lowpower did not show in the idle CPU"
+for level in debug info error; do
+  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$pid" loglevel "$level" >/dev/null || gz_fail "set loglevel $level failed"
+done
+GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$pid" lowpower 7 >/dev/null 2>&1; [ $? = 2 ] || gz_fail "set lowpower 7: not a usage error"
+
 # Errors say what is wrong, with exit status 1 (2 for usage).
 ctl 999999 >"$dir/err1" 2>&1; [ $? = 1 ] && grep -q "no such process 999999" "$dir/err1" || gz_fail "pid 999999: $(cat "$dir/err1")"
 ctl $$ >"$dir/err2" 2>&1; [ $? = 1 ] && grep -q "is not an lstack process" "$dir/err2" || gz_fail "pid $$: $(cat "$dir/err2")"

@@ -56,13 +56,17 @@ struct StackCounters {
 inline constexpr std::uint32_t kCtlMagic = 0x677a6374;  // "gzct"
 inline constexpr std::uint32_t kCtlStats = 1;
 inline constexpr std::uint32_t kCtlConns = 2;
+// Setters: CtlRequest::value carries the new value; the reply is the header alone.
+inline constexpr std::uint32_t kCtlSetLowPower = 3;  // value 0 or 1
+inline constexpr std::uint32_t kCtlSetLogLevel = 4;  // value kLogError, kLogInfo or kLogDebug
+inline constexpr std::uint32_t kLogError = 1, kLogInfo = 2, kLogDebug = 3;
 inline constexpr int kTcpStates = 11;  // CLOSED .. TIME_WAIT, in lwIP's (RFC 9293) order
 
 struct CtlRequest {
   std::uint32_t magic;
   std::uint32_t version;
   std::uint32_t command;
-  std::uint32_t reserved;
+  std::uint32_t value;  // setters' argument
 };
 
 struct CtlReplyHeader {
