@@ -23,17 +23,18 @@ namespace {
 struct Options {
   std::string target;  // "", a pid or an IPv4 address
   std::string prefix;  // unix_prefix
-  char mode = 0;       // 0 counters, 'r' rates, 'c' connections
+  char mode = 0;       // 0 counters, 'r' rates, 'c' connections, 's' SNMP
   double secs = 1;     // -r's interval
   bool json = false;
 };
 
 int usage(FILE* out, int status) {
   std::fprintf(out,
-               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u UNIX_PREFIX]\n"
+               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c | -s] [--json] [-u UNIX_PREFIX]\n"
                "         no option  every counter, per stack and in total\n"
                "         -r         rates per second over SECONDS (default 1)\n"
                "         -c         the socket table, as ss -tuanp shows it\n"
+               "         -s         MIB-II counters (Ip, Icmp, Tcp, Udp) with nstat's names\n"
                "         --json     one JSON object per process, for scripts\n"
                "         PID|IP     the process with that pid, or serving that host_addr (default: every lstack process)\n"
                "       gazellectl lstack set PID|IP lowpower {0|1}            idle stacks sleep (1) or poll (0), at once\n"
@@ -53,9 +54,9 @@ int parse(const std::vector<std::string>& args, Options& o) {
       o.prefix = args[++i];
     } else if (a == "--json") {
       o.json = true;
-    } else if (a == "-r" || a == "-c") {
+    } else if (a == "-r" || a == "-c" || a == "-s") {
       o.mode = a[1];
-    } else if (a == "-s" || a == "-l" || a == "-x" || a == "-a" || a == "-k") {
+    } else if (a == "-l" || a == "-x" || a == "-a" || a == "-k") {
       std::fprintf(stderr, "gazellectl: lstack show %s is not available yet\n", a.c_str());
       return 2;
     } else if (args[i - 1] == "-r" && is_number(a) && a.find('.') == a.rfind('.')) {
@@ -154,6 +155,8 @@ bool show_one(const Target& t, const Options& o) {
     print_connections(a, o.json);
   } else if (o.mode == 'r') {
     print_rates(a, b, o.secs, o.json);
+  } else if (o.mode == 's') {
+    print_snmp(a, o.json);
   } else {
     print_counters(a, o.json);
   }

@@ -175,6 +175,22 @@ void print_rates(const Reply& before, const Reply& after, double secs, bool json
   if (json) std::printf("]}\n");
 }
 
+void print_snmp(const Reply& r, bool json) {
+  std::uint64_t sum[wire::kSnmpCount] = {};
+  for (const auto& s : r.stacks) {
+    for (int i = 0; i < wire::kSnmpCount; ++i) sum[i] += s.snmp[i];
+  }
+  if (json) {
+    std::printf("{\"pid\": %u, \"snmp\": {", r.head.pid);
+    for (int i = 0; i < wire::kSnmpCount; ++i) std::printf("%s\"%s\": %" PRIu64, i ? ", " : "", wire::kSnmpNames[i], sum[i]);
+    std::printf("}}\n");
+    return;
+  }
+  std::printf("#lstack pid %u (%s), %zu stack%s\n", r.head.pid, comm_of(r.head.pid).c_str(), r.stacks.size(),
+              r.stacks.size() == 1 ? "" : "s");
+  for (int i = 0; i < wire::kSnmpCount; ++i) std::printf("%-28s %" PRIu64 "\n", wire::kSnmpNames[i], sum[i]);
+}
+
 void print_connections(const Reply& r, bool json) {
   const std::string comm = comm_of(r.head.pid);
   if (json) std::printf("{\"pid\": %u, \"connections\": [", r.head.pid);

@@ -10,6 +10,8 @@ namespace gz::ctl {
 void print_counters(const Reply& r, bool json);
 // -r: per-second rates between two snapshots taken secs apart.
 void print_rates(const Reply& before, const Reply& after, double secs, bool json);
+// -s: MIB-II counters over every stack, with the names nstat gives /proc/net/snmp's.
+void print_snmp(const Reply& r, bool json);
 // -c: one line per socket, in the layout of `ss -tuanp`.
 void print_connections(const Reply& r, bool json);
 

@@ -324,10 +324,33 @@ void Stack::sync_lwip_counters() noexcept {
 
 namespace gz::stack {
 
+namespace {
+
+// lwIP's MIB-II counters in wire::kSnmpNames' order; TcpCurrEstab (index 30)
+// is counted from the pcbs by the caller.
+void fill_snmp(std::uint64_t* v) noexcept {
+  const stats_mib2& m = lwip_stats.mib2;
+  const u32_t all[] = {
+      m.ipinreceives, m.ipinhdrerrors, m.ipinaddrerrors, m.ipforwdatagrams, m.ipinunknownprotos, m.ipindiscards,
+      m.ipindelivers, m.ipoutrequests, m.ipoutdiscards, m.ipoutnoroutes, m.ipreasmreqds, m.ipreasmoks,
+      m.ipreasmfails, m.ipfragoks, m.ipfragfails, m.ipfragcreates, m.icmpinmsgs, m.icmpinerrors,
+      m.icmpindestunreachs, m.icmpinechos, m.icmpinechoreps, m.icmpoutmsgs, m.icmpouterrors,
+      m.icmpoutdestunreachs, m.icmpoutechos, m.icmpoutechoreps, m.tcpactiveopens, m.tcppassiveopens,
+      m.tcpattemptfails, m.tcpestabresets, 0, m.tcpinsegs, m.tcpoutsegs, m.tcpretranssegs, m.tcpinerrs,
+      m.tcpoutrsts, m.udpindatagrams, m.udpnoports, m.udpinerrors, m.udpoutdatagrams};
+  static_assert(sizeof(all) / sizeof(all[0]) == wire::kSnmpCount, "one lwIP counter per MIB-II name");
+  for (int i = 0; i < wire::kSnmpCount; ++i) v[i] = all[i];
+}
+
+}  // namespace
+
 void Stack::fill_stats(wire::CtlStackStats& out) noexcept {
   sync_lwip_counters();
+  fill_snmp(out.snmp);
   out.counters = counters_;
   for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) ++out.tcp_states[p->state % wire::kTcpStates];
+  // RFC 1213 tcpCurrEstab: ESTABLISHED or CLOSE-WAIT.
+  out.snmp[30] = out.tcp_states[ESTABLISHED] + out.tcp_states[CLOSE_WAIT];
   for (tcp_pcb* p = tcp_tw_pcbs; p != nullptr; p = p->next) ++out.tcp_states[p->state % wire::kTcpStates];
   for (tcp_pcb_listen* p = tcp_listen_pcbs.listen_pcbs; p != nullptr; p = p->next) ++out.tcp_listen;
   for (udp_pcb* p = udp_pcbs; p != nullptr; p = p->next) ++out.udp_pcbs;

@@ -79,6 +79,14 @@ n=$(ctl "$pid" -c --json | /usr/bin/python3 -c 'import json, sys
 print(sum(1 for c in json.load(sys.stdin)["connections"] if c["state"] == "ESTAB" and c["local"].endswith(":7")))')
 [ "$n" = 3 ] || gz_fail "-c --json: $n established connections on port 7, want 3"
 
+# -s: MIB-II with nstat's names: three passive opens, three established.
+ctl "$pid" -s >"$dir/snmp.txt" 2>&1 || gz_fail "-s failed: $(head -2 "$dir/snmp.txt")"
+opens=$(awk '$1 == "TcpPassiveOpens" {print $2}' "$dir/snmp.txt")
+estab=$(awk '$1 == "TcpCurrEstab" {print $2}' "$dir/snmp.txt")
+insegs=$(ctl "$pid" -s --json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["snmp"]["TcpInSegs"])')
+echo "  -s: TcpPassiveOpens $opens, TcpCurrEstab $estab, TcpInSegs $insegs"
+[ "$opens" = 3 ] && [ "$estab" = 3 ] && [ "${insegs:-0}" -ge 9 ] || gz_fail "-s disagrees with the three connections made"
+
 # -r over 2 s while a transfer runs: a rate, and one that matches its size.
 gz_bg ip netns exec "$GZ_NS_P" /usr/bin/python3 "$dir/peer.py" "$GZ_HOST" stream >"$dir/stream.log" 2>&1
 sleep 1

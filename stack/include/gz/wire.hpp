@@ -7,7 +7,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 3;
+inline constexpr std::uint32_t kWireVersion = 4;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -107,7 +107,23 @@ struct CtlStackStats {
   DeviceDrops device;
   std::uint32_t offloads;  // kOffload* bits: checksums the device computes
   std::uint32_t reserved;
+  std::uint64_t snmp[40];  // MIB-II, kSnmpNames' order (lwIP's 32-bit counters: they wrap as SNMP's do)
 };
 
+// MIB-II counters (RFC 1213) in the order of kSnmpNames: the names nstat
+// prints for /proc/net/snmp's (group prefix + field).
+inline constexpr const char* kSnmpNames[] = {
+    "IpInReceives",     "IpInHdrErrors",     "IpInAddrErrors",     "IpForwDatagrams",  "IpInUnknownProtos",
+    "IpInDiscards",     "IpInDelivers",      "IpOutRequests",      "IpOutDiscards",    "IpOutNoRoutes",
+    "IpReasmReqds",     "IpReasmOKs",        "IpReasmFails",       "IpFragOKs",        "IpFragFails",
+    "IpFragCreates",    "IcmpInMsgs",        "IcmpInErrors",       "IcmpInDestUnreachs", "IcmpInEchos",
+    "IcmpInEchoReps",   "IcmpOutMsgs",       "IcmpOutErrors",      "IcmpOutDestUnreachs", "IcmpOutEchos",
+    "IcmpOutEchoReps",  "TcpActiveOpens",    "TcpPassiveOpens",    "TcpAttemptFails",  "TcpEstabResets",
+    "TcpCurrEstab",     "TcpInSegs",         "TcpOutSegs",         "TcpRetransSegs",   "TcpInErrs",
+    "TcpOutRsts",       "UdpInDatagrams",    "UdpNoPorts",         "UdpInErrors",      "UdpOutDatagrams",
+};
+inline constexpr int kSnmpCount = sizeof(kSnmpNames) / sizeof(kSnmpNames[0]);
+
 inline constexpr std::uint32_t kOffloadRxIp = 1, kOffloadRxL4 = 2, kOffloadTxIp = 4, kOffloadTxL4 = 8;
+static_assert(kSnmpCount == sizeof(CtlStackStats::snmp) / sizeof(std::uint64_t), "one counter per name");
 }  // namespace gz::wire

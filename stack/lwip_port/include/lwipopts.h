@@ -107,6 +107,8 @@ void gz_lwip_syn_evicted(void) __attribute__((weak));
 
 /* --- statistics: per-thread lwip_stats, read by the control thread --- */
 #define LWIP_STATS                   1
+/* MIB-II counters (RFC 1213): gazellectl lstack show -s, with nstat's names. */
+#define MIB2_STATS                   1
 #define LWIP_STATS_DISPLAY           0
 #define MEM_STATS                    0
 #define MEMP_STATS                   0
