@@ -23,18 +23,20 @@ namespace {
 struct Options {
   std::string target;  // "", a pid or an IPv4 address
   std::string prefix;  // unix_prefix
-  char mode = 0;       // 0 counters, 'r' rates, 'c' connections, 's' SNMP
+  char mode = 0;       // 0 counters, 'r' rates, 'c' connections, 's' SNMP, 'k' features, 'a' all
   double secs = 1;     // -r's interval
   bool json = false;
 };
 
 int usage(FILE* out, int status) {
   std::fprintf(out,
-               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c | -s] [--json] [-u UNIX_PREFIX]\n"
+               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c | -s | -k | -a] [--json] [-u UNIX_PREFIX]\n"
                "         no option  every counter, per stack and in total\n"
                "         -r         rates per second over SECONDS (default 1)\n"
                "         -c         the socket table, as ss -tuanp shows it\n"
                "         -s         MIB-II counters (Ip, Icmp, Tcp, Udp) with nstat's names\n"
+               "         -k         the device's features and offloads, as ethtool -k words them\n"
+               "         -a         every counter summed over every process named (all by default)\n"
                "         --json     one JSON object per process, for scripts\n"
                "         PID|IP     the process with that pid, or serving that host_addr (default: every lstack process)\n"
                "       gazellectl lstack set PID|IP lowpower {0|1}            idle stacks sleep (1) or poll (0), at once\n"
@@ -54,9 +56,9 @@ int parse(const std::vector<std::string>& args, Options& o) {
       o.prefix = args[++i];
     } else if (a == "--json") {
       o.json = true;
-    } else if (a == "-r" || a == "-c" || a == "-s") {
+    } else if (a == "-r" || a == "-c" || a == "-s" || a == "-k" || a == "-a") {
       o.mode = a[1];
-    } else if (a == "-l" || a == "-x" || a == "-a" || a == "-k") {
+    } else if (a == "-l" || a == "-x") {
       std::fprintf(stderr, "gazellectl: lstack show %s is not available yet\n", a.c_str());
       return 2;
     } else if (args[i - 1] == "-r" && is_number(a) && a.find('.') == a.rfind('.')) {
@@ -157,6 +159,8 @@ bool show_one(const Target& t, const Options& o) {
     print_rates(a, b, o.secs, o.json);
   } else if (o.mode == 's') {
     print_snmp(a, o.json);
+  } else if (o.mode == 'k') {
+    print_features(a, o.json);
   } else {
     print_counters(a, o.json);
   }
@@ -185,6 +189,20 @@ int main(int argc, char** argv) {
   const std::vector<Target> targets = resolve(o);
   if (targets.empty()) return 1;
   int status = 0;
+  if (o.mode == 'a') {  // one sum over every process named
+    std::vector<Reply> replies;
+    for (const Target& t : targets) {
+      Reply r;
+      if (std::string err = query(t, gz::wire::kCtlStats, r); !err.empty()) {
+        std::fprintf(stderr, "gazellectl: lstack pid %u: %s\n", t.pid, err.c_str());
+        status = 1;
+      } else {
+        replies.push_back(std::move(r));
+      }
+    }
+    print_all(replies, o.json);
+    return status;
+  }
   for (const Target& t : targets) status |= show_one(t, o) ? 0 : 1;
   return status;
 }

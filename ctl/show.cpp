@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace gz::ctl {
 namespace {
@@ -189,6 +190,52 @@ void print_snmp(const Reply& r, bool json) {
   std::printf("#lstack pid %u (%s), %zu stack%s\n", r.head.pid, comm_of(r.head.pid).c_str(), r.stacks.size(),
               r.stacks.size() == 1 ? "" : "s");
   for (int i = 0; i < wire::kSnmpCount; ++i) std::printf("%-28s %" PRIu64 "\n", wire::kSnmpNames[i], sum[i]);
+}
+
+void print_features(const Reply& r, bool json) {
+  if (json) std::printf("{\"pid\": %u, \"stacks\": [", r.head.pid);
+  for (std::size_t i = 0; i < r.stacks.size(); ++i) {
+    const wire::CtlStackStats& s = r.stacks[i];
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", s.mac[0], s.mac[1], s.mac[2], s.mac[3], s.mac[4],
+                  s.mac[5]);
+    const auto on = [&](std::uint32_t bit) { return (s.offloads & bit) != 0; };
+    const struct {
+      const char* name;
+      bool value;
+    } f[] = {{"rx-checksum-ipv4", on(wire::kOffloadRxIp)},
+             {"rx-checksum-tcp-udp", on(wire::kOffloadRxL4)},
+             {"tx-checksum-ipv4", on(wire::kOffloadTxIp)},
+             {"tx-checksum-tcp-udp", on(wire::kOffloadTxL4)},
+             {"tcp-segmentation-offload", false},
+             {"large-receive-offload", false}};
+    if (json) {
+      std::printf("%s{\"stack\": %zu, \"mac\": \"%s\", \"mtu\": %u", i ? ", " : "", i, mac, s.mtu);
+      for (const auto& x : f) std::printf(", \"%s\": %s", x.name, x.value ? "true" : "false");
+      std::printf("}");
+      continue;
+    }
+    std::printf("lstack pid %u stack %zu: mac %s, mtu %u\n", r.head.pid, i, mac, s.mtu);
+    for (const auto& x : f) std::printf("  %s: %s\n", x.name, x.value ? "on (device)" : "off (lstack in software)");
+  }
+  if (json) std::printf("]}\n");
+}
+
+void print_all(const std::vector<Reply>& replies, bool json) {
+  Reply all;
+  for (const Reply& r : replies) {
+    for (const auto& s : r.stacks) all.stacks.push_back(s);
+  }
+  const wire::StackCounters total = total_of(all);
+  if (json) {
+    std::printf("{\"processes\": %zu, \"stacks\": %zu, \"total\": ", replies.size(), all.stacks.size());
+    counters_json(total);
+    std::printf("}\n");
+    return;
+  }
+  std::printf("all lstack processes: %zu, %zu stack%s\n", replies.size(), all.stacks.size(),
+              all.stacks.size() == 1 ? "" : "s");
+  for (const Named& n : kCounters) std::printf("  %-20s %14" PRIu64 "\n", n.name, total.*n.field);
 }
 
 void print_connections(const Reply& r, bool json) {

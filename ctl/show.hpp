@@ -12,6 +12,10 @@ void print_counters(const Reply& r, bool json);
 void print_rates(const Reply& before, const Reply& after, double secs, bool json);
 // -s: MIB-II counters over every stack, with the names nstat gives /proc/net/snmp's.
 void print_snmp(const Reply& r, bool json);
+// -k: the device's features and offloads, as ethtool -k words them.
+void print_features(const Reply& r, bool json);
+// -a: every counter summed over every process given.
+void print_all(const std::vector<Reply>& replies, bool json);
 // -c: one line per socket, in the layout of `ss -tuanp`.
 void print_connections(const Reply& r, bool json);
 

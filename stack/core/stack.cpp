@@ -363,6 +363,8 @@ void Stack::fill_stats(wire::CtlStackStats& out) noexcept {
   out.arena_failures = use.failures;
   const DeviceCounters d = dev_->device_counters();
   out.device = {d.rx_missed, d.rx_nombuf, d.rx_errors, d.tx_errors};
+  std::memcpy(out.mac, dev_->mac().data(), sizeof out.mac);
+  out.mtu = dev_->mtu();
   out.offloads = (offloads_.rx_ip_cksum ? wire::kOffloadRxIp : 0) | (offloads_.rx_l4_cksum ? wire::kOffloadRxL4 : 0) |
                  (offloads_.tx_ip_cksum ? wire::kOffloadTxIp : 0) | (offloads_.tx_l4_cksum ? wire::kOffloadTxL4 : 0);
 }

@@ -7,7 +7,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 4;
+inline constexpr std::uint32_t kWireVersion = 5;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -108,6 +108,9 @@ struct CtlStackStats {
   std::uint32_t offloads;  // kOffload* bits: checksums the device computes
   std::uint32_t reserved;
   std::uint64_t snmp[40];  // MIB-II, kSnmpNames' order (lwIP's 32-bit counters: they wrap as SNMP's do)
+  std::uint8_t mac[6];     // the device's
+  std::uint16_t mtu;
+  std::uint32_t reserved2;
 };
 
 // MIB-II counters (RFC 1213) in the order of kSnmpNames: the names nstat
