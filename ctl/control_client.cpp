@@ -45,6 +45,9 @@ std::string read_reply(int fd, std::uint32_t command, Reply& out) {
   if (command == wire::kCtlStats) {
     out.stacks.resize(out.head.stack_count);
     if (!read_all(fd, out.stacks.data(), out.stacks.size() * sizeof(wire::CtlStackStats))) return "short answer";
+  } else if (command == wire::kCtlXstats) {
+    out.xstats.resize(out.head.items);
+    if (!read_all(fd, out.xstats.data(), out.xstats.size() * sizeof(wire::CtlXstat))) return "short answer";
   } else {
     out.conns.resize(out.head.items);
     if (!read_all(fd, out.conns.data(), out.conns.size() * sizeof(wire::CtlConn))) return "short answer";

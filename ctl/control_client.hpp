@@ -28,6 +28,7 @@ struct Reply {
   wire::CtlReplyHeader head{};
   std::vector<wire::CtlStackStats> stacks;  // kCtlStats
   std::vector<wire::CtlConn> conns;         // kCtlConns
+  std::vector<wire::CtlXstat> xstats;       // kCtlXstats
 };
 
 // Asks t; "" on success, else why not (in words for the user: permission

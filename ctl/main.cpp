@@ -30,12 +30,13 @@ struct Options {
 
 int usage(FILE* out, int status) {
   std::fprintf(out,
-               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c | -s | -k | -a] [--json] [-u UNIX_PREFIX]\n"
+               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c | -s | -k | -x | -a] [--json] [-u UNIX_PREFIX]\n"
                "         no option  every counter, per stack and in total\n"
                "         -r         rates per second over SECONDS (default 1)\n"
                "         -c         the socket table, as ss -tuanp shows it\n"
                "         -s         MIB-II counters (Ip, Icmp, Tcp, Udp) with nstat's names\n"
                "         -k         the device's features and offloads, as ethtool -k words them\n"
+               "         -x         the device's DPDK extended statistics (xstats)\n"
                "         -a         every counter summed over every process named (all by default)\n"
                "         --json     one JSON object per process, for scripts\n"
                "         PID|IP     the process with that pid, or serving that host_addr (default: every lstack process)\n"
@@ -56,9 +57,9 @@ int parse(const std::vector<std::string>& args, Options& o) {
       o.prefix = args[++i];
     } else if (a == "--json") {
       o.json = true;
-    } else if (a == "-r" || a == "-c" || a == "-s" || a == "-k" || a == "-a") {
+    } else if (a == "-r" || a == "-c" || a == "-s" || a == "-k" || a == "-a" || a == "-x") {
       o.mode = a[1];
-    } else if (a == "-l" || a == "-x") {
+    } else if (a == "-l") {
       std::fprintf(stderr, "gazellectl: lstack show %s is not available yet\n", a.c_str());
       return 2;
     } else if (args[i - 1] == "-r" && is_number(a) && a.find('.') == a.rfind('.')) {
@@ -143,7 +144,8 @@ int set(const std::vector<std::string>& args) {
 
 bool show_one(const Target& t, const Options& o) {
   Reply a, b;
-  std::string err = query(t, o.mode == 'c' ? wire::kCtlConns : wire::kCtlStats, a);
+  const std::uint32_t command = o.mode == 'c' ? wire::kCtlConns : o.mode == 'x' ? wire::kCtlXstats : wire::kCtlStats;
+  std::string err = query(t, command, a);
   if (err.empty() && o.mode == 'r') {
     const timespec ts{static_cast<time_t>(o.secs), static_cast<long>((o.secs - static_cast<time_t>(o.secs)) * 1e9)};
     nanosleep(&ts, nullptr);
@@ -161,6 +163,8 @@ bool show_one(const Target& t, const Options& o) {
     print_snmp(a, o.json);
   } else if (o.mode == 'k') {
     print_features(a, o.json);
+  } else if (o.mode == 'x') {
+    print_xstats(a, o.json);
   } else {
     print_counters(a, o.json);
   }

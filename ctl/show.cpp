@@ -221,6 +221,19 @@ void print_features(const Reply& r, bool json) {
   if (json) std::printf("]}\n");
 }
 
+void print_xstats(const Reply& r, bool json) {
+  if (json) {
+    std::printf("{\"pid\": %u, \"xstats\": {", r.head.pid);
+    for (std::size_t i = 0; i < r.xstats.size(); ++i) {
+      std::printf("%s\"%s\": %" PRIu64, i ? ", " : "", r.xstats[i].name, r.xstats[i].value);
+    }
+    std::printf("}}\n");
+    return;
+  }
+  std::printf("lstack pid %u (%s): the device's xstats\n", r.head.pid, comm_of(r.head.pid).c_str());
+  for (const auto& x : r.xstats) std::printf("  %-40s %" PRIu64 "\n", x.name, x.value);
+}
+
 void print_all(const std::vector<Reply>& replies, bool json) {
   Reply all;
   for (const Reply& r : replies) {

@@ -14,6 +14,8 @@ void print_rates(const Reply& before, const Reply& after, double secs, bool json
 void print_snmp(const Reply& r, bool json);
 // -k: the device's features and offloads, as ethtool -k words them.
 void print_features(const Reply& r, bool json);
+// -x: the device's DPDK extended statistics.
+void print_xstats(const Reply& r, bool json);
 // -a: every counter summed over every process given.
 void print_all(const std::vector<Reply>& replies, bool json);
 // -c: one line per socket, in the layout of `ss -tuanp`.

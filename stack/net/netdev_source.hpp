@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "gz/result.hpp"
+#include "gz/wire.hpp"
 #include "netdev.hpp"
 
 namespace gz::stack {
@@ -22,6 +24,12 @@ class NetDevSource {
   // The device of stack i (i < count()), handed over once. The source must
   // outlive it.
   virtual std::unique_ptr<NetDev> take(std::size_t i) = 0;
+  // The device's extended statistics (DPDK xstats), appended to out. Any
+  // thread; 0 or -errno. A source without any appends nothing.
+  virtual int xstats(std::vector<wire::CtlXstat>& out) const noexcept {
+    (void)out;
+    return 0;
+  }
 };
 
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <algorithm>
 #include <cstdlib>
+#include <new>
+#include <vector>
 
 namespace gz::stack {
 namespace {
@@ -141,6 +143,27 @@ Result<void> Port::configure(const Options& opts) {
 
 std::unique_ptr<NetDev> Port::queue(std::uint16_t q) {
   return std::make_unique<DpdkQueue>(id_, q, pools_.at(q), mac_, mtu_, offloads_);
+}
+
+int Port::xstats(std::vector<wire::CtlXstat>& out) const noexcept {
+  const int n = rte_eth_xstats_get_names(id_, nullptr, 0);
+  if (n <= 0) return n < 0 ? n : 0;
+  try {
+    std::vector<rte_eth_xstat_name> names(static_cast<std::size_t>(n));
+    std::vector<rte_eth_xstat> values(static_cast<std::size_t>(n));
+    const int got = std::min(rte_eth_xstats_get_names(id_, names.data(), static_cast<unsigned>(n)),
+                             rte_eth_xstats_get(id_, values.data(), static_cast<unsigned>(n)));
+    for (int i = 0; i < got; ++i) {
+      if (values[i].id >= static_cast<std::uint64_t>(n)) continue;
+      wire::CtlXstat x{};
+      std::snprintf(x.name, sizeof x.name, "%s", names[values[i].id].name);
+      x.value = values[i].value;
+      out.push_back(x);
+    }
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  return 0;
 }
 
 Port::~Port() {

@@ -48,6 +48,7 @@ class Port final : public NetDevSource {
   std::unique_ptr<NetDev> queue(std::uint16_t q);
   std::size_t count() const noexcept override { return pools_.size(); }
   std::unique_ptr<NetDev> take(std::size_t i) override { return queue(static_cast<std::uint16_t>(i)); }
+  int xstats(std::vector<wire::CtlXstat>& out) const noexcept override;
   std::uint16_t id() const noexcept { return id_; }
   Offloads offloads() const noexcept { return offloads_; }
 

@@ -133,6 +133,7 @@ void ControlServer::answer(int client) noexcept {
                             rt_.config().host_addr.s_addr, 0};
   std::vector<wire::CtlStackStats> stacks;
   std::vector<wire::CtlConn> conns;
+  std::vector<wire::CtlXstat> xstats;
   if (req.magic != wire::kCtlMagic || req.version != wire::kWireVersion) {
     head.status = -EPROTO;
   } else if (req.command == wire::kCtlStats) {
@@ -145,6 +146,9 @@ void ControlServer::answer(int client) noexcept {
     head.stack_count = static_cast<std::uint32_t>(stacks.size());
   } else if (req.command == wire::kCtlSetLowPower || req.command == wire::kCtlSetLogLevel) {
     head.status = apply_setting(req.command, req.value);
+  } else if (req.command == wire::kCtlXstats) {
+    head.status = rt_.devices().xstats(xstats);
+    head.items = static_cast<std::uint32_t>(xstats.size());
   } else if (req.command == wire::kCtlConns) {
     head.stack_count = static_cast<std::uint32_t>(rt_.stack_count());
     head.status = collect_connections(conns);
@@ -154,7 +158,8 @@ void ControlServer::answer(int client) noexcept {
   }
   if (!write_all(client, &head, sizeof head)) return;
   if (!write_all(client, stacks.data(), stacks.size() * sizeof(wire::CtlStackStats))) return;
-  (void)write_all(client, conns.data(), conns.size() * sizeof(wire::CtlConn));
+  if (!write_all(client, conns.data(), conns.size() * sizeof(wire::CtlConn))) return;
+  (void)write_all(client, xstats.data(), xstats.size() * sizeof(wire::CtlXstat));
 }
 
 int ControlServer::apply_setting(std::uint32_t command, std::uint32_t value) noexcept {

@@ -26,6 +26,8 @@ class Runtime final : public StackGroup {
   static Result<std::unique_ptr<Runtime>> start(const Config& config);
 
   const Config& config() const noexcept { return config_; }
+  // Where the stacks' devices come from (the port): for its xstats. Any thread.
+  const NetDevSource& devices() const noexcept { return *devs_; }
   // The stack that serves the next new socket: round robin over the stack
   // threads, or (stack_mode_rtc) the calling thread's own stack, created on its
   // first socket. Errors (RTC): EBUSY when every stack already has its thread.

@@ -87,11 +87,15 @@ insegs=$(ctl "$pid" -s --json | /usr/bin/python3 -c 'import json, sys; print(jso
 echo "  -s: TcpPassiveOpens $opens, TcpCurrEstab $estab, TcpInSegs $insegs"
 [ "$opens" = 3 ] && [ "$estab" = 3 ] && [ "${insegs:-0}" -ge 9 ] || gz_fail "-s disagrees with the three connections made"
 
-# -k: the device (af_xdp: every checksum in software) and its MAC; -a: the sum
+# -k: the device (af_xdp: every checksum in software) and its MAC; -x: its DPDK
+# xstats; -a: the sum
 # over every process equals this one process's total.
 ctl "$pid" -k >"$dir/k.txt" 2>&1 || gz_fail "-k failed: $(head -2 "$dir/k.txt")"
 grep -q "mac $GZ_MAC, mtu 1500" "$dir/k.txt" && grep -q "rx-checksum-tcp-udp: off" "$dir/k.txt" \
   || gz_fail "-k: $(head -3 "$dir/k.txt")"
+good=$(ctl "$pid" -x --json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["xstats"].get("rx_good_packets", 0))')
+echo "  -x: rx_good_packets $good"
+[ "${good:-0}" -gt 0 ] || gz_fail "-x: no rx_good_packets among the device's xstats"
 all=$(ctl -a --json | /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["processes"], d["total"]["rx_packets"] > 0)')
 [ "$all" = "1 True" ] || gz_fail "-a: $all (want one process, packets counted)"
 

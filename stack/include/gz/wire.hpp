@@ -7,7 +7,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 5;
+inline constexpr std::uint32_t kWireVersion = 6;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -59,6 +59,8 @@ inline constexpr std::uint32_t kCtlConns = 2;
 // Setters: CtlRequest::value carries the new value; the reply is the header alone.
 inline constexpr std::uint32_t kCtlSetLowPower = 3;  // value 0 or 1
 inline constexpr std::uint32_t kCtlSetLogLevel = 4;  // value kLogError, kLogInfo or kLogDebug
+// The device's extended statistics (DPDK xstats): items CtlXstat after the header.
+inline constexpr std::uint32_t kCtlXstats = 5;
 inline constexpr std::uint32_t kLogError = 1, kLogInfo = 2, kLogDebug = 3;
 inline constexpr int kTcpStates = 11;  // CLOSED .. TIME_WAIT, in lwIP's (RFC 9293) order
 
@@ -78,6 +80,12 @@ struct CtlReplyHeader {
   std::uint32_t items;      // kCtlConns: CtlConn entries after the header
   std::uint32_t host_addr;  // lstack's host_addr, network order (gazellectl finds a process by it)
   std::uint32_t reserved;
+};
+
+// One DPDK extended statistic of the device (rte_eth_xstats_get).
+struct CtlXstat {
+  char name[64];  // NUL-terminated, as DPDK names it (rx_good_packets, rx_q0_bytes, ...)
+  std::uint64_t value;
 };
 
 // One socket, in the terms of `ss -tuan`.
