@@ -19,8 +19,7 @@ gz_bg ip netns exec "$GZ_NS_L" env LSTACK_CONF_PATH="$dir/lstack.conf" GAZELLE_R
   >"$dir/server.log" 2>&1
 server=${GZ_PIDS[-1]}
 gz_wait_server "$server" "$dir/server.log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$dir/server.log"; }
-pid=$(pgrep -P "$server" -f "$echo_bin" | head -1)
-[ -n "$pid" ] || pid=$server
+pid=$server  # ip netns exec and env exec the server: same pid
 ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack show "$@"; }
 
 # Three connections that stay open, 1000 bytes echoed on each; then a 4 s
