@@ -326,7 +326,7 @@ namespace gz::stack {
 
 namespace {
 
-// lwIP's MIB-II counters in wire::kSnmpNames' order; TcpCurrEstab (index 30)
+// lwIP's MIB-II counters in wire::kSnmpNames' order; TcpCurrEstab (wire::kSnmpTcpCurrEstab)
 // is counted from the pcbs by the caller.
 void fill_snmp(std::uint64_t* v) noexcept {
   const stats_mib2& m = lwip_stats.mib2;
@@ -350,7 +350,7 @@ void Stack::fill_stats(wire::CtlStackStats& out) noexcept {
   out.counters = counters_;
   for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) ++out.tcp_states[p->state % wire::kTcpStates];
   // RFC 1213 tcpCurrEstab: ESTABLISHED or CLOSE-WAIT.
-  out.snmp[30] = out.tcp_states[ESTABLISHED] + out.tcp_states[CLOSE_WAIT];
+  out.snmp[wire::kSnmpTcpCurrEstab] = out.tcp_states[ESTABLISHED] + out.tcp_states[CLOSE_WAIT];
   for (tcp_pcb* p = tcp_tw_pcbs; p != nullptr; p = p->next) ++out.tcp_states[p->state % wire::kTcpStates];
   for (tcp_pcb_listen* p = tcp_listen_pcbs.listen_pcbs; p != nullptr; p = p->next) ++out.tcp_listen;
   for (udp_pcb* p = udp_pcbs; p != nullptr; p = p->next) ++out.udp_pcbs;

@@ -169,12 +169,7 @@ void StackThread::main(Setup setup) {
   started_.store(1, std::memory_order_release);
   unsigned idle_rounds = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
-    unsigned work;
-    {
-      WakeBatch batch;  // readers woken once per round
-      work = poll_stack() + run_tasks();
-    }
-    if (work != 0) {
+    if (drive() != 0) {
       idle_rounds = 0;
     } else {
       idle(idle_rounds);

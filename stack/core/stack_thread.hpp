@@ -62,7 +62,8 @@ class StackThread {
   // The run-to-completion stack the calling thread owns, or nullptr.
   static StackThread* rtc_of_this_thread() noexcept;
   bool rtc() const noexcept { return rtc_; }
-  // RTC owner thread: one round (rx burst, posted tasks, timers, tx). Returns the work done.
+  // One round (rx burst, posted tasks, timers, tx; readers woken once at its
+  // end): the stack thread's loop, or an RTC owner thread. Returns the work done.
   unsigned drive() noexcept;
   // RTC owner thread, while it waits for something: drive; after a while back
   // off (low_power_mode) for at most max_sleep_us. A cancellation point

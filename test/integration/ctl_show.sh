@@ -21,6 +21,7 @@ server=${GZ_PIDS[-1]}
 gz_wait_server "$server" "$dir/server.log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$dir/server.log"; }
 pid=$server  # ip netns exec and env exec the server: same pid
 ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack show "$@"; }
+ctl_set() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack set "$@"; }
 
 # Three connections that stay open, 1000 bytes echoed on each; then a 4 s
 # transfer on a fourth (both directions: the echo comes back).
@@ -117,16 +118,16 @@ cpu() {  # percent of one core over 2 s
   awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d", (b - a) / hz / 2 * 100 }'
 }
 idle1=$(cpu)
-GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$pid" lowpower 0 >/dev/null || gz_fail "set lowpower 0 failed"
+ctl_set "$pid" lowpower 0 >/dev/null || gz_fail "set lowpower 0 failed"
 busy=$(cpu)
-GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$GZ_HOST" lowpower 1 >/dev/null || gz_fail "set (by ip) lowpower 1 failed"
+ctl_set "$GZ_HOST" lowpower 1 >/dev/null || gz_fail "set (by ip) lowpower 1 failed"
 idle2=$(cpu)
 echo "  idle CPU: lowpower 1 $idle1%, set lowpower 0 $busy%, set lowpower 1 $idle2%"
 [ "$idle1" -lt 20 ] && [ "$busy" -gt 50 ] && [ "$idle2" -lt 20 ] || gz_fail "set lowpower did not show in the idle CPU"
 for level in debug info error; do
-  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$pid" loglevel "$level" >/dev/null || gz_fail "set loglevel $level failed"
+  ctl_set "$pid" loglevel "$level" >/dev/null || gz_fail "set loglevel $level failed"
 done
-GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" lstack set "$pid" lowpower 7 >/dev/null 2>&1; [ $? = 2 ] || gz_fail "set lowpower 7: not a usage error"
+ctl_set "$pid" lowpower 7 >/dev/null 2>&1; [ $? = 2 ] || gz_fail "set lowpower 7: not a usage error"
 
 # Errors say what is wrong, with exit status 1 (2 for usage).
 ctl 999999 >"$dir/err1" 2>&1; [ $? = 1 ] && grep -q "no such process 999999" "$dir/err1" || gz_fail "pid 999999: $(cat "$dir/err1")"

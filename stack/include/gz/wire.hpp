@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 namespace gz::wire {
 
@@ -134,6 +135,9 @@ inline constexpr const char* kSnmpNames[] = {
     "TcpOutRsts",       "UdpInDatagrams",    "UdpNoPorts",         "UdpInErrors",      "UdpOutDatagrams",
 };
 inline constexpr int kSnmpCount = sizeof(kSnmpNames) / sizeof(kSnmpNames[0]);
+// Not an lwIP counter: lstack counts it from the pcbs (RFC 1213: ESTABLISHED + CLOSE-WAIT).
+inline constexpr int kSnmpTcpCurrEstab = 30;
+static_assert(std::string_view(kSnmpNames[kSnmpTcpCurrEstab]) == "TcpCurrEstab");
 
 inline constexpr std::uint32_t kOffloadRxIp = 1, kOffloadRxL4 = 2, kOffloadTxIp = 4, kOffloadTxL4 = 8;
 static_assert(kSnmpCount == sizeof(CtlStackStats::snmp) / sizeof(std::uint64_t), "one counter per name");
