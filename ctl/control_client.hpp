@@ -29,10 +29,23 @@ struct Reply {
   std::vector<wire::CtlStackStats> stacks;  // kCtlStats
   std::vector<wire::CtlConn> conns;         // kCtlConns
   std::vector<wire::CtlXstat> xstats;       // kCtlXstats
+  std::vector<wire::CtlLatency> latency;    // kCtlLatencyRead
 };
 
 // Asks t; "" on success, else why not (in words for the user: permission
 // denied, no answer, another protocol version ...).
 std::string query(const Target& t, std::uint32_t command, Reply& out, std::uint32_t value = 0);
+
+// For a request that keeps the connection (a capture): a connected socket,
+// or -1 with err set as query() words it. The caller closes it.
+int connect_control(const Target& t, std::string& err);
+// The reply header on fd: "" when it says yes, else why not.
+std::string read_header(int fd, wire::CtlReplyHeader& head);
+// n bytes exactly; false at the end of the stream or on an error (EINTR included).
+bool read_exactly(int fd, void* buf, std::size_t n);
+
+// The processes target ("" every one, a pid or an IPv4 host_addr) names;
+// prints why there are none (no such process, not an lstack process ...).
+std::vector<Target> resolve(const std::string& target, const std::string& prefix);
 
 }  // namespace gz::ctl

@@ -3,6 +3,7 @@
 //
 //   gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u PREFIX]
 //   gazellectl lstack set PID|IP lowpower {0|1} | loglevel {error|info|debug} [-u PREFIX]
+//   gazellectl lstack capture PID|IP -w FILE [-f FILTER] [-c COUNT] [-G SECONDS] [-s SNAPLEN] [-u PREFIX]
 //   gazellectl --version | --help
 #include <arpa/inet.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "capture.hpp"
 #include "control_client.hpp"
 #include "gz/version.hpp"
 #include "show.hpp"
@@ -23,25 +25,31 @@ namespace {
 struct Options {
   std::string target;  // "", a pid or an IPv4 address
   std::string prefix;  // unix_prefix
-  char mode = 0;       // 0 counters, 'r' rates, 'c' connections, 's' SNMP, 'k' features, 'a' all
+  char mode = 0;       // 0 counters, 'r' rates, 'c' connections, 's' SNMP, 'k' features, 'a' all, 'l' latency, 'x' xstats
   double secs = 1;     // -r's interval
   bool json = false;
 };
 
 int usage(FILE* out, int status) {
   std::fprintf(out,
-               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -c | -s | -k | -x | -a] [--json] [-u UNIX_PREFIX]\n"
+               "usage: gazellectl lstack show [PID|IP] [-r [SECONDS] | -l [SECONDS] | -c | -s | -k | -x | -a] [--json] [-u UNIX_PREFIX]\n"
                "         no option  every counter, per stack and in total\n"
                "         -r         rates per second over SECONDS (default 1)\n"
                "         -c         the socket table, as ss -tuanp shows it\n"
                "         -s         MIB-II counters (Ip, Icmp, Tcp, Udp) with nstat's names\n"
                "         -k         the device's features and offloads, as ethtool -k words them\n"
                "         -x         the device's DPDK extended statistics (xstats)\n"
+               "         -l         latency histograms (p50/p99/p99.9) recorded over SECONDS (default 1): receive,\n"
+               "                    the stack's rx burst to the program's read; send, write() to the tx burst (TCP)\n"
                "         -a         every counter summed over every process named (all by default)\n"
                "         --json     one JSON object per process, for scripts\n"
                "         PID|IP     the process with that pid, or serving that host_addr (default: every lstack process)\n"
                "       gazellectl lstack set PID|IP lowpower {0|1}            idle stacks sleep (1) or poll (0), at once\n"
                "       gazellectl lstack set PID|IP loglevel {error|info|debug}  DPDK's and lstack's log level\n"
+               "       gazellectl lstack capture PID|IP -w FILE [-f 'BPF filter'] [-c COUNT] [-G SECONDS] [-s SNAPLEN]\n"
+               "                  the frames the stacks receive and send, to a pcap file (tcpdump -r reads it);\n"
+               "                  -c stops after COUNT, -G starts a new FILE (through strftime) every SECONDS,\n"
+               "                  SIGINT/SIGTERM stop it\n"
                "       gazellectl --version | --help\n"
                "control sockets are looked up in $GAZELLE_RUN_DIR (default /var/run/gazelle)\n");
   return status;
@@ -57,13 +65,10 @@ int parse(const std::vector<std::string>& args, Options& o) {
       o.prefix = args[++i];
     } else if (a == "--json") {
       o.json = true;
-    } else if (a == "-r" || a == "-c" || a == "-s" || a == "-k" || a == "-a" || a == "-x") {
+    } else if (a == "-r" || a == "-c" || a == "-s" || a == "-k" || a == "-a" || a == "-x" || a == "-l") {
       o.mode = a[1];
-    } else if (a == "-l") {
-      std::fprintf(stderr, "gazellectl: lstack show %s is not available yet\n", a.c_str());
-      return 2;
-    } else if (args[i - 1] == "-r" && is_number(a) && a.find('.') == a.rfind('.')) {
-      o.secs = std::atof(a.c_str());  // -r's [time], as Gazelle's `show {ip|pid} -r [time]`
+    } else if ((args[i - 1] == "-r" || args[i - 1] == "-l") && is_number(a) && a.find('.') == a.rfind('.')) {
+      o.secs = std::atof(a.c_str());  // [time], as Gazelle's `show {ip|pid} -r|-l [time]`
     } else if (o.target.empty() && is_number(a)) {
       o.target = a;
     } else {
@@ -72,39 +77,10 @@ int parse(const std::vector<std::string>& args, Options& o) {
     }
   }
   if (o.secs <= 0 || o.secs > 3600) {
-    std::fprintf(stderr, "gazellectl: -r takes 1 to 3600 seconds\n");
+    std::fprintf(stderr, "gazellectl: -r and -l take 1 to 3600 seconds\n");
     return 2;
   }
   return 0;
-}
-
-// The processes the options name; prints why there are none.
-std::vector<Target> resolve(const Options& o) {
-  const bool by_ip = o.target.find('.') != std::string::npos;
-  in_addr ip{};
-  if (by_ip && inet_pton(AF_INET, o.target.c_str(), &ip) != 1) {
-    std::fprintf(stderr, "gazellectl: '%s' is neither a pid nor an IPv4 address\n", o.target.c_str());
-    return {};
-  }
-  const auto pid = static_cast<std::uint32_t>(by_ip || o.target.empty() ? 0 : std::strtoul(o.target.c_str(), nullptr, 10));
-  std::vector<Target> found = find_targets(o.prefix, pid), out;
-  for (const Target& t : found) {
-    Reply r;
-    if (!by_ip || (query(t, wire::kCtlStats, r).empty() && r.head.host_addr == ip.s_addr)) out.push_back(t);
-  }
-  if (!out.empty()) return out;
-  const std::string dir = run_dir();
-  if (by_ip) {
-    std::fprintf(stderr, "gazellectl: no lstack process serves %s (control sockets in %s)\n", o.target.c_str(), dir.c_str());
-  } else if (pid != 0 && access(("/proc/" + o.target).c_str(), F_OK) != 0) {
-    std::fprintf(stderr, "gazellectl: no such process %s\n", o.target.c_str());
-  } else if (pid != 0) {
-    std::fprintf(stderr, "gazellectl: process %s is not an lstack process (no control socket in %s)\n",
-                 o.target.c_str(), dir.c_str());
-  } else {
-    std::fprintf(stderr, "gazellectl: no lstack process found in %s\n", dir.c_str());
-  }
-  return {};
 }
 
 // gazellectl lstack set TARGET lowpower|loglevel VALUE [-u PREFIX]
@@ -127,7 +103,7 @@ int set(const std::vector<std::string>& args) {
                  what.c_str(), v.c_str());
     return 2;
   }
-  const std::vector<Target> targets = resolve(o);
+  const std::vector<Target> targets = resolve(o.target, o.prefix);
   if (targets.empty()) return 1;
   int status = 0;
   for (const Target& t : targets) {
@@ -145,11 +121,12 @@ int set(const std::vector<std::string>& args) {
 bool show_one(const Target& t, const Options& o) {
   Reply a, b;
   const std::uint32_t command = o.mode == 'c' ? wire::kCtlConns : o.mode == 'x' ? wire::kCtlXstats : wire::kCtlStats;
-  std::string err = query(t, command, a);
-  if (err.empty() && o.mode == 'r') {
+  const std::uint32_t first = o.mode == 'l' ? wire::kCtlLatencyStart : command;
+  std::string err = query(t, first, a);
+  if (err.empty() && (o.mode == 'r' || o.mode == 'l')) {  // the second look, [time] later
     const timespec ts{static_cast<time_t>(o.secs), static_cast<long>((o.secs - static_cast<time_t>(o.secs)) * 1e9)};
     nanosleep(&ts, nullptr);
-    err = query(t, wire::kCtlStats, b);
+    err = query(t, o.mode == 'l' ? wire::kCtlLatencyRead : wire::kCtlStats, b);
   }
   if (!err.empty()) {
     std::fprintf(stderr, "gazellectl: lstack pid %u (%s): %s\n", t.pid, t.path.c_str(), err.c_str());
@@ -165,6 +142,8 @@ bool show_one(const Target& t, const Options& o) {
     print_features(a, o.json);
   } else if (o.mode == 'x') {
     print_xstats(a, o.json);
+  } else if (o.mode == 'l') {
+    print_latency(b, o.json);
   } else {
     print_counters(a, o.json);
   }
@@ -184,13 +163,14 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "--help" || args[0] == "-h") return usage(stdout, 0);
   if (args.size() >= 2 && args[0] == "lstack" && args[1] == "set") return set(args);
+  if (args.size() >= 2 && args[0] == "lstack" && args[1] == "capture") return capture(args);
   if (args.size() < 2 || args[0] != "lstack" || args[1] != "show") {
     std::fprintf(stderr, "gazellectl: unknown command '%s'\n", args[0].c_str());
     return usage(stderr, 2);
   }
   Options o;
   if (int rc = parse(args, o); rc != 0) return rc;
-  const std::vector<Target> targets = resolve(o);
+  const std::vector<Target> targets = resolve(o.target, o.prefix);
   if (targets.empty()) return 1;
   int status = 0;
   if (o.mode == 'a') {  // one sum over every process named

@@ -11,50 +11,9 @@
 namespace gz::ctl {
 namespace {
 
+using wire::kCounters;
+using Named = wire::NamedCounter;
 using Counter = std::uint64_t wire::StackCounters::*;
-struct Named {
-  const char* name;
-  Counter field;
-};
-
-// Every counter, with the name scripts see (--json) and people read.
-constexpr Named kCounters[] = {
-    {"rx_packets", &wire::StackCounters::rx_packets},
-    {"rx_bytes", &wire::StackCounters::rx_bytes},
-    {"tx_packets", &wire::StackCounters::tx_packets},
-    {"tx_bytes", &wire::StackCounters::tx_bytes},
-    {"rx_dropped", &wire::StackCounters::rx_dropped},
-    {"tx_dropped_nombuf", &wire::StackCounters::tx_dropped_nombuf},
-    {"tx_dropped_full", &wire::StackCounters::tx_dropped_full},
-    {"tx_dropped_oversize", &wire::StackCounters::tx_dropped_oversize},
-    {"polls", &wire::StackCounters::polls},
-    {"idle_sleeps", &wire::StackCounters::idle_sleeps},
-    {"ooseq_dropped", &wire::StackCounters::ooseq_dropped},
-    {"tcp_refused", &wire::StackCounters::tcp_refused},
-    {"handed_over", &wire::StackCounters::handed_over},
-    {"flow_conflicts", &wire::StackCounters::flow_conflicts},
-    {"rx_copied", &wire::StackCounters::rx_copied},
-    {"tx_retried", &wire::StackCounters::tx_retried},
-    {"syn_evicted", &wire::StackCounters::syn_evicted},
-    {"accept_fd_limit", &wire::StackCounters::accept_fd_limit},
-    {"rx_cksum_bad", &wire::StackCounters::rx_cksum_bad},
-    {"ip_drop", &wire::StackCounters::ip_drop},
-    {"ip_chkerr", &wire::StackCounters::ip_chkerr},
-    {"ip_lenerr", &wire::StackCounters::ip_lenerr},
-    {"ip_proterr", &wire::StackCounters::ip_proterr},
-    {"ip_reass_ok", &wire::StackCounters::ip_reass_ok},
-    {"tcp_drop", &wire::StackCounters::tcp_drop},
-    {"tcp_chkerr", &wire::StackCounters::tcp_chkerr},
-    {"tcp_lenerr", &wire::StackCounters::tcp_lenerr},
-    {"tcp_proterr", &wire::StackCounters::tcp_proterr},
-    {"udp_drop", &wire::StackCounters::udp_drop},
-    {"udp_chkerr", &wire::StackCounters::udp_chkerr},
-    {"udp_lenerr", &wire::StackCounters::udp_lenerr},
-    {"icmp_recv", &wire::StackCounters::icmp_recv},
-    {"icmp_xmit", &wire::StackCounters::icmp_xmit},
-    {"arp_recv", &wire::StackCounters::arp_recv},
-    {"arp_xmit", &wire::StackCounters::arp_xmit},
-};
 
 // ss's names for the TCP states, in lwIP's (RFC 9293) order.
 const char* kSsStates[wire::kTcpStates] = {"CLOSED",     "LISTEN",     "SYN-SENT", "SYN-RECV", "ESTAB",    "FIN-WAIT-1",

@@ -18,6 +18,8 @@ void print_features(const Reply& r, bool json);
 void print_xstats(const Reply& r, bool json);
 // -a: every counter summed over every process given.
 void print_all(const std::vector<Reply>& replies, bool json);
+// -l: receive and send latency histograms with p50/p99/p99.9 (ctl/latency.cpp).
+void print_latency(const Reply& r, bool json);
 // -c: one line per socket, in the layout of `ss -tuanp`.
 void print_connections(const Reply& r, bool json);
 

@@ -2,6 +2,7 @@
 
 #include <numa.h>
 
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -29,6 +30,9 @@ LwipArena::ChunkSource numa_source(int node) {
   return {numa_chunk, numa_release, reinterpret_cast<void*>(static_cast<std::intptr_t>(node))};
 }
 constexpr int kTxRetries = 4;  // a full device queue usually drains within a few tries
+// Frames a capture may hold between the stack and its writer: a few bursts'
+// worth at line rate, small beside the pool (mbufs it holds are not free).
+constexpr unsigned kCaptureSlots = 1024;
 }
 
 Stack* Stack::current() noexcept { return this_thread_state().stack; }
@@ -41,6 +45,8 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
     return make_error(EINVAL, "nic_read_num must be 1.." + std::to_string(kMaxBurst));
   }
   std::unique_ptr<Stack> s(new Stack(index, std::move(dev), opts));
+  s->tap_ = CaptureTap::create(kCaptureSlots);
+  if (s->tap_ == nullptr) return make_error(ENOMEM, "no memory for the capture ring");
   auto inst = LwipInstance::create(opts.arena_bytes, opts.numa_node >= 0 ? numa_source(opts.numa_node)
                                                                          : LwipArena::heap_source());
   if (!inst) return inst.error();
@@ -119,6 +125,7 @@ void Stack::queue_tx(rte_mbuf* m) noexcept {
     --tx_count_;
     ++counters_.tx_dropped_full;
   }
+  if (tap_->active()) tap_->offer_tx(m);
   counters_.tx_bytes += m->pkt_len;  // counted here: after tx_burst the driver owns m
   tx_[tx_count_++] = m;
 }
@@ -129,6 +136,10 @@ void Stack::flush_tx() noexcept {
     done += dev_->tx_burst(std::span<rte_mbuf*>(&tx_[done], tx_count_ - done));
   }
   counters_.tx_packets += done;
+  if (tx_stamps_count_ != 0 && done != 0) {  // latency on: the writes whose data lwIP took are out
+    for (std::uint16_t i = 0; i < tx_stamps_count_; ++i) latency_.record_tx(tx_stamps_[i]);
+    tx_stamps_count_ = 0;
+  }
   if (done < tx_count_) std::memmove(&tx_[0], &tx_[done], (tx_count_ - done) * sizeof(rte_mbuf*));
   tx_count_ = static_cast<std::uint16_t>(tx_count_ - done);
 }
@@ -137,6 +148,11 @@ unsigned Stack::poll_once() noexcept {
   std::array<rte_mbuf*, kMaxBurst> rx;
   const std::uint16_t n = dev_->rx_burst(std::span<rte_mbuf*>(rx.data(), opts_.rx_burst));
   ++counters_.polls;
+  if (n != 0 && tap_->active()) tap_->offer_rx(rx.data(), n);
+  if (n != 0 && latency_.on()) {
+    const std::uint64_t now = rte_rdtsc();
+    for (std::uint16_t i = 0; i < n; ++i) set_rx_stamp(rx[i], now);
+  }
   for (std::uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
     counters_.rx_bytes += rx[i]->pkt_len;

@@ -20,6 +20,8 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 #include "lwip_instance.hpp"
+#include "capture_tap.hpp"
+#include "latency.hpp"
 #include "flow_directory.hpp"
 #include "netdev.hpp"
 
@@ -93,6 +95,17 @@ class Stack {
   // Everything gazellectl shows about this stack. Stack thread only.
   void fill_stats(wire::CtlStackStats& out) noexcept;
 
+  // The capture tap of this stack (gazellectl lstack capture). Any thread
+  // may hold the pointer while the stack lives; see CaptureTap for who calls what.
+  CaptureTap* tap() noexcept { return tap_.get(); }
+  // Latency recording (gazellectl lstack show -l). Any thread, as the tap.
+  LatencyStats* latency() noexcept { return &latency_; }
+  // Stack thread: lwIP took the last of a TCP write made at tsc; its send
+  // latency ends with the next device burst (dropped beyond kMaxBurst per round).
+  void note_tx_write(std::uint64_t tsc) noexcept {
+    if (tx_stamps_count_ < kMaxBurst) tx_stamps_[tx_stamps_count_++] = tsc;
+  }
+
   // The Stack of the calling thread, or nullptr.
   static Stack* current() noexcept;
 
@@ -132,6 +145,7 @@ class Stack {
 
   int index_;
   std::unique_ptr<NetDev> dev_;
+  std::unique_ptr<CaptureTap> tap_;  // after dev_: its frames go back before the device closes
   StackOptions opts_;
   std::unique_ptr<LwipInstance> lwip_;
   netif netif_{};
@@ -148,6 +162,9 @@ class Stack {
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};
   bool rx_pressure_ = false;
+  LatencyStats latency_;
+  std::array<std::uint64_t, kMaxBurst> tx_stamps_{};  // writes waiting for their tx burst (latency on)
+  std::uint16_t tx_stamps_count_ = 0;
 };
 
 }  // namespace gz::stack

@@ -93,6 +93,8 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   }
   t->stack_ = t->rtc_stack_.get();
   t->counters_ = &t->stack_->counters();
+  t->tap_ = t->stack_->tap();
+  t->latency_ = t->stack_->latency();
   t->started_.store(1);
   this_thread_state().rtc = t.get();
   return t;
@@ -166,6 +168,8 @@ void StackThread::main(Setup setup) {
   }
   stack_ = stack.value().get();
   counters_ = &stack_->counters();
+  tap_ = stack_->tap();
+  latency_ = stack_->latency();
   started_.store(1, std::memory_order_release);
   unsigned idle_rounds = 0;
   while (!stop_.load(std::memory_order_relaxed)) {

@@ -86,6 +86,10 @@ class StackThread {
   StackGroup* group() const noexcept { return group_; }
   // Counters of the stack (see gz/wire.hpp for the read rules).
   const wire::StackCounters* counters() const noexcept { return counters_; }
+  // The stack's capture tap (valid while this StackThread lives). Any thread.
+  CaptureTap* tap() const noexcept { return tap_; }
+  // The stack's latency recording (valid while this StackThread lives). Any thread.
+  LatencyStats* latency() const noexcept { return latency_; }
 
   // A snapshot of the stack for the control socket, waited for at most
   // timeout_ms. Any thread but the stack's. False (out holds only the CPU)
@@ -125,6 +129,8 @@ class StackThread {
   std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed
   Error start_error_;
   const wire::StackCounters* counters_ = nullptr;
+  CaptureTap* tap_ = nullptr;
+  LatencyStats* latency_ = nullptr;
   Stack* stack_ = nullptr;  // stack thread only
   std::atomic<bool> low_power_{false};
   bool rtc_ = false;

@@ -15,6 +15,9 @@ namespace gz::stack {
 namespace {
 
 static_assert(sizeof(pbuf_custom) <= kMbufPrivBytes, "pbuf_custom must fit the mbuf private area");
+// The rx stamp follows the pbuf_custom in the private area.
+constexpr std::size_t kStampOffset = (sizeof(pbuf_custom) + 7) & ~std::size_t{7};
+static_assert(kStampOffset + sizeof(std::uint64_t) <= kMbufPrivBytes, "the rx stamp must fit the mbuf private area");
 
 rte_mbuf* mbuf_of(pbuf* p) noexcept {
   return reinterpret_cast<rte_mbuf*>(reinterpret_cast<char*>(p) - sizeof(rte_mbuf));
@@ -38,12 +41,26 @@ pbuf* wrap_segment(rte_mbuf* seg) noexcept {
 
 }  // namespace
 
+void set_rx_stamp(rte_mbuf* m, std::uint64_t tsc) noexcept {
+  *reinterpret_cast<std::uint64_t*>(static_cast<char*>(rte_mbuf_to_priv(m)) + kStampOffset) = tsc;
+}
+
+std::uint64_t rx_stamp(const pbuf* p) noexcept {
+  if ((p->flags & PBUF_FLAG_IS_CUSTOM) == 0 ||
+      reinterpret_cast<const pbuf_custom*>(p)->custom_free_function != free_mbuf_pbuf) {
+    return 0;
+  }
+  return *reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const char*>(p) + kStampOffset);
+}
+
 pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept {
   pbuf* head = nullptr;
   while (m != nullptr) {
     rte_mbuf* next = m->next;
-    m->next = nullptr;  // each segment is freed on its own by its pbuf
-    m->nb_segs = 1;
+    if (next != nullptr) {  // each segment is freed on its own by its pbuf
+      m->next = nullptr;    // (a lone segment is left unwritten: a capture may be reading it)
+      m->nb_segs = 1;
+    }
     pbuf* p = wrap_segment(m);
     if (head == nullptr) {
       head = p;

@@ -18,6 +18,13 @@ namespace gz::stack {
 // Never fails; freeing the pbuf (pbuf_free) returns the mbuf to its pool.
 pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept;
 
+// A received frame's arrival (rte_rdtsc), kept in its mbuf's private area
+// beside the pbuf (gazellectl's -l). rx_stamp: that of the mbuf a pbuf
+// lives in, or 0 for a pbuf of lwIP's own (a copy). Stamps are written only
+// while latency is recorded: older ones are stale (LatencyStats ignores them).
+void set_rx_stamp(rte_mbuf* m, std::uint64_t tsc) noexcept;
+std::uint64_t rx_stamp(const pbuf* p) noexcept;
+
 // nullptr when the pool is empty or the frame does not fit one mbuf.
 // With off.tx_ip_cksum / tx_l4_cksum the device fills the IPv4 header and TCP
 // checksums (lwIP left them out): the mbuf gets the offload flags, lengths and

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <pcap/bpf.h>
 #include <rte_log.h>
 
 #include <cerrno>
@@ -89,6 +90,7 @@ ControlServer::~ControlServer() {
   stop_.store(true);
   kernel().shutdown(fd_, SHUT_RDWR);  // wakes the blocking accept
   if (thread_.joinable()) thread_.join();
+  capture_.reset();
   kernel().close(fd_);
   unlink(path_.c_str());
 }
@@ -105,8 +107,7 @@ void ControlServer::serve() noexcept {
     const timeval tv{2, 0};  // a silent client must not hold the control thread
     kernel().setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     kernel().setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    answer(client);
-    kernel().close(client);
+    if (answer(client)) kernel().close(client);
   }
 }
 
@@ -122,44 +123,167 @@ bool write_all(int fd, const void* buf, std::size_t bytes) noexcept {
   return true;
 }
 
+// The request, and the fd it may carry (SCM_RIGHTS: a capture's file), or -1.
+bool read_request(int client, wire::CtlRequest& req, int& fd) noexcept {
+  iovec iov{&req, sizeof req};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  fd = -1;
+  const ssize_t n = kernel().recvmsg(client, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
+  return n == static_cast<ssize_t>(sizeof req);
+}
+
 }  // namespace
 
 // Bounded: a run-to-completion stack is only served while its owner thread
 // drives it, and at exit this thread must be joinable at once.
-void ControlServer::answer(int client) noexcept {
+bool ControlServer::answer(int client) noexcept {
   wire::CtlRequest req{};
-  if (kernel().read(client, &req, sizeof req) != static_cast<ssize_t>(sizeof req)) return;
+  int fd = -1;
+  const bool whole = read_request(client, req, fd);
+  const bool valid = whole && req.magic == wire::kCtlMagic && req.version == wire::kWireVersion;
+  if (fd >= 0 && (!valid || req.command != wire::kCtlCapture)) {
+    kernel().close(fd);
+    fd = -1;
+  }
+  if (!whole) return true;
+  Answer a;
+  a.head = {wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0,
+            rt_.config().host_addr.s_addr, 0};
+  if (!valid) {
+    a.head.status = -EPROTO;
+  } else if (req.command == wire::kCtlCapture) {
+    const int rc = start_capture(client, req.value, fd);
+    if (rc >= 0) return rc > 0;  // 0: the session owns client now; 1: answered, but it could not start
+    a.head.status = rc;
+  } else {
+    dispatch(req, a);
+  }
+  if (write_all(client, &a.head, sizeof a.head)) (void)write_all(client, a.body.data(), a.body.size());
+  return true;
+}
+
+namespace {
+
+// v's bytes after the header (the wire structs are plain). False without memory.
+template <class T>
+bool put(std::vector<char>& body, const std::vector<T>& v) noexcept {
+  try {
+    body.insert(body.end(), reinterpret_cast<const char*>(v.data()), reinterpret_cast<const char*>(v.data() + v.size()));
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+}
+
+// One T per stack, filled by fill(stack, t). -ENOMEM or 0.
+template <class T, class Fill>
+int per_stack(StackGroup& stacks, ControlServer::Answer& a, Fill fill) noexcept {
+  std::vector<T> v;
+  try {
+    v.resize(stacks.stack_count());
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) fill(stacks.stack(i), v[i]);
+  a.head.stack_count = static_cast<std::uint32_t>(v.size());
+  return put(a.body, v) ? 0 : -ENOMEM;
+}
+
+}  // namespace
+
+void ControlServer::dispatch(const wire::CtlRequest& req, Answer& a) noexcept {
+  int& status = a.head.status;
+  switch (req.command) {
+    case wire::kCtlStats:
+      status = per_stack<wire::CtlStackStats>(rt_, a, [](StackThread& s, wire::CtlStackStats& out) {
+        (void)s.snapshot(out, kSnapshotWaitMs);  // a stack that did not answer in time shows its CPU only
+      });
+      break;
+    case wire::kCtlSetLowPower:
+    case wire::kCtlSetLogLevel:
+      status = apply_setting(req.command, req.value);
+      break;
+    case wire::kCtlLatencyStart:
+      for (std::size_t i = 0; i < rt_.stack_count(); ++i) rt_.stack(i).latency()->start();
+      break;
+    case wire::kCtlLatencyRead:
+      status = per_stack<wire::CtlLatency>(rt_, a, [](StackThread& s, wire::CtlLatency& out) {
+        s.latency()->stop();
+        s.latency()->read(out);
+      });
+      break;
+    case wire::kCtlXstats: {
+      std::vector<wire::CtlXstat> xstats;
+      status = rt_.devices().xstats(xstats);
+      a.head.items = static_cast<std::uint32_t>(xstats.size());
+      if (status == 0 && !put(a.body, xstats)) status = -ENOMEM;
+      break;
+    }
+    case wire::kCtlConns: {
+      std::vector<wire::CtlConn> conns;
+      a.head.stack_count = static_cast<std::uint32_t>(rt_.stack_count());
+      status = collect_connections(conns);
+      a.head.items = static_cast<std::uint32_t>(conns.size());
+      if (status == 0 && !put(a.body, conns)) status = -ENOMEM;
+      break;
+    }
+    default:
+      status = -EOPNOTSUPP;
+  }
+  if (status != 0) {  // the header alone: nothing after it
+    a.body.clear();
+    a.head.stack_count = a.head.items = 0;
+  }
+}
+
+int ControlServer::start_capture(int client, std::uint32_t snaplen, int file) noexcept {
+  CaptureSession::Params p;
+  p.snaplen = snaplen;
+  const int rc = read_capture_params(client, p);
+  if (rc == 0 && file < 0) return -EBADF;  // no file came with the request
+  if (rc != 0 || (capture_ != nullptr && !capture_->finished())) {
+    if (file >= 0) kernel().close(file);
+    return rc != 0 ? rc : -EBUSY;
+  }
+  capture_.reset();
   wire::CtlReplyHeader head{wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0,
                             rt_.config().host_addr.s_addr, 0};
-  std::vector<wire::CtlStackStats> stacks;
-  std::vector<wire::CtlConn> conns;
-  std::vector<wire::CtlXstat> xstats;
-  if (req.magic != wire::kCtlMagic || req.version != wire::kWireVersion) {
-    head.status = -EPROTO;
-  } else if (req.command == wire::kCtlStats) {
-    try {
-      stacks.resize(rt_.stack_count());
-    } catch (const std::bad_alloc&) {
-      head.status = -ENOMEM;
-    }
-    for (std::size_t i = 0; i < stacks.size(); ++i) (void)rt_.stack(i).snapshot(stacks[i], kSnapshotWaitMs);
-    head.stack_count = static_cast<std::uint32_t>(stacks.size());
-  } else if (req.command == wire::kCtlSetLowPower || req.command == wire::kCtlSetLogLevel) {
-    head.status = apply_setting(req.command, req.value);
-  } else if (req.command == wire::kCtlXstats) {
-    head.status = rt_.devices().xstats(xstats);
-    head.items = static_cast<std::uint32_t>(xstats.size());
-  } else if (req.command == wire::kCtlConns) {
-    head.stack_count = static_cast<std::uint32_t>(rt_.stack_count());
-    head.status = collect_connections(conns);
-    head.items = static_cast<std::uint32_t>(conns.size());
-  } else {
-    head.status = -EOPNOTSUPP;
+  // Answered before the session starts: after it, only the session writes.
+  if (!write_all(client, &head, sizeof head)) {
+    kernel().close(file);
+    return 1;
   }
-  if (!write_all(client, &head, sizeof head)) return;
-  if (!write_all(client, stacks.data(), stacks.size() * sizeof(wire::CtlStackStats))) return;
-  if (!write_all(client, conns.data(), conns.size() * sizeof(wire::CtlConn))) return;
-  (void)write_all(client, xstats.data(), xstats.size() * sizeof(wire::CtlXstat));
+  capture_ = CaptureSession::start(rt_, client, file, std::move(p));
+  if (capture_ != nullptr) return 0;
+  kernel().close(file);
+  return 1;  // without memory the client sees the stream end at once
+}
+
+int ControlServer::read_capture_params(int client, CaptureSession::Params& p) noexcept {
+  wire::CtlCaptureFilter f{};
+  if (kernel().recv(client, &f, sizeof f, MSG_WAITALL) != static_cast<ssize_t>(sizeof f)) return -EPROTO;
+  if (f.count > wire::kCaptureMaxInsns || p.snaplen == 0 || p.snaplen > 262144) return -EINVAL;
+  p.max_frames = f.max_frames;
+  try {
+    p.filter.resize(f.count);
+  } catch (const std::bad_alloc&) {
+    return -ENOMEM;
+  }
+  const std::size_t bytes = p.filter.size() * sizeof(wire::CtlBpfInsn);
+  if (bytes != 0 && kernel().recv(client, p.filter.data(), bytes, MSG_WAITALL) != static_cast<ssize_t>(bytes)) return -EPROTO;
+  // libpcap's own checker: a program that could read outside the frame or loop is refused.
+  if (!p.filter.empty() && bpf_validate(reinterpret_cast<const bpf_insn*>(p.filter.data()), static_cast<int>(p.filter.size())) == 0) {
+    return -EINVAL;
+  }
+  return 0;
 }
 
 int ControlServer::apply_setting(std::uint32_t command, std::uint32_t value) noexcept {

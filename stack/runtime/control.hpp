@@ -10,6 +10,7 @@
 #include <vector>
 #include <thread>
 
+#include "capture.hpp"
 #include "gz/result.hpp"
 #include "gz/wire.hpp"
 
@@ -28,11 +29,26 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
   const std::string& path() const noexcept { return path_; }
+  // A reply being made: the header and the structs that follow it.
+  struct Answer {
+    wire::CtlReplyHeader head{};
+    std::vector<char> body;
+  };
 
  private:
   ControlServer(Runtime& rt, int fd, std::string path) : rt_(rt), fd_(fd), path_(std::move(path)) {}
   void serve() noexcept;
-  void answer(int client) noexcept;
+  // False when client was handed over (a capture streams on it).
+  bool answer(int client) noexcept;
+  // Every command but kCtlCapture: fills a (status, counts, body).
+  void dispatch(const wire::CtlRequest& req, Answer& a) noexcept;
+  // kCtlCapture (file: the fd that came with the request, or -1; taken in
+  // every case): reads the filter, answers and starts the session: 0 (it
+  // owns client now), 1 (answered, but it could not start: close client), or
+  // an error to answer: -EBUSY (one capture at a time), -EINVAL (a filter
+  // libpcap's checker refuses), -EBADF (no file), -ENOMEM, -EPROTO.
+  int start_capture(int client, std::uint32_t snaplen, int file) noexcept;
+  int read_capture_params(int client, CaptureSession::Params& p) noexcept;
   // Every stack's sockets into out: 0 or -ENOMEM.
   int collect_connections(std::vector<wire::CtlConn>& out) noexcept;
   // kCtlSetLowPower / kCtlSetLogLevel: 0 or -EINVAL.
@@ -42,6 +58,7 @@ class ControlServer {
   int fd_;
   std::string path_;
   std::atomic<bool> stop_{false};
+  std::unique_ptr<CaptureSession> capture_;  // control thread only
   std::thread thread_;
 };
 

@@ -66,6 +66,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
   auto control = ControlServer::start(*rt, rt->config_.unix_prefix);
   if (!control) return control.error();
   rt->control_ = std::move(control.value());
+  rt->telemetry_ = std::make_unique<TelemetryLink>(*rt);
   install_signal_cleanup({rt->eal_->runtime_dir(), rt->eal_->owns_runtime_dir(), rt->eal_->own_files(),
                           rt->control_->path(), af_xdp_ifaces(rt->config_.dpdk_args)});
   return rt;

@@ -15,6 +15,7 @@
 #include "gz/config.hpp"
 #include "gz/result.hpp"
 #include "stack_thread.hpp"
+#include "telemetry.hpp"
 
 namespace gz::stack {
 
@@ -61,7 +62,8 @@ class Runtime final : public StackGroup {
   std::vector<std::unique_ptr<NetDev>> rtc_devs_;      // RTC: queues waiting for their thread
   std::atomic<std::size_t> live_{0};
   std::mutex adopt_mu_;
-  std::unique_ptr<ControlServer> control_;  // destroyed first: it reads the stacks
+  std::unique_ptr<ControlServer> control_;  // destroyed early: it reads the stacks
+  std::unique_ptr<TelemetryLink> telemetry_;  // destroyed first, likewise
   std::atomic<unsigned> next_{0};
   std::once_flag rx_once_;
   std::atomic<bool> rx_open_{false};

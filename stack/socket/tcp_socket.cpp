@@ -10,6 +10,9 @@
 #include <new>
 #include <utility>
 
+#include <rte_cycles.h>
+
+#include "pbuf_mbuf.hpp"
 #include "sock_util.hpp"
 #include "stack.hpp"
 #include "tcp_socket_task.hpp"
@@ -200,6 +203,7 @@ std::size_t TcpSocket::copy_out(const iovec* iov, int iovcnt, bool peek) noexcep
   pbuf* seg = rx_seg_;
   std::uint16_t off = rx_off_;
   bool freed = false;
+  LatencyStats* const latency = owner_.latency();
   while (i < iovcnt) {
     if (seg == nullptr) {
       if (rx_head_ != nullptr || !rx_.pop(rx_head_)) break;  // peek stays within one chain
@@ -216,6 +220,7 @@ std::size_t TcpSocket::copy_out(const iovec* iov, int iovcnt, bool peek) noexcep
       ioff = 0;
     }
     if (off == seg->len) {
+      if (!peek && latency->on()) latency->record_rx(rx_stamp(seg));
       seg = seg->next;
       off = 0;
       if (seg == nullptr && !peek) {
@@ -288,7 +293,13 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
         ++i;
         ioff = 0;
       }
-      if (written != 0) schedule_service();
+      if (written != 0) {
+        if (owner_.latency()->on()) {  // the oldest write lwIP has not taken yet
+          std::uint64_t none = 0;
+          tx_stamp_.compare_exchange_strong(none, rte_rdtsc(), std::memory_order_relaxed);
+        }
+        schedule_service();
+      }
       if (written == total) return static_cast<ssize_t>(written);
     } else if (s != State::Connecting) {
       return -ENOTCONN;

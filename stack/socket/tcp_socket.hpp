@@ -120,6 +120,8 @@ class TcpSocket final : public StackSocket {
   bool nodelay_ = false;      // stack thread: inherited by accepted connections
   bool wr_shut_done_ = false; // stack thread: FIN sent after shutdown(SHUT_WR)
   bool tx_refused_ = false;   // stack thread: tcp_write said ERR_MEM; on_poll retries
+  // Latency on: when the oldest write lwIP has not taken all of yet was made (rte_rdtsc), or 0.
+  std::atomic<std::uint64_t> tx_stamp_{0};
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };

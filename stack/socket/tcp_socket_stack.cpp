@@ -198,6 +198,9 @@ void TcpSocket::push_tx() noexcept {
   if (wrote) {
     tcp_output(pcb_);
     raise(EPOLLOUT);
+    if (tx_.readable() == 0 && tx_stamp_.load(std::memory_order_relaxed) != 0) {
+      if (Stack* s = Stack::current()) s->note_tx_write(tx_stamp_.exchange(0, std::memory_order_relaxed));
+    }
   }
 }
 

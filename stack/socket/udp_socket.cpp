@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 
+#include "pbuf_mbuf.hpp"
 #include "sock_util.hpp"
 #include "stack.hpp"
 
@@ -190,6 +191,7 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
       const std::size_t full = d->p->tot_len;
       sockaddr_in_to(d->from, from, fromlen);
       if (!(flags & MSG_PEEK)) {
+        if (LatencyStats* l = owner_.latency(); l->on()) l->record_rx(rx_stamp(d->p));
         Datagram taken{};
         rx_.pop(taken);
         while (!rx_done_.push(taken.p)) {

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # gazellectl lstack show against a live lstack process whose traffic this test
-# made (issue 11, item 1): the counters agree with what the peer sent, -c lists
-# the listener and the three connections with their ports, -r sees the rate of
-# a transfer running meanwhile, {ip} finds the process, --json parses, and the
-# errors name what is wrong.
+# made (issue 11, items 1 and 3): the counters agree with what the peer sent, -c
+# lists the listener and the three connections with their ports, -r sees the
+# rate of a transfer running meanwhile, -l records the round trips the peer
+# made, {ip} finds the process, --json parses, DPDK's telemetry answers
+# (dpdk-telemetry.py), and the errors name what is wrong.
 #   ctl_show.sh GZ_ECHO GAZELLECTL INDEX
 set -u
 . "$(dirname "$0")/lib.sh"
 echo_bin=$1 ctl=$2 idx=$3
 gz_require
-gz_need /usr/bin/python3
+gz_need /usr/bin/python3 dpdk-telemetry.py
 gz_setup "ctl" "$idx"
 gz_tmpdir dir
 gz_conf "$dir/lstack.conf" af_xdp 0
@@ -108,6 +109,51 @@ print(int(sum(s["rx_bytes"] for s in json.load(open(sys.argv[1]))["stacks"])))' 
 echo "  -r 2 during the transfer: $rate rx bytes/s"
 [ "$rate" -gt 1000000 ] || gz_fail "-r saw no transfer ($rate bytes/s)"
 ctl "$pid" -r 1 >"$dir/rate.txt" 2>&1 && grep -q "per second over 1.0 s" "$dir/rate.txt" || gz_fail "-r 1 (text) failed"
+
+# -l 3 while the peer makes 300 round trips of 100 bytes: the server read at
+# least 300 frames and wrote 300 times; the percentiles are ordered and sane.
+cat > "$dir/pingpong.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 7), timeout=10)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+time.sleep(0.5)  # -l starts meanwhile
+for i in range(300):
+    s.sendall(b"p" * 100)
+    got = 0
+    while got < 100:
+        got += len(s.recv(4096))
+    time.sleep(0.002)
+print("done", flush=True)
+PY
+gz_bg ip netns exec "$GZ_NS_P" /usr/bin/python3 "$dir/pingpong.py" "$GZ_HOST" >"$dir/pingpong.log" 2>&1
+ctl "$pid" -l 3 --json >"$dir/lat.json" 2>&1 || gz_fail "-l 3 failed: $(head -2 "$dir/lat.json")"
+gz_wait_line "$dir/pingpong.log" done 20 || gz_fail "the ping-pong peer did not finish"
+lat=$(/usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+r, s = d["receive"], d["send"]
+ok = all(x["samples"] > 0 and 0 < x["p50_us"] <= x["p99_us"] <= x["p99.9_us"] <= x["max_us"] * 1.25 + 1 and x["p50_us"] < 10000
+         for x in (r, s))
+print(r["samples"], s["samples"], r["p50_us"], r["p99_us"], s["p50_us"], s["p99_us"], "ok" if ok else "bad")' "$dir/lat.json" 2>&1)
+echo "  -l 3: receive samples, send samples, receive p50/p99 us, send p50/p99 us: $lat"
+read -r lrx ltx _ _ _ _ lok <<<"$lat"
+[ "${lrx:-0}" -ge 300 ] && [ "${ltx:-0}" -ge 300 ] && [ "$lok" = ok ] || gz_fail "-l: $lat (want >= 300 samples each way, ordered percentiles)"
+ctl "$pid" -l 1 >"$dir/lat.txt" 2>&1 && grep -q "receive (the stack's rx burst" "$dir/lat.txt" || gz_fail "-l 1 (text): $(head -3 "$dir/lat.txt")"
+
+# DPDK telemetry (Debian's dpdk-telemetry.py): the device's stats, the pools and lstack's own counters
+# (--in-memory: DPDK's default prefix, rte).
+printf '/ethdev/stats,0\n/mempool/list\n/lstack/stats\n' | timeout 20 dpdk-telemetry.py -f "${GZ_FILE_PREFIX:-rte}" >"$dir/tel.txt" 2>&1
+tel=$(/usr/bin/python3 -c 'import json, sys
+docs, dec, text, i = [], json.JSONDecoder(), open(sys.argv[1]).read(), 0
+while True:
+  j = text.find("{", i)
+  if j < 0: break
+  d, i = dec.raw_decode(text, j)
+  docs.append(d)
+got = {k: v for d in docs for k, v in d.items()}
+print(got["/ethdev/stats"]["ipackets"] > 0, len(got["/mempool/list"]) > 0, got["/lstack/stats"]["rx_packets"] > 0, got["/lstack/stats"]["stacks"])' \
+  "$dir/tel.txt" 2>&1 | tail -1)
+echo "  telemetry: ethdev ipackets > 0, pools listed, lstack rx_packets > 0, stacks: $tel"
+[ "$tel" = "True True True 1" ] || gz_fail "dpdk-telemetry.py: $tel; $(head -c 300 "$dir/tel.txt")"
 
 # set lowpower, seen in the idle CPU of the process (over 2 s each): sleeping,
 # then polling, then sleeping again; set loglevel answers.

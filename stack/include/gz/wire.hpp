@@ -8,7 +8,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 6;
+inline constexpr std::uint32_t kWireVersion = 7;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -49,6 +49,51 @@ struct StackCounters {
   std::uint64_t arp_recv, arp_xmit;
 };
 
+// Every counter, with the name scripts (--json, telemetry) and people see.
+struct NamedCounter {
+  const char* name;
+  std::uint64_t StackCounters::*field;
+};
+inline constexpr NamedCounter kCounters[] = {
+    {"rx_packets", &wire::StackCounters::rx_packets},
+    {"rx_bytes", &wire::StackCounters::rx_bytes},
+    {"tx_packets", &wire::StackCounters::tx_packets},
+    {"tx_bytes", &wire::StackCounters::tx_bytes},
+    {"rx_dropped", &wire::StackCounters::rx_dropped},
+    {"tx_dropped_nombuf", &wire::StackCounters::tx_dropped_nombuf},
+    {"tx_dropped_full", &wire::StackCounters::tx_dropped_full},
+    {"tx_dropped_oversize", &wire::StackCounters::tx_dropped_oversize},
+    {"polls", &wire::StackCounters::polls},
+    {"idle_sleeps", &wire::StackCounters::idle_sleeps},
+    {"ooseq_dropped", &wire::StackCounters::ooseq_dropped},
+    {"tcp_refused", &wire::StackCounters::tcp_refused},
+    {"handed_over", &wire::StackCounters::handed_over},
+    {"flow_conflicts", &wire::StackCounters::flow_conflicts},
+    {"rx_copied", &wire::StackCounters::rx_copied},
+    {"tx_retried", &wire::StackCounters::tx_retried},
+    {"syn_evicted", &wire::StackCounters::syn_evicted},
+    {"accept_fd_limit", &wire::StackCounters::accept_fd_limit},
+    {"rx_cksum_bad", &wire::StackCounters::rx_cksum_bad},
+    {"ip_drop", &wire::StackCounters::ip_drop},
+    {"ip_chkerr", &wire::StackCounters::ip_chkerr},
+    {"ip_lenerr", &wire::StackCounters::ip_lenerr},
+    {"ip_proterr", &wire::StackCounters::ip_proterr},
+    {"ip_reass_ok", &wire::StackCounters::ip_reass_ok},
+    {"tcp_drop", &wire::StackCounters::tcp_drop},
+    {"tcp_chkerr", &wire::StackCounters::tcp_chkerr},
+    {"tcp_lenerr", &wire::StackCounters::tcp_lenerr},
+    {"tcp_proterr", &wire::StackCounters::tcp_proterr},
+    {"udp_drop", &wire::StackCounters::udp_drop},
+    {"udp_chkerr", &wire::StackCounters::udp_chkerr},
+    {"udp_lenerr", &wire::StackCounters::udp_lenerr},
+    {"icmp_recv", &wire::StackCounters::icmp_recv},
+    {"icmp_xmit", &wire::StackCounters::icmp_xmit},
+    {"arp_recv", &wire::StackCounters::arp_recv},
+    {"arp_xmit", &wire::StackCounters::arp_xmit},
+};
+static_assert(sizeof(kCounters) / sizeof(kCounters[0]) == sizeof(StackCounters) / sizeof(std::uint64_t),
+              "every counter has a name");
+
 // --- control socket (lstack <-> gazellectl) ---------------------------------
 // One request per connection on <run_dir>/<unix_prefix>lstack.<pid>.sock: the
 // client writes a CtlRequest, lstack answers with a CtlReplyHeader followed by
@@ -63,6 +108,21 @@ inline constexpr std::uint32_t kCtlSetLogLevel = 4;  // value kLogError, kLogInf
 // The device's extended statistics (DPDK xstats): items CtlXstat after the header.
 inline constexpr std::uint32_t kCtlXstats = 5;
 inline constexpr std::uint32_t kLogError = 1, kLogInfo = 2, kLogDebug = 3;
+// A packet capture: CtlRequest (value: the snap length), carrying the open
+// pcap file (its header written) as SCM_RIGHTS, then CtlCaptureFilter and its
+// instructions. lstack answers with the header alone (status 0, or -EBUSY
+// while another capture runs, -EINVAL for a filter it cannot run), then
+// appends the frames that match to the file itself and sends a
+// CtlCaptureReport now and then and a last one before it closes the
+// connection (max_frames reached, or the client shut its side down). A
+// one-byte message carrying another file (SCM_RIGHTS) moves the capture on
+// to it (rotation).
+inline constexpr std::uint32_t kCtlCapture = 6;
+// Latency (show -l): kCtlLatencyStart clears and starts the recording (reply:
+// the header alone); kCtlLatencyRead stops it and answers with stack_count
+// CtlLatency after the header.
+inline constexpr std::uint32_t kCtlLatencyStart = 7;
+inline constexpr std::uint32_t kCtlLatencyRead = 8;
 inline constexpr int kTcpStates = 11;  // CLOSED .. TIME_WAIT, in lwIP's (RFC 9293) order
 
 struct CtlRequest {
@@ -80,6 +140,51 @@ struct CtlReplyHeader {
   std::uint32_t pid;
   std::uint32_t items;      // kCtlConns: CtlConn entries after the header
   std::uint32_t host_addr;  // lstack's host_addr, network order (gazellectl finds a process by it)
+  std::uint32_t reserved;
+};
+
+// A classic BPF program as pcap_compile makes it (struct bpf_insn's layout);
+// count 0: every frame.
+inline constexpr std::uint32_t kCaptureMaxInsns = 4096;  // BPF_MAXINSNS
+struct CtlBpfInsn {
+  std::uint16_t code;
+  std::uint8_t jt;
+  std::uint8_t jf;
+  std::uint32_t k;
+};
+struct CtlCaptureFilter {
+  std::uint32_t count;       // instructions that follow
+  std::uint32_t reserved;
+  std::uint64_t max_frames;  // stop after this many frames written; 0: until the client stops it
+};
+inline constexpr std::uint32_t kCaptureProgress = 0, kCaptureEnd = 1;
+struct CtlCaptureReport {
+  std::uint64_t frames;    // written to the file so far
+  std::uint64_t dropped;   // lost so far (a full ring between a stack and the writer, no mbuf, a failed write)
+  std::uint64_t filtered;  // seen and refused by the filter
+  std::uint32_t kind;      // kCaptureProgress / kCaptureEnd
+  std::int32_t error;      // kCaptureEnd: 0, or the errno that ended it (a write to the file failed)
+};
+
+// Latency histograms: bucket i counts the samples of latency_bucket(ns) == i,
+// 4 buckets per power of two (a bucket spans at most 25% of its low edge).
+inline constexpr int kLatencyBuckets = 256;
+constexpr int latency_bucket(std::uint64_t ns) {
+  if (ns < 4) return static_cast<int>(ns);
+  const int msb = 63 - __builtin_clzll(ns);
+  return (msb << 2) | static_cast<int>((ns >> (msb - 2)) & 3);
+}
+// The lowest latency bucket i holds.
+constexpr std::uint64_t latency_bucket_low(int i) {
+  return i < 8 ? static_cast<std::uint64_t>(i < 4 ? i : 4) : (4ull + static_cast<unsigned>(i & 3)) << ((i >> 2) - 2);
+}
+static_assert(latency_bucket(1000) == 39 && latency_bucket_low(39) == 896 && latency_bucket_low(40) == 1024);
+struct CtlLatency {
+  std::uint64_t rx[kLatencyBuckets];  // receive: the stack's rx burst to the program's read of the frame
+  std::uint64_t tx[kLatencyBuckets];  // send: the program's write() to the device tx burst carrying it
+  std::uint64_t rx_max_ns, tx_max_ns;
+  std::uint64_t window_ns;  // how long it recorded
+  std::uint32_t recording;  // 1 while it still records
   std::uint32_t reserved;
 };
 
