@@ -137,17 +137,17 @@ void TcpSocket::unaccept(SocketBase* child) noexcept {
 TcpSocket* TcpSocket::pop_accepted() noexcept {
   if (TcpSocket* back = std::exchange(returned_, nullptr)) return back;
   TcpSocket* child = nullptr;
-  if (accepted_.pop(child)) return child;
+  if (accepted_ != nullptr && accepted_->pop(child)) return child;
   for (TcpSocket* s : shadows_) {
-    if (s->accepted_.pop(child)) return child;
+    if (s->accepted_ != nullptr && s->accepted_->pop(child)) return child;
   }
   return nullptr;
 }
 
 bool TcpSocket::any_accepted() const noexcept {
-  if (returned_ != nullptr || !accepted_.empty()) return true;
+  if (returned_ != nullptr || (accepted_ != nullptr && !accepted_->empty())) return true;
   for (const TcpSocket* s : shadows_) {
-    if (!s->accepted_.empty()) return true;
+    if (s->accepted_ != nullptr && !s->accepted_->empty()) return true;
   }
   return false;
 }

@@ -84,6 +84,8 @@ class TcpSocket final : public StackSocket {
 
  private:
   bool any_accepted() const noexcept;
+  // Linux's net.core.somaxconn default: listen() backlogs are clamped to it.
+  static constexpr int kMaxBacklog = 4096;
 
   tcp_pcb* pcb_;  // stack thread only
   std::atomic<State> state_{State::Fresh};
@@ -98,7 +100,9 @@ class TcpSocket final : public StackSocket {
   std::uint16_t rx_off_ = 0;       // app: offset within the segment
   std::atomic<std::size_t> rx_bytes_{0};  // bytes in rx_ not yet read (FIONREAD)
   ByteRing tx_{64 * 1024};
-  SpscRing<TcpSocket*> accepted_{256};  // listener: stack -> app
+  // Listener: stack -> app, connections waiting for accept(); sized by the
+  // backlog at listen (a connection socket has none: 2 KiB less each).
+  std::unique_ptr<SpscRing<TcpSocket*>> accepted_;
   // Several stacks: a listener has a shadow on every other stack (same address
   // and port), since connections arrive on whichever queue RSS picks. Accept
   // takes from all; a shadow's arrivals wake the primary's waiters.

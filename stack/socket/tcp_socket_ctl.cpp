@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
 
 #include "lwip/priv/tcp_priv.h"
 #include "stack.hpp"
@@ -55,7 +56,14 @@ int TcpSocket::exec(Task& t) noexcept {
     case Op::Listen: {
       if (pcb_->local_port == 0 && tcp_bind(pcb_, IP4_ADDR_ANY, 0) != ERR_OK) return -EADDRINUSE;
       err_t err = ERR_OK;
-      const u8_t backlog = static_cast<u8_t>(std::clamp(t.value, 1, 255));
+      // The backlog bounds both the half-open connections (lwIP's) and those
+      // waiting for accept() (our ring), as Linux's somaxconn-clamped backlog.
+      const auto backlog = static_cast<u16_t>(std::clamp(t.value, 1, kMaxBacklog));
+      try {
+        accepted_ = std::make_unique<SpscRing<TcpSocket*>>(backlog);
+      } catch (const std::bad_alloc&) {
+        return -ENOMEM;
+      }
       tcp_pcb* lpcb = tcp_listen_with_backlog_and_err(pcb_, backlog, &err);
       if (lpcb == nullptr) return -errno_of(err);
       pcb_ = lpcb;

@@ -106,7 +106,7 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
     return ERR_ABRT;
   }
   // The stack is the ring's only producer: room seen now is room at the push.
-  const bool room = listener->accepted_.size() < listener->accepted_.capacity();
+  const bool room = listener->accepted_->size() < listener->accepted_->capacity();
   auto* child = room ? new (std::nothrow) TcpSocket(listener->owner_, nullptr) : nullptr;
   if (child == nullptr) {
     Stack::current()->release_tcp_slot();
@@ -122,7 +122,7 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   child->events_.store(EPOLLOUT);
   // Published only once set up: another thread's accept() may take it at once
   // and must see its state and peer address (no 0.0.0.0, no ENOTCONN).
-  listener->accepted_.push(child);
+  listener->accepted_->push(child);
   listener->raise(EPOLLIN);
   if (listener->group_) {  // several stacks: the primary's accept() also takes from its shadows
     std::lock_guard lock(listener->group_->mu);
@@ -239,7 +239,7 @@ void TcpSocket::finish_close() noexcept {
   // us, so they are reset. The one given back may be another stack's (a
   // shadow's): closed through its own stack.
   TcpSocket* child;
-  while (accepted_.pop(child)) child->abandon();
+  while (accepted_ != nullptr && accepted_->pop(child)) child->abandon();
   if (returned_ != nullptr) std::exchange(returned_, nullptr)->close();
   if (pcb_ != nullptr && state_.load() == State::Listening) {
     unlisten();
