@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ bool to_ulong(const std::string& s, unsigned long& out) {
 }
 
 int parse_capture(const std::vector<std::string>& args, CaptureOptions& o) {
+  bool has_count = false;
   for (std::size_t i = 2; i < args.size(); ++i) {
     const std::string& a = args[i];
     const bool has_value = i + 1 < args.size();
@@ -51,7 +53,7 @@ int parse_capture(const std::vector<std::string>& args, CaptureOptions& o) {
       o.filter = args[++i];
     } else if (a == "-u" && has_value) {
       o.prefix = args[++i];
-    } else if ((a == "-c" && has_value && to_ulong(args[i + 1], o.count)) ||
+    } else if ((a == "-c" && has_value && to_ulong(args[i + 1], o.count) && (has_count = true)) ||
                (a == "-G" && has_value && to_ulong(args[i + 1], o.rotate)) ||
                (a == "-s" && has_value && to_ulong(args[i + 1], o.snaplen))) {
       ++i;
@@ -64,6 +66,15 @@ int parse_capture(const std::vector<std::string>& args, CaptureOptions& o) {
   }
   if (o.snaplen == 0) o.snaplen = 262144;  // tcpdump: -s 0 means the default
   if (o.target.empty() || o.file.empty()) return capture_usage();
+  const char* bad = o.file == "-" ? "-w -: the capture writes regular files only (lstack writes them itself)"
+                    : o.rotate != 0 && o.file.find('%') == std::string::npos
+                        ? "-G needs a FILE with strftime codes (like x-%H%M%S.pcap): each rotation starts a new file"
+                    : has_count && o.count == 0 ? "-c takes 1 or more packets"
+                                                : nullptr;
+  if (bad != nullptr) {
+    std::fprintf(stderr, "gazellectl: capture: %s\n", bad);
+    return 2;
+  }
   if (o.snaplen < 14 || o.snaplen > 262144) {
     std::fprintf(stderr, "gazellectl: capture: -s takes 14 to 262144 bytes\n");
     return 2;
@@ -92,8 +103,14 @@ class Dumper {
     close();
     const std::string name = file_name(o_);
     d_ = pcap_dump_open(dead_, name.c_str());
-    if (d_ == nullptr || pcap_dump_flush(d_) != 0) {
-      std::fprintf(stderr, "gazellectl: capture: %s: %s\n", name.c_str(), pcap_geterr(dead_));
+    if (d_ == nullptr) {
+      std::fprintf(stderr, "gazellectl: capture: %s\n", pcap_geterr(dead_));
+      return false;
+    }
+    struct stat st{};
+    if (pcap_dump_flush(d_) != 0 || fstat(fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::fprintf(stderr, "gazellectl: capture: %s: %s\n", name.c_str(),
+                   S_ISREG(st.st_mode) ? std::strerror(errno) : "not a regular file (the capture writes regular files only)");
       return false;
     }
     opened_ = std::time(nullptr);
@@ -140,8 +157,8 @@ std::string request(int sock, const CaptureOptions& o, const bpf_program& prog, 
   const wire::CtlCaptureFilter f{prog.bf_len, 0, o.count};
   const std::size_t bytes = prog.bf_len * sizeof(bpf_insn);
   static_assert(sizeof(bpf_insn) == sizeof(wire::CtlBpfInsn));
-  if (!send_with_fd(sock, &req, sizeof req, file) || write(sock, &f, sizeof f) != sizeof f ||
-      (bytes != 0 && write(sock, prog.bf_insns, bytes) != static_cast<ssize_t>(bytes))) {
+  if (!send_with_fd(sock, &req, sizeof req, file) || send(sock, &f, sizeof f, MSG_NOSIGNAL) != sizeof f ||
+      (bytes != 0 && send(sock, prog.bf_insns, bytes, MSG_NOSIGNAL) != static_cast<ssize_t>(bytes))) {
     return "no answer";
   }
   wire::CtlReplyHeader head{};
@@ -169,16 +186,14 @@ Tally follow(int sock, Dumper& out) {
       stop_deadline = std::time(nullptr) + 10;
     }
     if (asked_to_stop && std::time(nullptr) > stop_deadline) break;
+    if (!asked_to_stop && out.rotation_due()) {  // lstack moves on to the new file at a record's end
+      const char byte = 'R';
+      if (!out.open() || !send_with_fd(sock, &byte, 1, out.fd())) break;
+    }
     pollfd p{sock, POLLIN, 0};
     const int ready = poll(&p, 1, 200);
     if (ready < 0 && errno != EINTR) break;
-    if (ready <= 0) {
-      if (!asked_to_stop && out.rotation_due()) {
-        const char byte = 'R';
-        if (!out.open() || !send_with_fd(sock, &byte, 1, out.fd())) break;
-      }
-      continue;
-    }
+    if (ready <= 0) continue;
     wire::CtlCaptureReport r{};
     if (!read_exactly(sock, &r, sizeof r)) break;
     t.last = r;
@@ -190,6 +205,23 @@ Tally follow(int sock, Dumper& out) {
   return t;
 }
 
+// The capture lstack runs: followed until its end; prints what tcpdump prints. Exit status.
+int run_capture(int sock, std::uint32_t pid, const CaptureOptions& o, Dumper& out) {
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;  // no SA_RESTART: poll returns at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::fprintf(stderr, "gazellectl: capturing lstack pid %u to %s, snaplen %lu%s%s\n", pid, o.file.c_str(), o.snaplen,
+               o.filter.empty() ? "" : ", filter: ", o.filter.c_str());
+  const Tally t = follow(sock, out);
+  if (!t.ended) std::fprintf(stderr, "gazellectl: lstack pid %u ended the capture (the file holds what came before)\n", pid);
+  if (t.last.error != 0) std::fprintf(stderr, "gazellectl: capture: writing the file failed: %s\n", std::strerror(t.last.error));
+  std::fprintf(stderr, "%llu packets captured\n%llu packets dropped by lstack\n%llu packets refused by the filter\n",
+               static_cast<unsigned long long>(t.last.frames), static_cast<unsigned long long>(t.last.dropped),
+               static_cast<unsigned long long>(t.last.filtered));
+  return t.last.error == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int capture(const std::vector<std::string>& args) {
@@ -198,11 +230,14 @@ int capture(const std::vector<std::string>& args) {
   pcap_t* dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(o.snaplen), PCAP_TSTAMP_PRECISION_NANO);
   bpf_program prog{};
   if (dead == nullptr) return 1;
-  if (pcap_compile(dead, &prog, o.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    std::fprintf(stderr, "gazellectl: capture: bad filter '%s': %s\n", o.filter.c_str(), pcap_geterr(dead));
+  if (pcap_compile(dead, &prog, o.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0 || prog.bf_len > wire::kCaptureMaxInsns) {
+    std::fprintf(stderr, "gazellectl: capture: bad filter '%s': %s\n", o.filter.c_str(),
+                 prog.bf_len > wire::kCaptureMaxInsns ? "more than 4096 BPF instructions" : pcap_geterr(dead));
+    pcap_freecode(&prog);
     pcap_close(dead);
     return 2;
   }
+  signal(SIGPIPE, SIG_IGN);  // lstack going away is an error return, not our death
   int status = 1;
   const std::vector<Target> targets = resolve(o.target, o.prefix);
   std::string err;
@@ -217,19 +252,7 @@ int capture(const std::vector<std::string>& args) {
   } else if (err = request(sock, o, prog, out.fd()); !err.empty()) {
     std::fprintf(stderr, "gazellectl: lstack pid %u: capture: %s\n", targets[0].pid, err.c_str());
   } else {
-    struct sigaction sa{};
-    sa.sa_handler = on_signal;  // no SA_RESTART: poll returns at once
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    std::fprintf(stderr, "gazellectl: capturing lstack pid %u to %s, snaplen %lu%s%s\n", targets[0].pid,
-                 o.file.c_str(), o.snaplen, o.filter.empty() ? "" : ", filter: ", o.filter.c_str());
-    const Tally t = follow(sock, out);
-    if (!t.ended) std::fprintf(stderr, "gazellectl: lstack pid %u ended the capture (the file holds what came before)\n", targets[0].pid);
-    if (t.last.error != 0) std::fprintf(stderr, "gazellectl: capture: writing the file failed: %s\n", std::strerror(t.last.error));
-    std::fprintf(stderr, "%llu packets captured\n%llu packets dropped by lstack\n%llu packets refused by the filter\n",
-                 static_cast<unsigned long long>(t.last.frames), static_cast<unsigned long long>(t.last.dropped),
-                 static_cast<unsigned long long>(t.last.filtered));
-    status = t.last.error == 0 ? 0 : 1;
+    status = run_capture(sock, targets[0].pid, o, out);
   }
   if (sock >= 0) close(sock);
   pcap_freecode(&prog);

@@ -38,6 +38,8 @@ Summary summarize(const std::uint64_t* h, std::uint64_t max_ns) {
   s.p99_us = percentile(h, s.samples, 0.99);
   s.p999_us = percentile(h, s.samples, 0.999);
   s.max_us = static_cast<double>(max_ns) / 1000;
+  // A bucket's middle may lie above the largest sample in it.
+  for (double* p : {&s.p50_us, &s.p99_us, &s.p999_us}) *p = *p > s.max_us ? s.max_us : *p;
   return s;
 }
 

@@ -122,7 +122,8 @@ bool show_one(const Target& t, const Options& o) {
   Reply a, b;
   const std::uint32_t command = o.mode == 'c' ? wire::kCtlConns : o.mode == 'x' ? wire::kCtlXstats : wire::kCtlStats;
   const std::uint32_t first = o.mode == 'l' ? wire::kCtlLatencyStart : command;
-  std::string err = query(t, first, a);
+  // -l: the recording stops by itself a little after [time], should we not come back.
+  std::string err = query(t, first, a, o.mode == 'l' ? static_cast<std::uint32_t>(o.secs) + 3 : 0);
   if (err.empty() && (o.mode == 'r' || o.mode == 'l')) {  // the second look, [time] later
     const timespec ts{static_cast<time_t>(o.secs), static_cast<long>((o.secs - static_cast<time_t>(o.secs)) * 1e9)};
     nanosleep(&ts, nullptr);

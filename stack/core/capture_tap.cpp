@@ -26,7 +26,9 @@ std::unique_ptr<CaptureTap> CaptureTap::create(unsigned slots) noexcept {
     std::free(mem);
     return nullptr;
   }
-  return std::unique_ptr<CaptureTap>(new (std::nothrow) CaptureTap(ring, mem));
+  std::unique_ptr<CaptureTap> tap(new (std::nothrow) CaptureTap(ring, mem));
+  if (tap == nullptr) std::free(mem);
+  return tap;
 }
 
 CaptureTap::~CaptureTap() {

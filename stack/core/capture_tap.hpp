@@ -53,11 +53,15 @@ class CaptureTap {
   void offer_rx(rte_mbuf* const* pkts, std::uint16_t n) noexcept;
   void offer_tx(rte_mbuf* m) noexcept;
 
+  // Stack thread: n frames kept out of the capture (the pool runs low).
+  void count_dropped(std::uint64_t n) noexcept {
+    dropped_.store(dropped_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   // Writer: up to max records; returns how many.
   unsigned take(CaptureRecord* out, unsigned max) noexcept;
   // Writer: frees whatever is queued (a capture that ended).
   void discard() noexcept;
-  // Frames a full ring (or no mbuf for a private copy) kept out of the capture.
+  // Frames kept out of the capture: a full ring, no mbuf for a copy, the pool low.
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
 
  private:

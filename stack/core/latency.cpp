@@ -6,18 +6,25 @@ namespace gz::stack {
 
 LatencyStats::LatencyStats() noexcept : ns_per_tick_(1e9 / static_cast<double>(rte_get_tsc_hz())) {}
 
-void LatencyStats::start() noexcept {
+void LatencyStats::start(std::uint32_t seconds) noexcept {
   on_.store(false, std::memory_order_relaxed);
   for (Histogram* h : {&rx_, &tx_}) {
     for (auto& b : h->buckets) b.store(0, std::memory_order_relaxed);
     h->max_ns.store(0, std::memory_order_relaxed);
   }
-  since_.store(rte_rdtsc(), std::memory_order_relaxed);
+  const std::uint64_t now = rte_rdtsc();
+  since_.store(now, std::memory_order_relaxed);
+  until_.store(now + static_cast<std::uint64_t>(seconds) * rte_get_tsc_hz(), std::memory_order_relaxed);
   on_.store(true, std::memory_order_release);
 }
 
 void LatencyStats::record(Histogram& h, std::uint64_t from_tsc) noexcept {
+  if (!on()) return;  // stopped since the caller looked
   const std::uint64_t now = rte_rdtsc();
+  if (now > until_.load(std::memory_order_relaxed)) {
+    stop();
+    return;
+  }
   if (from_tsc == 0 || from_tsc < since_.load(std::memory_order_relaxed) || from_tsc > now) return;
   const auto ns = static_cast<std::uint64_t>(static_cast<double>(now - from_tsc) * ns_per_tick_);
   h.buckets[wire::latency_bucket(ns)].fetch_add(1, std::memory_order_relaxed);

@@ -1,9 +1,11 @@
 // LatencyStats: gazellectl lstack show -l. While on, a stack stamps each
 // received frame (rte_rdtsc, in the mbuf's private area) and records, per
-// frame the program reads, the time from that stamp to the read; and per TCP
-// write, the time from write() to the device burst that carries its data
-// once lwIP took the last of it. Histograms with 4 buckets per power of two
-// of nanoseconds (within 25%), from which gazellectl reads p50/p99/p99.9.
+// frame the program reads, the time from that stamp to the read. On send it
+// samples: a TCP write() made while no earlier one is being timed records the
+// time until lwIP has taken its last byte and the stack's next device burst
+// went out (data lwIP then holds for the peer's or the congestion window is
+// not waited for). Histograms with 4 buckets per power of two of nanoseconds
+// (within 25%), from which gazellectl reads p50/p99/p99.9.
 //
 // Thread: record_*() from any thread (application threads read and write;
 // relaxed atomic adds, only while on); start()/stop()/read() from the
@@ -21,8 +23,9 @@ class LatencyStats {
  public:
   LatencyStats() noexcept;
   bool on() const noexcept { return on_.load(std::memory_order_relaxed); }
-  // Clears the histograms and records from now on.
-  void start() noexcept;
+  // Clears the histograms and records from now on, for at most seconds (a
+  // gazellectl that never came back for the result stops nothing otherwise).
+  void start(std::uint32_t seconds) noexcept;
   void stop() noexcept { on_.store(false, std::memory_order_relaxed); }
   // from_tsc: the frame's stamp or the write's; 0 or older than start() is
   // not recorded (a stamp from before, in a reused mbuf).
@@ -39,6 +42,7 @@ class LatencyStats {
 
   std::atomic<bool> on_{false};
   std::atomic<std::uint64_t> since_{0};
+  std::atomic<std::uint64_t> until_{0};
   double ns_per_tick_;
   Histogram rx_{}, tx_{};
 };

@@ -1,5 +1,7 @@
 // Lock-free queues between application threads and stack threads.
 // SpscRing: one producer thread, one consumer thread, fixed power-of-two size.
+// GrowingSpscQueue: an SpscRing that starts small and doubles (up to a bound)
+// as it fills, so that idle sockets cost little memory.
 // MpscQueue: intrusive (no allocation), many producers, one consumer
 // (D. Vyukov's non-blocking MPSC node queue).
 #pragma once
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <utility>
 
 namespace gz::stack {
 
@@ -69,6 +72,58 @@ class SpscRing {
   std::size_t head_cache_ = 0;  // consumer's view of head
 };
 
+// One producer, one consumer. Segments of doubling size (first, 2 x first,
+// ... up to max each); the producer links a new one when its segment is full,
+// the consumer frees a drained one once the next exists. A TCP connection's
+// receive queues hold a window of segments (hundreds) under bulk transfer and
+// a couple when idle: 10,000 idle connections keep 16-slot segments.
+template <class T>
+class GrowingSpscQueue {
+ public:
+  GrowingSpscQueue(std::size_t first, std::size_t max) : max_(round_up_pow2(max)), head_(new Segment(first)), tail_(head_) {}
+  ~GrowingSpscQueue() {
+    while (head_ != nullptr) delete std::exchange(head_, head_->next.load(std::memory_order_relaxed));
+  }
+  GrowingSpscQueue(const GrowingSpscQueue&) = delete;
+  GrowingSpscQueue& operator=(const GrowingSpscQueue&) = delete;
+
+  // Producer only. False when the largest segment is full or without memory.
+  bool push(const T& v) noexcept {
+    if (tail_->ring.push(v)) return true;
+    const std::size_t cap = tail_->ring.capacity();
+    if (cap >= max_) return false;
+    Segment* s = nullptr;
+    try {
+      s = new Segment(cap * 2);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    (void)s->ring.push(v);
+    tail_->next.store(s, std::memory_order_release);  // after every push into the old one
+    tail_ = s;
+    return true;
+  }
+  // Consumer only. False when empty.
+  bool pop(T& out) noexcept {
+    if (head_->ring.pop(out)) return true;
+    Segment* next = head_->next.load(std::memory_order_acquire);
+    if (next == nullptr) return false;
+    if (head_->ring.pop(out)) return true;  // pushed before the link, seen only now
+    delete std::exchange(head_, next);  // drained, and the producer has moved on
+    return head_->ring.pop(out);
+  }
+
+ private:
+  struct Segment {
+    explicit Segment(std::size_t capacity) : ring(capacity) {}
+    SpscRing<T> ring;
+    std::atomic<Segment*> next{nullptr};
+  };
+  const std::size_t max_;
+  Segment* head_;  // consumer
+  Segment* tail_;  // producer
+};
+
 // Byte ring for stream data: the application writes, the stack reads.
 class ByteRing {
  public:
@@ -84,6 +139,9 @@ class ByteRing {
   std::pair<const std::byte*, std::size_t> peek() const noexcept;
   // Consumer: drops n bytes (n <= readable()).
   void consume(std::size_t n) noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + n, std::memory_order_release); }
+  // Bytes ever written (producer) and ever consumed (consumer): positions in the stream.
+  std::size_t written() const noexcept { return head_.load(std::memory_order_relaxed); }
+  std::size_t consumed() const noexcept { return tail_.load(std::memory_order_relaxed); }
 
  private:
   const std::size_t mask_;

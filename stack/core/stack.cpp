@@ -125,7 +125,13 @@ void Stack::queue_tx(rte_mbuf* m) noexcept {
     --tx_count_;
     ++counters_.tx_dropped_full;
   }
-  if (tap_->active()) tap_->offer_tx(m);
+  if (tap_->active()) {
+    if (!rx_pressure_) {
+      tap_->offer_tx(m);
+    } else {
+      tap_->count_dropped(1);
+    }
+  }
   counters_.tx_bytes += m->pkt_len;  // counted here: after tx_burst the driver owns m
   tx_[tx_count_++] = m;
 }
@@ -148,7 +154,14 @@ unsigned Stack::poll_once() noexcept {
   std::array<rte_mbuf*, kMaxBurst> rx;
   const std::uint16_t n = dev_->rx_burst(std::span<rte_mbuf*>(rx.data(), opts_.rx_burst));
   ++counters_.polls;
-  if (n != 0 && tap_->active()) tap_->offer_rx(rx.data(), n);
+  if (n != 0 && tap_->active()) {
+    // The capture holds mbufs of the stack's pool: under pressure the stack comes first.
+    if (!rx_pressure_) {
+      tap_->offer_rx(rx.data(), n);
+    } else {
+      tap_->count_dropped(n);
+    }
+  }
   if (n != 0 && latency_.on()) {
     const std::uint64_t now = rte_rdtsc();
     for (std::uint16_t i = 0; i < n; ++i) set_rx_stamp(rx[i], now);

@@ -162,7 +162,7 @@ class Stack {
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};
   bool rx_pressure_ = false;
-  LatencyStats latency_;
+  alignas(64) LatencyStats latency_;  // its on_ is read by every application read and write
   std::array<std::uint64_t, kMaxBurst> tx_stamps_{};  // writes waiting for their tx burst (latency on)
   std::uint16_t tx_stamps_count_ = 0;
 };

@@ -42,7 +42,9 @@ pbuf* wrap_segment(rte_mbuf* seg) noexcept {
 }  // namespace
 
 void set_rx_stamp(rte_mbuf* m, std::uint64_t tsc) noexcept {
-  *reinterpret_cast<std::uint64_t*>(static_cast<char*>(rte_mbuf_to_priv(m)) + kStampOffset) = tsc;
+  for (; m != nullptr; m = m->next) {  // every segment becomes a pbuf of its own
+    *reinterpret_cast<std::uint64_t*>(static_cast<char*>(rte_mbuf_to_priv(m)) + kStampOffset) = tsc;
+  }
 }
 
 std::uint64_t rx_stamp(const pbuf* p) noexcept {

@@ -22,6 +22,8 @@ pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept;
 // beside the pbuf (gazellectl's -l). rx_stamp: that of the mbuf a pbuf
 // lives in, or 0 for a pbuf of lwIP's own (a copy). Stamps are written only
 // while latency is recorded: older ones are stale (LatencyStats ignores them).
+// Thread: set_rx_stamp on the stack thread before lwIP sees the frame;
+// rx_stamp by whoever holds the pbuf (the application thread reading it).
 void set_rx_stamp(rte_mbuf* m, std::uint64_t tsc) noexcept;
 std::uint64_t rx_stamp(const pbuf* p) noexcept;
 

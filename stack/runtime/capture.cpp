@@ -1,6 +1,7 @@
 #include "capture.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -12,6 +13,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <utility>
 
 #include "capture_tap.hpp"
 #include "gz/handover.hpp"
@@ -60,76 +63,100 @@ ssize_t recv_fd(int sock, int& fd) noexcept {
 
 }  // namespace
 
-CaptureSession::CaptureSession(StackGroup& stacks, int client, int file, Params p)
-    : stacks_(stacks), client_(client), file_(file), p_(std::move(p)) {}
+CaptureSession::CaptureSession(StackGroup& stacks, Params p) : stacks_(stacks), p_(std::move(p)) {}
 
 std::unique_ptr<CaptureSession> CaptureSession::start(StackGroup& stacks, int client, int file, Params p) noexcept {
+  std::unique_ptr<CaptureSession> s;
   try {
-    std::unique_ptr<CaptureSession> s(new CaptureSession(stacks, client, file, std::move(p)));
+    s.reset(new CaptureSession(stacks, std::move(p)));
     s->out_.reserve(kFlushBytes + sizeof(PcapRecord) + s->p_.snaplen);
     s->scratch_.resize(s->p_.snaplen);
+  } catch (const std::bad_alloc&) {
+    return nullptr;  // the fds stay the caller's
+  }
+  s->client_ = client;
+  s->file_ = file;
+  try {
     s->thread_ = std::thread([raw = s.get()] { raw->run(); });
-    return s;
-  } catch (...) {  // bad_alloc, or no thread: the caller answers ENOMEM
+  } catch (const std::system_error&) {  // no thread (EAGAIN): the fds go back to the caller
+    s->client_ = s->file_ = -1;
     return nullptr;
   }
+  return s;
 }
 
 CaptureSession::~CaptureSession() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
-  kernel().close(client_);
-  kernel().close(file_);
+  close_fds();
+}
+
+void CaptureSession::close_fds() noexcept {
+  if (client_ >= 0) kernel().close(std::exchange(client_, -1));
+  if (file_ >= 0) kernel().close(std::exchange(file_, -1));
 }
 
 void CaptureSession::set_taps(bool on) noexcept {
   const std::size_t n = on ? stacks_.stack_count() : taps_on_;
   for (std::size_t i = on ? taps_on_ : 0; i < n; ++i) {
     CaptureTap* tap = stacks_.stack(i).tap();
-    if (on) tap->discard();  // what an earlier capture left behind
+    if (on) {
+      tap->discard();  // what an earlier capture left behind
+      drops_at_start_ += tap->dropped();  // its count so far is not this capture's
+    }
     tap->set_active(on);
     if (!on) tap->discard();
   }
   taps_on_ = on ? n : 0;
 }
 
-std::uint64_t CaptureSession::tap_drops() const noexcept {
+std::uint64_t CaptureSession::drops() noexcept {
+  if (taps_on_ == 0) return drops_;  // the taps are off: what they had counted at the end
   std::uint64_t sum = 0;
   for (std::size_t i = 0; i < taps_on_; ++i) sum += stacks_.stack(i).tap()->dropped();
-  return sum;
+  drops_ = sum - drops_at_start_;
+  return drops_;
 }
 
 void CaptureSession::run() noexcept {
   KernelOnlyScope internal;
   pthread_setname_np(pthread_self(), "lstack_capture");
+  // Signals are the program's: a broken pipe or a full disk is an errno here.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   hz_ = rte_get_tsc_hz();
   tsc0_ = rte_rdtsc();
   ns0_ = realtime_ns();
   set_taps(true);
-  tap_drops_at_start_ = tap_drops();
   std::uint64_t last_report = tsc0_;
   while (!stop_.load(std::memory_order_relaxed) && error_ == 0) {
     set_taps(true);  // run to completion: stacks adopted since
     const unsigned got = collect();
     if (p_.max_frames != 0 && frames_ >= p_.max_frames) break;
-    if (out_.size() >= kFlushBytes || (got == 0 && !out_.empty())) flush();
-    if (got == 0 && !serve_client(kIdleWaitMs)) break;
+    if (got == 0 && !out_.empty()) flush();
+    // Every round, busy or not: a stop, a hang-up or a rotation must not wait for quiet.
+    if (!serve_client(got == 0 ? kIdleWaitMs : 0)) break;
     if (const std::uint64_t now = rte_rdtsc(); now - last_report > hz_ / kReportsPerSecond) {
       report(wire::kCaptureProgress);
       last_report = now;
     }
   }
+  (void)drops();  // counted while the taps are still on
   set_taps(false);
   flush();
   report(wire::kCaptureEnd);
-  kernel().shutdown(client_, SHUT_RDWR);
+  close_fds();  // the file is complete: a reader sees its end, its space can go
   finished_.store(true, std::memory_order_release);
 }
 
 unsigned CaptureSession::collect() noexcept {
   CaptureRecord recs[kTakeBurst];
   unsigned total = 0;
-  for (std::size_t i = 0; i < taps_on_ && out_.size() < kFlushBytes; ++i) {
+  // Each round begins at another stack: none waits behind a busy one.
+  const std::size_t first = taps_on_ != 0 ? round_++ % taps_on_ : 0;
+  for (std::size_t k = 0; k < taps_on_; ++k) {
+    const std::size_t i = (first + k) % taps_on_;
     const unsigned n = stacks_.stack(i).tap()->take(recs, kTakeBurst);
     for (unsigned j = 0; j < n; ++j) {
       if (p_.max_frames == 0 || frames_ < p_.max_frames) add_frame(recs[j]);
@@ -158,19 +185,22 @@ void CaptureSession::add_frame(const CaptureRecord& r) noexcept {
     ++filtered_;
     return;
   }
+  if (out_.size() + sizeof(PcapRecord) + caplen > out_.capacity()) flush();  // reserve()d: never reallocates
   // Both clocks tick on: the TSC (invariant on the CPUs DPDK supports) gives
   // the offset from the realtime clock read when the capture began.
   const std::uint64_t ticks = r.tsc >= tsc0_ ? r.tsc - tsc0_ : 0;
   const std::uint64_t ns = ns0_ + ticks / hz_ * 1000000000ull + ticks % hz_ * 1000000000ull / hz_;
   const PcapRecord h{static_cast<std::uint32_t>(ns / 1000000000ull), static_cast<std::uint32_t>(ns % 1000000000ull),
                      caplen, len};
-  // reserve()d in start(): below kFlushBytes plus one frame never reallocates
   out_.insert(out_.end(), reinterpret_cast<const char*>(&h), reinterpret_cast<const char*>(&h) + sizeof h);
   out_.insert(out_.end(), reinterpret_cast<const char*>(scratch_.data()), reinterpret_cast<const char*>(scratch_.data()) + caplen);
   ++frames_;
 }
 
 bool CaptureSession::flush() noexcept {
+  // A failed write (disk full) cuts the file back to the last whole batch:
+  // what it holds stays readable.
+  const off_t start = error_ == 0 && !out_.empty() ? lseek(file_, 0, SEEK_CUR) : -1;
   std::size_t done = 0;
   while (done < out_.size() && error_ == 0) {
     const ssize_t n = kernel().write(file_, out_.data() + done, out_.size() - done);
@@ -179,7 +209,8 @@ bool CaptureSession::flush() noexcept {
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else {
-      error_ = n < 0 ? errno : ENOSPC;  // the file is cut at a record: what came before stays readable
+      error_ = n < 0 ? errno : ENOSPC;
+      if (start >= 0 && ftruncate(file_, start) == 0) lseek(file_, start, SEEK_SET);
     }
   }
   out_.clear();
@@ -201,7 +232,7 @@ bool CaptureSession::serve_client(int wait_ms) noexcept {
 }
 
 void CaptureSession::report(std::uint32_t kind) noexcept {
-  const wire::CtlCaptureReport r{frames_, tap_drops() - tap_drops_at_start_, filtered_, kind, error_};
+  const wire::CtlCaptureReport r{frames_, drops(), filtered_, kind, error_};
   (void)kernel().send(client_, &r, sizeof r, MSG_NOSIGNAL | MSG_DONTWAIT);  // a report the client misses is superseded
 }
 

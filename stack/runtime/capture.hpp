@@ -28,9 +28,10 @@ class CaptureSession {
     std::uint64_t max_frames = 0;  // 0: until the client stops it
     std::vector<wire::CtlBpfInsn> filter;  // empty: every frame
   };
-  // Takes client (the control connection) and file (the pcap file, header
-  // written); writes until max_frames, the client's shutdown, or the
-  // session's destruction. nullptr without memory (both fds left to the caller).
+  // Takes client (the control connection) and file (the pcap file, a regular
+  // file, header written); writes until max_frames, the client's shutdown or
+  // hang-up, or the session's destruction, then closes both. nullptr without
+  // memory or a thread: both fds stay the caller's.
   static std::unique_ptr<CaptureSession> start(StackGroup& stacks, int client, int file, Params p) noexcept;
   ~CaptureSession();  // stops and joins the thread; closes both fds
   CaptureSession(const CaptureSession&) = delete;
@@ -39,7 +40,8 @@ class CaptureSession {
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
 
  private:
-  CaptureSession(StackGroup& stacks, int client, int file, Params p);
+  CaptureSession(StackGroup& stacks, Params p);
+  void close_fds() noexcept;
   void run() noexcept;
   unsigned collect() noexcept;  // takes what the taps hold; returns the frames taken
   void add_frame(const CaptureRecord& r) noexcept;
@@ -48,16 +50,19 @@ class CaptureSession {
   bool serve_client(int wait_ms) noexcept;
   void report(std::uint32_t kind) noexcept;
   void set_taps(bool on) noexcept;
-  std::uint64_t tap_drops() const noexcept;
+  // Frames the taps dropped since the session began (the last count once they are off).
+  std::uint64_t drops() noexcept;
 
   StackGroup& stacks_;
-  int client_;
-  int file_;
+  int client_ = -1;
+  int file_ = -1;
   Params p_;
   std::vector<char> out_;               // pcap records waiting to be written
   std::vector<unsigned char> scratch_;  // one frame, assembled
   std::size_t taps_on_ = 0;             // stacks whose tap this session switched on
-  std::uint64_t frames_ = 0, filtered_ = 0, tap_drops_at_start_ = 0;
+  std::uint64_t frames_ = 0, filtered_ = 0;  // frames_: written or buffered to be
+  std::uint64_t drops_ = 0, drops_at_start_ = 0;  // the taps' counts when each was switched on
+  std::size_t round_ = 0;
   int error_ = 0;
   std::uint64_t tsc0_ = 0, ns0_ = 0, hz_ = 1;
   std::atomic<bool> stop_{false};

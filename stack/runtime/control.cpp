@@ -197,6 +197,16 @@ int per_stack(StackGroup& stacks, ControlServer::Answer& a, Fill fill) noexcept 
   return put(a.body, v) ? 0 : -ENOMEM;
 }
 
+// A list of T that make(v) fills (0 or -errno) after the header; its length in items.
+template <class T, class Make>
+int items(ControlServer::Answer& a, Make make) noexcept {
+  std::vector<T> v;
+  int status = make(v);
+  a.head.items = static_cast<std::uint32_t>(v.size());
+  if (status == 0 && !put(a.body, v)) status = -ENOMEM;
+  return status;
+}
+
 }  // namespace
 
 void ControlServer::dispatch(const wire::CtlRequest& req, Answer& a) noexcept {
@@ -212,7 +222,7 @@ void ControlServer::dispatch(const wire::CtlRequest& req, Answer& a) noexcept {
       status = apply_setting(req.command, req.value);
       break;
     case wire::kCtlLatencyStart:
-      for (std::size_t i = 0; i < rt_.stack_count(); ++i) rt_.stack(i).latency()->start();
+      for (std::size_t i = 0; i < rt_.stack_count(); ++i) rt_.stack(i).latency()->start(req.value);
       break;
     case wire::kCtlLatencyRead:
       status = per_stack<wire::CtlLatency>(rt_, a, [](StackThread& s, wire::CtlLatency& out) {
@@ -220,21 +230,13 @@ void ControlServer::dispatch(const wire::CtlRequest& req, Answer& a) noexcept {
         s.latency()->read(out);
       });
       break;
-    case wire::kCtlXstats: {
-      std::vector<wire::CtlXstat> xstats;
-      status = rt_.devices().xstats(xstats);
-      a.head.items = static_cast<std::uint32_t>(xstats.size());
-      if (status == 0 && !put(a.body, xstats)) status = -ENOMEM;
+    case wire::kCtlXstats:
+      status = items<wire::CtlXstat>(a, [this](std::vector<wire::CtlXstat>& v) { return rt_.devices().xstats(v); });
       break;
-    }
-    case wire::kCtlConns: {
-      std::vector<wire::CtlConn> conns;
+    case wire::kCtlConns:
       a.head.stack_count = static_cast<std::uint32_t>(rt_.stack_count());
-      status = collect_connections(conns);
-      a.head.items = static_cast<std::uint32_t>(conns.size());
-      if (status == 0 && !put(a.body, conns)) status = -ENOMEM;
+      status = items<wire::CtlConn>(a, [this](std::vector<wire::CtlConn>& v) { return collect_connections(v); });
       break;
-    }
     default:
       status = -EOPNOTSUPP;
   }
@@ -249,6 +251,13 @@ int ControlServer::start_capture(int client, std::uint32_t snaplen, int file) no
   p.snaplen = snaplen;
   const int rc = read_capture_params(client, p);
   if (rc == 0 && file < 0) return -EBADF;  // no file came with the request
+  // A pipe, FIFO or socket could stall the writer (and the process at exit) or
+  // break (SIGPIPE): the capture writes regular files only.
+  struct stat st{};
+  if (rc == 0 && (fstat(file, &st) != 0 || !S_ISREG(st.st_mode))) {
+    kernel().close(file);
+    return -EINVAL;
+  }
   if (rc != 0 || (capture_ != nullptr && !capture_->finished())) {
     if (file >= 0) kernel().close(file);
     return rc != 0 ? rc : -EBUSY;

@@ -285,6 +285,9 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
       return written != 0 ? static_cast<ssize_t>(written) : -EPIPE;
     }
     if (s == State::Connected) {
+      // Latency on and no write being timed: this one is, up to its last byte.
+      const bool timed = written == 0 && owner_.latency()->on() && tx_stamp_.load(std::memory_order_acquire) == 0;
+      const std::uint64_t t0 = timed ? rte_rdtsc() : 0;
       while (i < iovcnt) {
         const std::size_t n = tx_.write(static_cast<const char*>(iov[i].iov_base) + ioff, iov[i].iov_len - ioff);
         written += n;
@@ -294,9 +297,9 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
         ioff = 0;
       }
       if (written != 0) {
-        if (owner_.latency()->on()) {  // the oldest write lwIP has not taken yet
-          std::uint64_t none = 0;
-          tx_stamp_.compare_exchange_strong(none, rte_rdtsc(), std::memory_order_relaxed);
+        if (timed) {
+          tx_stamp_end_.store(tx_.written(), std::memory_order_relaxed);
+          tx_stamp_.store(t0, std::memory_order_release);  // the end is seen with it
         }
         schedule_service();
       }

@@ -93,8 +93,9 @@ class TcpSocket final : public StackSocket {
   std::atomic<bool> rx_fin_{false};  // peer sent FIN
   std::atomic<bool> shut_rd_{false}, shut_wr_{false};
 
-  SpscRing<pbuf*> rx_{512};       // stack -> app: received chains
-  SpscRing<pbuf*> rx_done_{512};  // app -> stack: consumed chains
+  // A window of segments (TCP_WND / TCP_MSS: 359) under bulk transfer, a few when idle.
+  GrowingSpscQueue<pbuf*> rx_{16, 512};       // stack -> app: received chains
+  GrowingSpscQueue<pbuf*> rx_done_{16, 512};  // app -> stack: consumed chains
   pbuf* rx_head_ = nullptr;        // app: chain being read
   pbuf* rx_seg_ = nullptr;         // app: segment within it
   std::uint16_t rx_off_ = 0;       // app: offset within the segment
@@ -124,8 +125,11 @@ class TcpSocket final : public StackSocket {
   bool nodelay_ = false;      // stack thread: inherited by accepted connections
   bool wr_shut_done_ = false; // stack thread: FIN sent after shutdown(SHUT_WR)
   bool tx_refused_ = false;   // stack thread: tcp_write said ERR_MEM; on_poll retries
-  // Latency on: when the oldest write lwIP has not taken all of yet was made (rte_rdtsc), or 0.
+  // Latency on: the write being timed (rte_rdtsc at write(), or 0) and the
+  // stream position its last byte ends at; set by the writer under tx_mu_
+  // (end first), cleared by the stack once it has consumed up to the end.
   std::atomic<std::uint64_t> tx_stamp_{0};
+  std::atomic<std::size_t> tx_stamp_end_{0};
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };

@@ -198,8 +198,11 @@ void TcpSocket::push_tx() noexcept {
   if (wrote) {
     tcp_output(pcb_);
     raise(EPOLLOUT);
-    if (tx_.readable() == 0 && tx_stamp_.load(std::memory_order_relaxed) != 0) {
-      if (Stack* s = Stack::current()) s->note_tx_write(tx_stamp_.exchange(0, std::memory_order_relaxed));
+    // The timed write's last byte is lwIP's now: its latency ends with the next burst.
+    if (const std::uint64_t t0 = tx_stamp_.load(std::memory_order_acquire);
+        t0 != 0 && tx_.consumed() >= tx_stamp_end_.load(std::memory_order_relaxed)) {
+      tx_stamp_.store(0, std::memory_order_relaxed);
+      if (Stack* s = Stack::current()) s->note_tx_write(t0);
     }
   }
 }

@@ -101,19 +101,44 @@ print(struct.unpack("<I", open(sys.argv[1], "rb").read()[16:20])[0])' "$dir/f.pc
 echo "  capture 2: $n frames, $m matching the filter, snaplen $snap"
 [ "$n" = 3 ] && [ "$m" = 3 ] && [ "$snap" = 96 ] || gz_fail "filter/-c/-s not honoured: $n frames, $m matching, snaplen $snap"
 
-# 3. -G 1: a new file (strftime-named) every second.
+# 3. -G 1 under steady traffic (a 4 s stream both ways): a new file (strftime-named)
+# every second, each holding frames; SIGTERM in the middle of the stream ends it at once.
+ip netns exec "$GZ_NS_P" /usr/bin/python3 - "$GZ_HOST" >"$dir/stream.log" 2>&1 <<'PY' &
+import socket, sys, threading, time
+s = socket.create_connection((sys.argv[1], 7), timeout=10)
+def drain():
+    while s.recv(65536):
+        pass
+threading.Thread(target=drain, daemon=True).start()
+end = time.monotonic() + 4
+while time.monotonic() < end:
+    s.sendall(b"s" * 65536)
+s.shutdown(socket.SHUT_WR)
+time.sleep(0.5)
+PY
+stream=$!
+sleep 0.3
 cap_start "$dir/cap3.log" "$pid" -w "$dir/rot-%s.pcap" -G 1
-for _ in 1 2 3; do exchange; sleep 0.8; done
+sleep 2.5
+t0=$SECONDS
 cap_end TERM
-[ "$rc" = 0 ] || gz_fail "-G capture exited $rc after SIGTERM"
-files=$(ls "$dir"/rot-*.pcap 2>/dev/null | wc -l)
-echo "  capture 3 (-G 1, about 3 s): $files files"
-[ "$files" -ge 2 ] || gz_fail "-G 1 over 3 s wrote $files file(s)"
+[ "$rc" = 0 ] && [ $((SECONDS - t0)) -le 3 ] && ! grep -q "ended the capture" "$dir/cap3.log" \
+  || gz_fail "-G capture under traffic: exit $rc after $((SECONDS - t0)) s: $(tail -4 "$dir/cap3.log")"
+wait "$stream"
+files=0 full=0
+for f in "$dir"/rot-*.pcap; do
+  files=$((files + 1))
+  [ "$(view "$f" | wc -l)" -gt 0 ] && full=$((full + 1))
+done
+echo "  capture 3 (-G 1 over a 2.5 s stream): $files files, $full with frames; $(grep -E 'captured|dropped' "$dir/cap3.log" | tr '\n' ' ')"
+[ "$files" -ge 2 ] && [ "$full" -ge 2 ] || gz_fail "-G 1 under traffic wrote $files file(s), $full with frames"
 
 # Errors.
 ctl capture "$pid" -w "$dir/x.pcap" -f "tcp porrt 7" >"$dir/err1" 2>&1; [ $? = 2 ] && grep -q "bad filter" "$dir/err1" \
   || gz_fail "a bad filter: $(cat "$dir/err1")"
 ctl capture "$pid" >"$dir/err2" 2>&1; [ $? = 2 ] || gz_fail "no -w: not a usage error"
+ctl capture "$pid" -w - >"$dir/err4" 2>&1; [ $? = 2 ] && grep -q "regular files only" "$dir/err4" || gz_fail "-w -: $(cat "$dir/err4")"
+ctl capture "$pid" -w "$dir/x.pcap" -G 5 >"$dir/err5" 2>&1; [ $? = 2 ] || gz_fail "-G without strftime codes: not a usage error"
 ctl capture 999999 -w "$dir/x.pcap" >"$dir/err3" 2>&1; [ $? = 1 ] && grep -q "no such process" "$dir/err3" \
   || gz_fail "pid 999999: $(cat "$dir/err3")"
 exchange || gz_fail "the server stopped answering after the captures"

@@ -43,6 +43,40 @@ TEST(SpscRing, TwoThreadsMoveAMillionInOrder) {
   EXPECT_TRUE(in_order);
 }
 
+TEST(GrowingSpscQueue, GrowsByDoublingUpToItsBoundInOrder) {
+  GrowingSpscQueue<int> q(2, 8);  // segments of 2, 4, 8 slots: 14 in all
+  int pushed = 0;
+  while (q.push(pushed)) ++pushed;
+  EXPECT_EQ(pushed, 14);
+  int v = -1;
+  for (int i = 0; i < pushed; ++i) {
+    ASSERT_TRUE(q.pop(v));
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_FALSE(q.pop(v));
+  // Drained, it keeps its last (largest) segment only: 8 fit again.
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(q.push(i));
+  EXPECT_FALSE(q.push(8));
+}
+
+// Under the thread sanitizer too (suite 'isolation'): the segment hand-over.
+TEST(GrowingSpscQueueThreads, TwoThreadsMoveAMillionInOrder) {
+  constexpr std::uint32_t kN = 1'000'000;
+  for (int round = 0; round < 4; ++round) {  // a fresh queue grows while both run
+    GrowingSpscQueue<std::uint32_t> q(2, 512);
+    std::thread producer([&] {
+      for (std::uint32_t i = 0; i < kN / 4;) i += q.push(i) ? 1 : 0;
+    });
+    std::uint32_t expect = 0, v;
+    bool in_order = true;
+    while (expect < kN / 4) {
+      if (q.pop(v)) in_order &= v == expect++;
+    }
+    producer.join();
+    EXPECT_TRUE(in_order);
+  }
+}
+
 TEST(ByteRing, WrapsAroundAndKeepsBytes) {
   ByteRing r(16);
   std::vector<std::uint8_t> out;

@@ -118,9 +118,9 @@ inline constexpr std::uint32_t kLogError = 1, kLogInfo = 2, kLogDebug = 3;
 // one-byte message carrying another file (SCM_RIGHTS) moves the capture on
 // to it (rotation).
 inline constexpr std::uint32_t kCtlCapture = 6;
-// Latency (show -l): kCtlLatencyStart clears and starts the recording (reply:
-// the header alone); kCtlLatencyRead stops it and answers with stack_count
-// CtlLatency after the header.
+// Latency (show -l): kCtlLatencyStart clears and starts the recording for at
+// most CtlRequest::value seconds (reply: the header alone); kCtlLatencyRead
+// stops it and answers with stack_count CtlLatency after the header.
 inline constexpr std::uint32_t kCtlLatencyStart = 7;
 inline constexpr std::uint32_t kCtlLatencyRead = 8;
 inline constexpr int kTcpStates = 11;  // CLOSED .. TIME_WAIT, in lwIP's (RFC 9293) order
