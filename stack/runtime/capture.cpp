@@ -28,6 +28,7 @@ constexpr unsigned kTakeBurst = 64;
 constexpr std::size_t kFlushBytes = 256 * 1024;  // one write per this much, or per idle round
 constexpr int kIdleWaitMs = 1;  // a tap holds 1024 frames: about 10 ms of a busy stack
 constexpr std::uint64_t kReportsPerSecond = 4;
+constexpr std::uint64_t kBusyLooksPerSecond = 200;
 
 static_assert(sizeof(wire::CtlBpfInsn) == sizeof(bpf_insn), "the wire carries struct bpf_insn as it is");
 
@@ -129,15 +130,21 @@ void CaptureSession::run() noexcept {
   tsc0_ = rte_rdtsc();
   ns0_ = realtime_ns();
   set_taps(true);
-  std::uint64_t last_report = tsc0_;
+  std::uint64_t last_report = tsc0_, last_look = tsc0_;
   while (!stop_.load(std::memory_order_relaxed) && error_ == 0) {
     set_taps(true);  // run to completion: stacks adopted since
     const unsigned got = collect();
     if (p_.max_frames != 0 && frames_ >= p_.max_frames) break;
     if (got == 0 && !out_.empty()) flush();
-    // Every round, busy or not: a stop, a hang-up or a rotation must not wait for quiet.
-    if (!serve_client(got == 0 ? kIdleWaitMs : 0)) break;
-    if (const std::uint64_t now = rte_rdtsc(); now - last_report > hz_ / kReportsPerSecond) {
+    const std::uint64_t now = rte_rdtsc();
+    // Idle: wait for the client a little. Busy: look at it every few ms all
+    // the same (a stop, a hang-up or a rotation must not wait for quiet), not
+    // every round (a syscall per burst would cost the program's CPU).
+    if (got == 0 || now - last_look > hz_ / kBusyLooksPerSecond) {
+      if (!serve_client(got == 0 ? kIdleWaitMs : 0)) break;
+      last_look = now;
+    }
+    if (now - last_report > hz_ / kReportsPerSecond) {
       report(wire::kCaptureProgress);
       last_report = now;
     }
