@@ -70,8 +70,8 @@ std::unique_ptr<CaptureSession> CaptureSession::start(StackGroup& stacks, int cl
   std::unique_ptr<CaptureSession> s;
   try {
     s.reset(new CaptureSession(stacks, std::move(p)));
-    s->out_.reserve(kFlushBytes + sizeof(PcapRecord) + s->p_.snaplen);
-    s->scratch_.resize(s->p_.snaplen);
+    s->out_cap_ = kFlushBytes + sizeof(PcapRecord) + s->p_.snaplen;
+    s->out_.reset(new char[s->out_cap_]);
   } catch (const std::bad_alloc&) {
     return nullptr;  // the fds stay the caller's
   }
@@ -135,7 +135,7 @@ void CaptureSession::run() noexcept {
     set_taps(true);  // run to completion: stacks adopted since
     const unsigned got = collect();
     if (p_.max_frames != 0 && frames_ >= p_.max_frames) break;
-    if (got == 0 && !out_.empty()) flush();
+    if (got == 0 && out_len_ != 0) flush();
     const std::uint64_t now = rte_rdtsc();
     // Idle: wait for the client a little. Busy: look at it every few ms all
     // the same (a stop, a hang-up or a rotation must not wait for quiet), not
@@ -165,11 +165,14 @@ unsigned CaptureSession::collect() noexcept {
   for (std::size_t k = 0; k < taps_on_; ++k) {
     const std::size_t i = (first + k) % taps_on_;
     const unsigned n = stacks_.stack(i).tap()->take(recs, kTakeBurst);
+    rte_mbuf* done[kTakeBurst];
     for (unsigned j = 0; j < n; ++j) {
       if (p_.max_frames == 0 || frames_ < p_.max_frames) add_frame(recs[j]);
       handover_release(recs[j].m->pool);
-      rte_pktmbuf_free(recs[j].m);
+      done[j] = recs[j].m;
     }
+    // In one go: this thread has no mempool cache, so each free alone would be a ring operation.
+    rte_pktmbuf_free_bulk(done, n);
     total += n;
   }
   return total;
@@ -178,39 +181,41 @@ unsigned CaptureSession::collect() noexcept {
 void CaptureSession::add_frame(const CaptureRecord& r) noexcept {
   const std::uint32_t len = r.m->pkt_len;
   const std::uint32_t caplen = len < p_.snaplen ? len : p_.snaplen;
-  // The headers as received (the stack's copy), the rest from the mbuf.
+  if (out_len_ + sizeof(PcapRecord) + caplen > out_cap_) flush();
+  // Assembled in place, after its record header: the headers as received
+  // (the stack's copy), the rest from the mbuf. One copy of the frame here.
+  char* const frame = out_.get() + out_len_ + sizeof(PcapRecord);
   const std::uint32_t head = r.head_len < caplen ? r.head_len : caplen;
-  std::memcpy(scratch_.data(), r.head, head);
+  std::memcpy(frame, r.head, head);
   if (caplen > head) {
     // rte_pktmbuf_read copies a chain into the buffer, and points into a lone segment
-    const void* rest = rte_pktmbuf_read(r.m, head, caplen - head, scratch_.data() + head);
+    const void* rest = rte_pktmbuf_read(r.m, head, caplen - head, frame + head);
     if (rest == nullptr) return;
-    if (rest != scratch_.data() + head) std::memcpy(scratch_.data() + head, rest, caplen - head);
+    if (rest != frame + head) std::memcpy(frame + head, rest, caplen - head);
   }
-  if (!p_.filter.empty() &&
-      bpf_filter(reinterpret_cast<const bpf_insn*>(p_.filter.data()), scratch_.data(), len, caplen) == 0) {
+  if (!p_.filter.empty() && bpf_filter(reinterpret_cast<const bpf_insn*>(p_.filter.data()),
+                                       reinterpret_cast<const u_char*>(frame), len, caplen) == 0) {
     ++filtered_;
-    return;
+    return;  // not appended: out_len_ stays
   }
-  if (out_.size() + sizeof(PcapRecord) + caplen > out_.capacity()) flush();  // reserve()d: never reallocates
   // Both clocks tick on: the TSC (invariant on the CPUs DPDK supports) gives
   // the offset from the realtime clock read when the capture began.
   const std::uint64_t ticks = r.tsc >= tsc0_ ? r.tsc - tsc0_ : 0;
   const std::uint64_t ns = ns0_ + ticks / hz_ * 1000000000ull + ticks % hz_ * 1000000000ull / hz_;
   const PcapRecord h{static_cast<std::uint32_t>(ns / 1000000000ull), static_cast<std::uint32_t>(ns % 1000000000ull),
                      caplen, len};
-  out_.insert(out_.end(), reinterpret_cast<const char*>(&h), reinterpret_cast<const char*>(&h) + sizeof h);
-  out_.insert(out_.end(), reinterpret_cast<const char*>(scratch_.data()), reinterpret_cast<const char*>(scratch_.data()) + caplen);
+  std::memcpy(out_.get() + out_len_, &h, sizeof h);
+  out_len_ += sizeof h + caplen;
   ++frames_;
 }
 
 bool CaptureSession::flush() noexcept {
   // A failed write (disk full) cuts the file back to the last whole batch:
   // what it holds stays readable.
-  const off_t start = error_ == 0 && !out_.empty() ? lseek(file_, 0, SEEK_CUR) : -1;
+  const off_t start = error_ == 0 && out_len_ != 0 ? lseek(file_, 0, SEEK_CUR) : -1;
   std::size_t done = 0;
-  while (done < out_.size() && error_ == 0) {
-    const ssize_t n = kernel().write(file_, out_.data() + done, out_.size() - done);
+  while (done < out_len_ && error_ == 0) {
+    const ssize_t n = kernel().write(file_, out_.get() + done, out_len_ - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -220,7 +225,7 @@ bool CaptureSession::flush() noexcept {
       if (start >= 0 && ftruncate(file_, start) == 0) lseek(file_, start, SEEK_SET);
     }
   }
-  out_.clear();
+  out_len_ = 0;
   return error_ == 0;
 }
 

@@ -57,8 +57,8 @@ class CaptureSession {
   int client_ = -1;
   int file_ = -1;
   Params p_;
-  std::vector<char> out_;               // pcap records waiting to be written
-  std::vector<unsigned char> scratch_;  // one frame, assembled
+  std::unique_ptr<char[]> out_;  // pcap records waiting to be written (uninitialized memory)
+  std::size_t out_len_ = 0, out_cap_ = 0;  // out_cap_: kFlushBytes and one frame more
   std::size_t taps_on_ = 0;             // stacks whose tap this session switched on
   std::uint64_t frames_ = 0, filtered_ = 0;  // frames_: written or buffered to be
   std::uint64_t drops_ = 0, drops_at_start_ = 0;  // the taps' counts when each was switched on
