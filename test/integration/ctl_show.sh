@@ -150,10 +150,17 @@ while True:
   d, i = dec.raw_decode(text, j)
   docs.append(d)
 got = {k: v for d in docs for k, v in d.items()}
-print(got["/ethdev/stats"]["ipackets"] > 0, len(got["/mempool/list"]) > 0, got["/lstack/stats"]["rx_packets"] > 0, got["/lstack/stats"]["stacks"])' \
+print(got["/ethdev/stats"]["ipackets"] > 0, got["/mempool/list"][0], got["/lstack/stats"]["rx_packets"] > 0, got["/lstack/stats"]["stacks"])' \
   "$dir/tel.txt" 2>&1 | tail -1)
-echo "  telemetry: ethdev ipackets > 0, pools listed, lstack rx_packets > 0, stacks: $tel"
-[ "$tel" = "True True True 1" ] || gz_fail "dpdk-telemetry.py: $tel; $(head -c 300 "$dir/tel.txt")"
+read -r tel_eth pool tel_lstack tel_stacks <<<"$tel"
+# The first pool's own page: its size and what is in use.
+echo "/mempool/info,$pool" | timeout 20 dpdk-telemetry.py -f "${GZ_FILE_PREFIX:-rte}" >"$dir/tel2.txt" 2>&1
+pool_size=$(/usr/bin/python3 -c 'import json, sys
+t = open(sys.argv[1]).read()
+print(json.JSONDecoder().raw_decode(t, t.find("{"))[0]["/mempool/info"]["size"])' "$dir/tel2.txt" 2>&1 | tail -1)
+echo "  telemetry: ethdev ipackets > 0: $tel_eth; pool $pool of $pool_size mbufs; lstack rx_packets > 0: $tel_lstack, stacks $tel_stacks"
+[ "$tel_eth $tel_lstack $tel_stacks" = "True True 1" ] && [ "${pool_size:-0}" -gt 0 ] 2>/dev/null \
+  || gz_fail "dpdk-telemetry.py: $tel, pool size ${pool_size:-?}; $(head -c 300 "$dir/tel.txt")"
 
 # set lowpower, seen in the idle CPU of the process (over 2 s each): sleeping,
 # then polling, then sleeping again; set loglevel answers.
