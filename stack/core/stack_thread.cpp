@@ -129,10 +129,17 @@ void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
     sleep_idle(us);
     return;
   }
-  if (!low_power() && idle_rounds >= kSpinRoundsBeforeSleep) {
-    sched_yield();  // without low_power_mode an RTC thread keeps polling, but lets others run
-  }
+  relax(idle_rounds);
   if ((idle_rounds & 63) == 0) pthread_testcancel();  // polling sleeps nowhere
+}
+
+void StackThread::relax(unsigned idle_rounds) noexcept {
+  // Without low_power_mode an RTC thread keeps polling, but after every idle
+  // round lets whoever else is runnable on its CPU run: the program's other
+  // threads (a request handler waiting for this stack's data, then for its
+  // reply to go out) otherwise wait for the scheduler's tick, 4 ms (as the
+  // stack thread's idle(); python's http.server, bench/results/python-*).
+  if (idle_rounds != 0 && !low_power()) sched_yield();
 }
 
 StackThread::~StackThread() {

@@ -69,6 +69,10 @@ class StackThread {
   // off (low_power_mode) for at most max_sleep_us. A cancellation point
   // (gz/cancel.hpp) in its sleep: not noexcept.
   void drive_waiting(unsigned& idle_rounds, long max_sleep_us);
+  // RTC owner thread polling on (backoff_us() said 0) after idle_rounds
+  // idle rounds: hands the CPU to any other runnable thread (sched_yield)
+  // unless low_power_mode (which sleeps instead).
+  void relax(unsigned idle_rounds) noexcept;
   // How long an RTC waiter idle for idle_rounds may sleep: 0 while it should
   // keep polling (or always, without low_power_mode).
   long backoff_us(unsigned idle_rounds) const noexcept;

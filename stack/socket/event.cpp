@@ -203,6 +203,7 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
     const int n = collect(out, max);
     const long sleep_us = n > 0 ? 0 : d.backoff_us(idle);
     const long left = remaining_ms(deadline, forever);
+    if (n == 0 && sleep_us == 0) d.relax(idle);
     if (n > 0 || sleep_us > 0 || (round & 7) == 0 || left == 0) {
       bool woken = false;
       const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;
@@ -340,7 +341,10 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
       long ms = ready > 0 ? 0 : left;
       if (rtc != nullptr && ready == 0) {
         const long backoff = rtc->backoff_us(idle);
-        if (backoff == 0 && (round & 7) != 0 && left != 0) continue;  // keep polling the stack
+        if (backoff == 0 && (round & 7) != 0 && left != 0) {  // keep polling the stack
+          rtc->relax(idle);
+          continue;
+        }
         ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
       }
       // Armed before the last look: a socket that becomes ready from here on
