@@ -107,10 +107,13 @@ class Dumper {
       std::fprintf(stderr, "gazellectl: capture: %s\n", pcap_geterr(dead_));
       return false;
     }
+    if (pcap_dump_flush(d_) != 0) {
+      std::fprintf(stderr, "gazellectl: capture: %s: %s\n", name.c_str(), std::strerror(errno));
+      return false;
+    }
     struct stat st{};
-    if (pcap_dump_flush(d_) != 0 || fstat(fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      std::fprintf(stderr, "gazellectl: capture: %s: %s\n", name.c_str(),
-                   S_ISREG(st.st_mode) ? std::strerror(errno) : "not a regular file (the capture writes regular files only)");
+    if (fstat(fd(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::fprintf(stderr, "gazellectl: capture: %s: not a regular file (the capture writes regular files only)\n", name.c_str());
       return false;
     }
     opened_ = std::time(nullptr);

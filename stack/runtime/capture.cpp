@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,12 +78,19 @@ std::unique_ptr<CaptureSession> CaptureSession::start(StackGroup& stacks, int cl
   }
   s->client_ = client;
   s->file_ = file;
+  // Created with every signal blocked (it inherits the mask): no signal of the
+  // program's may run its handler on this thread, not even before run() starts,
+  // and a write that breaks (EPIPE) or fills the disk is an errno, never SIGPIPE.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   try {
     s->thread_ = std::thread([raw = s.get()] { raw->run(); });
-  } catch (const std::system_error&) {  // no thread (EAGAIN): the fds go back to the caller
+  } catch (...) {  // no thread (EAGAIN) or no memory: the fds go back to the caller
     s->client_ = s->file_ = -1;
-    return nullptr;
+    s.reset();
   }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return s;
 }
 
@@ -122,10 +130,6 @@ std::uint64_t CaptureSession::drops() noexcept {
 void CaptureSession::run() noexcept {
   KernelOnlyScope internal;
   pthread_setname_np(pthread_self(), "lstack_capture");
-  // Signals are the program's: a broken pipe or a full disk is an errno here.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
   hz_ = rte_get_tsc_hz();
   tsc0_ = rte_rdtsc();
   ns0_ = realtime_ns();
@@ -235,6 +239,12 @@ bool CaptureSession::serve_client(int wait_ms) noexcept {
   int fd = -1;
   const ssize_t n = recv_fd(client_, fd);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
+  struct stat st{};
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {  // as start_capture: regular files only
+    kernel().close(fd);
+    error_ = EINVAL;
+    return false;
+  }
   if (fd >= 0) {  // rotation: what is buffered belongs to the old file
     flush();
     kernel().close(file_);

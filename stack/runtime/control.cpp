@@ -222,7 +222,7 @@ void ControlServer::dispatch(const wire::CtlRequest& req, Answer& a) noexcept {
       status = apply_setting(req.command, req.value);
       break;
     case wire::kCtlLatencyStart:
-      for (std::size_t i = 0; i < rt_.stack_count(); ++i) rt_.stack(i).latency()->start(req.value);
+      for (std::size_t i = 0; i < rt_.stack_count(); ++i) rt_.stack(i).latency()->start(req.value != 0 ? req.value : 3600);
       break;
     case wire::kCtlLatencyRead:
       status = per_stack<wire::CtlLatency>(rt_, a, [](StackThread& s, wire::CtlLatency& out) {

@@ -55,8 +55,9 @@ Waiter* poll_waiter() noexcept {
 
 long remaining_ms(Clock::time_point deadline, bool forever) {
   if (forever) return -1;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left < 0 ? 0 : left;
+  // Rounded up: poll(..., 1) waits its millisecond, never returns at once.
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()).count();
+  return ns <= 0 ? 0 : (ns + 999999) / 1000000;
 }
 
 }  // namespace
@@ -203,7 +204,8 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
     const int n = collect(out, max);
     const long sleep_us = n > 0 ? 0 : d.backoff_us(idle);
     const long left = remaining_ms(deadline, forever);
-    if (n == 0 && sleep_us == 0) d.relax(idle);
+    // Idle and polling on (not a zero timeout, not a round that looks at the kernel fds).
+    if (n == 0 && sleep_us == 0 && left != 0 && (round & 7) != 0) d.relax(idle);
     if (n > 0 || sleep_us > 0 || (round & 7) == 0 || left == 0) {
       bool woken = false;
       const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;

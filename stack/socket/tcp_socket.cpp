@@ -83,7 +83,7 @@ int TcpSocket::listen(int backlog) noexcept {
   if (s != State::Fresh && s != State::Bound) return -EINVAL;
   Task t;
   t.op = Task::Op::Listen;
-  t.value = backlog <= 0 ? 1 : backlog;
+  t.value = backlog < 0 ? kMaxBacklog : backlog;  // clamped on the stack (Op::Listen)
   if (int rc = run(t); rc != 0) return rc;
   return listen_on_other_stacks(t.value);
 }

@@ -84,8 +84,10 @@ class TcpSocket final : public StackSocket {
 
  private:
   bool any_accepted() const noexcept;
-  // Linux's net.core.somaxconn default: listen() backlogs are clamped to it.
+  // Linux's net.core.somaxconn default: listen() backlogs are clamped to it
+  // (a negative one means it, as on Linux). kMinBacklog: see Op::Listen.
   static constexpr int kMaxBacklog = 4096;
+  static constexpr int kMinBacklog = 256;
 
   tcp_pcb* pcb_;  // stack thread only
   std::atomic<State> state_{State::Fresh};

@@ -54,18 +54,24 @@ int TcpSocket::exec(Task& t) noexcept {
       return 0;
     }
     case Op::Listen: {
+      if (state_.load() == State::Listening) return 0;  // two threads' listen(): the second changes nothing
       if (pcb_->local_port == 0 && tcp_bind(pcb_, IP4_ADDR_ANY, 0) != ERR_OK) return -EADDRINUSE;
       err_t err = ERR_OK;
-      // The backlog bounds both the half-open connections (lwIP's) and those
-      // waiting for accept() (our ring), as Linux's somaxconn-clamped backlog.
-      const auto backlog = static_cast<u16_t>(std::clamp(t.value, 1, kMaxBacklog));
+      // The backlog bounds the half-open connections (lwIP's) and those waiting
+      // for accept() (our ring), as Linux's somaxconn-clamped backlog, but
+      // never below kMinBacklog: Linux answers a full SYN queue with syncookies
+      // and drops the ACK of a full accept queue; lwIP's only answers are an
+      // eviction or a reset, which a burst of clients on listen(fd, 5) must not meet.
+      const auto backlog = static_cast<u16_t>(std::clamp(t.value, kMinBacklog, kMaxBacklog));
+      std::unique_ptr<SpscRing<TcpSocket*>> ring;
       try {
-        accepted_ = std::make_unique<SpscRing<TcpSocket*>>(backlog);
+        ring = std::make_unique<SpscRing<TcpSocket*>>(backlog);
       } catch (const std::bad_alloc&) {
         return -ENOMEM;
       }
       tcp_pcb* lpcb = tcp_listen_with_backlog_and_err(pcb_, backlog, &err);
       if (lpcb == nullptr) return -errno_of(err);
+      accepted_ = std::move(ring);  // before the accept callback can run
       pcb_ = lpcb;
       Stack::current()->hold_flows_of(lpcb);  // several stacks: a SYN's flow is ours from the start
       tcp_arg(lpcb, this);

@@ -198,12 +198,14 @@ void TcpSocket::push_tx() noexcept {
   if (wrote) {
     tcp_output(pcb_);
     raise(EPOLLOUT);
-    // The timed write's last byte is lwIP's now: its latency ends with the next burst.
-    if (const std::uint64_t t0 = tx_stamp_.load(std::memory_order_acquire);
-        t0 != 0 && tx_.consumed() >= tx_stamp_end_.load(std::memory_order_relaxed)) {
-      tx_stamp_.store(0, std::memory_order_relaxed);
-      if (Stack* s = Stack::current()) s->note_tx_write(t0);
-    }
+  }
+  // The timed write's last byte is lwIP's now: its latency ends with the next
+  // burst. Looked at even when this round wrote nothing: an earlier round may
+  // have taken the bytes before the writer set the stamp.
+  if (const std::uint64_t t0 = tx_stamp_.load(std::memory_order_acquire);
+      t0 != 0 && tx_.consumed() >= tx_stamp_end_.load(std::memory_order_relaxed)) {
+    tx_stamp_.store(0, std::memory_order_relaxed);
+    if (Stack* s = Stack::current()) s->note_tx_write(t0);
   }
 }
 

@@ -46,6 +46,45 @@ ok=$(sed -n 's/^ok=//p' "$dir/gets.out")
 [ "${ok:-0}" = "$count" ] || { gz_fail "${ok:-0} of $count GETs answered 200 with the right bytes; first bad: $(grep -m1 -v '^ok=' "$dir/gets.out")"; grep -v '^ok=' "$dir/gets.out" | head -10; }
 echo "  $ok/$count GETs of a 100000-byte file correct"
 
+# A burst: 64 clients connect at once to http.server's listen(5) and all send
+# their GET; every one is answered (Linux queues them; lstack must not reset one).
+burst=$(timeout 60 ip netns exec "$GZ_NS_P" /usr/bin/python3 - "$GZ_HOST" <<'PY' 2>&1
+import socket, sys, threading
+host, ok, bad, lock = sys.argv[1], 0, [], threading.Lock()
+socks = []
+for i in range(64):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex((host, 8000))
+    socks.append(s)
+def get(s):
+    global ok
+    try:
+        s.setblocking(True)
+        s.settimeout(20)
+        s.sendall(b"GET /file.bin HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        good = data.startswith(b"HTTP/1.0 200")
+    except OSError as e:
+        good = False
+        with lock:
+            bad.append(repr(e))
+    with lock:
+        ok += good
+threads = [threading.Thread(target=get, args=(s,)) for s in socks]
+for t in threads: t.start()
+for t in threads: t.join()
+print(ok, bad[:2])
+PY
+)
+echo "  burst of 64 connects on listen(5): $burst answered"
+[ "${burst%% *}" = 64 ] || gz_fail "a burst of 64 connects: $burst"
+
 kill -0 "$server" 2>/dev/null || gz_fail "http.server exited during the test"
 # Python's default SIGTERM action ends it by the signal: status 143, as on the kernel.
 gz_stop_app "$server" 143 "python3 -m http.server" "$log"
