@@ -44,11 +44,11 @@ std::uint64_t realtime_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// A one-byte message from the client, and the fd it carries (or -1).
-// Returns the bytes read: 0 when the client shut down, -1 when nothing waits.
-ssize_t recv_fd(int sock, int& fd) noexcept {
-  char byte;
-  iovec iov{&byte, 1};
+
+}  // namespace
+
+ssize_t recv_with_fd(int sock, void* buf, std::size_t len, int flags, int& fd) noexcept {
+  iovec iov{buf, len};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -56,14 +56,12 @@ ssize_t recv_fd(int sock, int& fd) noexcept {
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   fd = -1;
-  const ssize_t n = kernel().recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  const ssize_t n = kernel().recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
   }
   return n;
 }
-
-}  // namespace
 
 CaptureSession::CaptureSession(StackGroup& stacks, Params p) : stacks_(stacks), p_(std::move(p)) {}
 
@@ -237,7 +235,8 @@ bool CaptureSession::serve_client(int wait_ms) noexcept {
   pollfd p{client_, POLLIN, 0};
   if (kernel().poll(&p, 1, wait_ms) <= 0) return true;
   int fd = -1;
-  const ssize_t n = recv_fd(client_, fd);
+  char byte;  // a rotation: one byte, the new file with it
+  const ssize_t n = recv_with_fd(client_, &byte, 1, MSG_DONTWAIT, fd);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
   struct stat st{};
   if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {  // as start_capture: regular files only

@@ -21,6 +21,11 @@ namespace gz::stack {
 
 struct CaptureRecord;
 
+// recv() of up to len bytes on a unix socket, and the fd an SCM_RIGHTS
+// message carried with them (close-on-exec), or -1. Returns what recvmsg
+// returns (errno set on -1). Any thread.
+ssize_t recv_with_fd(int sock, void* buf, std::size_t len, int flags, int& fd) noexcept;
+
 class CaptureSession {
  public:
   struct Params {

@@ -125,19 +125,7 @@ bool write_all(int fd, const void* buf, std::size_t bytes) noexcept {
 
 // The request, and the fd it may carry (SCM_RIGHTS: a capture's file), or -1.
 bool read_request(int client, wire::CtlRequest& req, int& fd) noexcept {
-  iovec iov{&req, sizeof req};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  fd = -1;
-  const ssize_t n = kernel().recvmsg(client, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  }
-  return n == static_cast<ssize_t>(sizeof req);
+  return recv_with_fd(client, &req, sizeof req, MSG_WAITALL, fd) == static_cast<ssize_t>(sizeof req);
 }
 
 }  // namespace
