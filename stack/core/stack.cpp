@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,6 +46,7 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
     return make_error(EINVAL, "nic_read_num must be 1.." + std::to_string(kMaxBurst));
   }
   std::unique_ptr<Stack> s(new Stack(index, std::move(dev), opts));
+  if (rte_mempool* pool = s->dev_->tx_pool(); pool != nullptr) s->pressure_check_rx_ = std::max(32u, pool->size / 16);
   s->tap_ = CaptureTap::create(kCaptureSlots);
   if (s->tap_ == nullptr) return make_error(ENOMEM, "no memory for the capture ring");
   auto inst = LwipInstance::create(opts.arena_bytes, opts.numa_node >= 0 ? numa_source(opts.numa_node)
@@ -184,7 +186,14 @@ unsigned Stack::poll_once() noexcept {
     for (unsigned j = 0; j < k; ++j) input(static_cast<rte_mbuf*>(handed[j]));
   }
   counters_.rx_packets += n;
-  if ((counters_.polls & 63) == 0) relieve_pressure();
+  // The pool is looked at every 64 polls, and sooner when a sixteenth of it
+  // came in since: a burst must not take it from plenty to empty unseen (the
+  // pressure flag is what makes slow readers' segments leave their mbufs).
+  rx_since_check_ += n;
+  if ((counters_.polls & 63) == 0 || rx_since_check_ >= pressure_check_rx_) {
+    rx_since_check_ = 0;
+    relieve_pressure();
+  }
   lwip_->run_timers();
   if (tx_count_ != 0) flush_tx();
   return n;

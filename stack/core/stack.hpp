@@ -162,6 +162,8 @@ class Stack {
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};
   bool rx_pressure_ = false;
+  std::uint32_t rx_since_check_ = 0;      // frames received since relieve_pressure() looked
+  std::uint32_t pressure_check_rx_ = 256; // a sixteenth of the pool (set at create)
   alignas(64) LatencyStats latency_;  // its on_ is read by every application read and write
   std::array<std::uint64_t, kMaxBurst> tx_stamps_{};  // writes waiting for their tx burst (latency on)
   std::uint16_t tx_stamps_count_ = 0;

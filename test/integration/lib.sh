@@ -74,9 +74,8 @@ gz_conf() {
   case $vdev in
     # framesz: the PMD's fanout hands over datagrams the kernel reassembled
     af_packet) dev="net_af_packet0,iface=$GZ_IF_L,qpairs=$nq,framesz=8192,blocksz=8192,framecnt=512" ;;
-    # busy_budget=0: no preferred busy polling (veth has no NAPI settings for it),
-    # so an empty poll costs no recvfrom (nginx in run to completion: +9%)
-    af_xdp) dev="net_af_xdp0,iface=$GZ_IF_L,start_queue=0,queue_count=$nq,busy_budget=0" ;;
+    # GZ_AF_XDP_ARGS: more vdev arguments (e.g. GZ_AF_XDP_ARGS=,busy_budget=0 tools/bench nginx).
+    af_xdp) dev="net_af_xdp0,iface=$GZ_IF_L,start_queue=0,queue_count=$nq${GZ_AF_XDP_ARGS:-}" ;;
     *) echo "gz_conf: unknown vdev $vdev" >&2; return 1 ;;
   esac
   local eal='"--in-memory"' style=${GZ_DPDK_STYLE:-inmem}
