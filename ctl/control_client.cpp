@@ -12,9 +12,8 @@
 #include <cstring>
 
 namespace gz::ctl {
-namespace {
 
-bool read_all(int fd, void* buf, std::size_t n) {
+bool read_exactly(int fd, void* buf, std::size_t n) {
   auto* p = static_cast<char*>(buf);
   while (n > 0) {
     const ssize_t r = read(fd, p, n);
@@ -24,6 +23,17 @@ bool read_all(int fd, void* buf, std::size_t n) {
   }
   return true;
 }
+
+std::string read_header(int fd, wire::CtlReplyHeader& head) {
+  if (!read_exactly(fd, &head, sizeof head)) return "no answer";
+  if (head.magic != wire::kCtlMagic || head.version != wire::kWireVersion) {
+    return "it speaks another protocol version (gazellectl and liblstack come from different builds)";
+  }
+  if (head.status != 0) return std::string("it refused: ") + std::strerror(-head.status);
+  return "";
+}
+
+namespace {
 
 // "<prefix>lstack.<pid>.sock" -> pid, or 0.
 std::uint32_t pid_of(const std::string& name, const std::string& prefix) {
@@ -37,29 +47,20 @@ std::uint32_t pid_of(const std::string& name, const std::string& prefix) {
   return static_cast<std::uint32_t>(std::strtoul(digits.c_str(), nullptr, 10));
 }
 
-std::string check_header(int fd, wire::CtlReplyHeader& head) {
-  if (!read_all(fd, &head, sizeof head)) return "no answer";
-  if (head.magic != wire::kCtlMagic || head.version != wire::kWireVersion) {
-    return "it speaks another protocol version (gazellectl and liblstack come from different builds)";
-  }
-  if (head.status != 0) return std::string("it refused: ") + std::strerror(-head.status);
-  return "";
-}
-
 std::string read_reply(int fd, std::uint32_t command, Reply& out) {
-  if (std::string err = check_header(fd, out.head); !err.empty()) return err;
+  if (std::string err = read_header(fd, out.head); !err.empty()) return err;
   if (command == wire::kCtlStats) {
     out.stacks.resize(out.head.stack_count);
-    if (!read_all(fd, out.stacks.data(), out.stacks.size() * sizeof(wire::CtlStackStats))) return "short answer";
+    if (!read_exactly(fd, out.stacks.data(), out.stacks.size() * sizeof(wire::CtlStackStats))) return "short answer";
   } else if (command == wire::kCtlLatencyRead) {
     out.latency.resize(out.head.stack_count);
-    if (!read_all(fd, out.latency.data(), out.latency.size() * sizeof(wire::CtlLatency))) return "short answer";
+    if (!read_exactly(fd, out.latency.data(), out.latency.size() * sizeof(wire::CtlLatency))) return "short answer";
   } else if (command == wire::kCtlXstats) {
     out.xstats.resize(out.head.items);
-    if (!read_all(fd, out.xstats.data(), out.xstats.size() * sizeof(wire::CtlXstat))) return "short answer";
+    if (!read_exactly(fd, out.xstats.data(), out.xstats.size() * sizeof(wire::CtlXstat))) return "short answer";
   } else if (command == wire::kCtlConns) {
     out.conns.resize(out.head.items);
-    if (!read_all(fd, out.conns.data(), out.conns.size() * sizeof(wire::CtlConn))) return "short answer";
+    if (!read_exactly(fd, out.conns.data(), out.conns.size() * sizeof(wire::CtlConn))) return "short answer";
   }
   return "";
 }
@@ -119,10 +120,6 @@ std::string query(const Target& t, std::uint32_t command, Reply& out, std::uint3
   close(fd);
   return err;
 }
-
-std::string read_header(int fd, wire::CtlReplyHeader& head) { return check_header(fd, head); }
-
-bool read_exactly(int fd, void* buf, std::size_t n) { return read_all(fd, buf, n); }
 
 std::vector<Target> resolve(const std::string& target, const std::string& prefix) {
   const bool by_ip = target.find('.') != std::string::npos;

@@ -36,7 +36,7 @@ std::string comm_of(std::uint32_t pid) {
 wire::StackCounters total_of(const Reply& r) {
   wire::StackCounters t{};
   for (const auto& s : r.stacks) {
-    for (const Named& n : kCounters) t.*n.field += s.counters.*n.field;
+    wire::add_counters(t, s.counters);
   }
   return t;
 }

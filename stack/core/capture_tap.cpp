@@ -36,7 +36,7 @@ CaptureTap::~CaptureTap() {
   std::free(mem_);
 }
 
-void CaptureTap::offer(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexcept {
+void CaptureTap::offer_one(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexcept {
   CaptureRecord r;
   r.m = m;
   r.tsc = tsc;
@@ -46,7 +46,7 @@ void CaptureTap::offer(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexcept 
     // lwIP unlinks a chain's segments (pbuf_from_mbuf): these rare frames are copied whole.
     r.m = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
     if (r.m == nullptr) {
-      dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      count_dropped(1);
       return;
     }
   } else {
@@ -59,16 +59,14 @@ void CaptureTap::offer(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexcept 
   handover_release(ring_);
   if (rte_ring_sp_enqueue_elem(ring_, &r, sizeof r) != 0) {
     rte_pktmbuf_free(r.m);
-    dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    count_dropped(1);
   }
 }
 
-void CaptureTap::offer_rx(rte_mbuf* const* pkts, std::uint16_t n) noexcept {
+void CaptureTap::offer(rte_mbuf* const* pkts, std::uint16_t n, CaptureDir dir) noexcept {
   const std::uint64_t now = rte_rdtsc();
-  for (std::uint16_t i = 0; i < n; ++i) offer(pkts[i], now, CaptureDir::kRx);
+  for (std::uint16_t i = 0; i < n; ++i) offer_one(pkts[i], now, dir);
 }
-
-void CaptureTap::offer_tx(rte_mbuf* m) noexcept { offer(m, rte_rdtsc(), CaptureDir::kTx); }
 
 unsigned CaptureTap::take(CaptureRecord* out, unsigned max) noexcept {
   const unsigned n = rte_ring_sc_dequeue_burst_elem(ring_, out, sizeof(CaptureRecord), max, nullptr);
@@ -78,11 +76,19 @@ unsigned CaptureTap::take(CaptureRecord* out, unsigned max) noexcept {
 
 void CaptureTap::discard() noexcept {
   CaptureRecord r[32];
-  for (unsigned n; (n = take(r, 32)) != 0;) {
-    for (unsigned i = 0; i < n; ++i) {
-      handover_release(r[i].m->pool);
-      rte_pktmbuf_free(r[i].m);
+  for (unsigned n; (n = take(r, 32)) != 0;) release(r, n);
+}
+
+void CaptureTap::release(const CaptureRecord* r, unsigned n) noexcept {
+  rte_mbuf* m[64];
+  for (unsigned done = 0; done < n;) {
+    const unsigned k = n - done < 64 ? n - done : 64;
+    for (unsigned i = 0; i < k; ++i) {
+      m[i] = r[done + i].m;
+      handover_release(m[i]->pool);
     }
+    rte_pktmbuf_free_bulk(m, k);
+    done += k;
   }
 }
 

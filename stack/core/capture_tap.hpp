@@ -47,11 +47,10 @@ class CaptureTap {
   bool active() const noexcept { return active_.load(std::memory_order_relaxed); }
   void set_active(bool on) noexcept { active_.store(on, std::memory_order_release); }
 
-  // Stack thread: frames it received (before lwIP) or is about to send. A
-  // full ring drops the frame from the capture and counts it; the stack's
-  // own frame is untouched either way.
-  void offer_rx(rte_mbuf* const* pkts, std::uint16_t n) noexcept;
-  void offer_tx(rte_mbuf* m) noexcept;
+  // Stack thread: frames it received (before lwIP) or is about to send, all
+  // stamped with one rte_rdtsc(). A full ring drops the frame from the
+  // capture and counts it; the stack's own frame is untouched either way.
+  void offer(rte_mbuf* const* pkts, std::uint16_t n, CaptureDir dir) noexcept;
 
   // Stack thread: n frames kept out of the capture (the pool runs low).
   void count_dropped(std::uint64_t n) noexcept {
@@ -61,12 +60,15 @@ class CaptureTap {
   unsigned take(CaptureRecord* out, unsigned max) noexcept;
   // Writer: frees whatever is queued (a capture that ended).
   void discard() noexcept;
+  // Writer: gives back the references of n records taken (in one bulk free:
+  // the writer has no mempool cache, so each free alone would be a ring operation).
+  static void release(const CaptureRecord* r, unsigned n) noexcept;
   // Frames kept out of the capture: a full ring, no mbuf for a copy, the pool low.
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   CaptureTap(rte_ring* ring, void* mem) : ring_(ring), mem_(mem) {}
-  void offer(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexcept;
+  void offer_one(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexcept;
 
   rte_ring* ring_;
   void* mem_;

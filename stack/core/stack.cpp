@@ -127,15 +127,18 @@ void Stack::queue_tx(rte_mbuf* m) noexcept {
     --tx_count_;
     ++counters_.tx_dropped_full;
   }
-  if (tap_->active()) {
-    if (!rx_pressure_) {
-      tap_->offer_tx(m);
-    } else {
-      tap_->count_dropped(1);
-    }
-  }
+  if (tap_->active()) capture(&m, 1, CaptureDir::kTx);
   counters_.tx_bytes += m->pkt_len;  // counted here: after tx_burst the driver owns m
   tx_[tx_count_++] = m;
+}
+
+void Stack::capture(rte_mbuf* const* pkts, std::uint16_t n, CaptureDir dir) noexcept {
+  // The capture holds mbufs of the stack's pool: under pressure the stack comes first.
+  if (rx_pressure_) {
+    tap_->count_dropped(n);
+  } else {
+    tap_->offer(pkts, n, dir);
+  }
 }
 
 void Stack::flush_tx() noexcept {
@@ -156,14 +159,7 @@ unsigned Stack::poll_once() noexcept {
   std::array<rte_mbuf*, kMaxBurst> rx;
   const std::uint16_t n = dev_->rx_burst(std::span<rte_mbuf*>(rx.data(), opts_.rx_burst));
   ++counters_.polls;
-  if (n != 0 && tap_->active()) {
-    // The capture holds mbufs of the stack's pool: under pressure the stack comes first.
-    if (!rx_pressure_) {
-      tap_->offer_rx(rx.data(), n);
-    } else {
-      tap_->count_dropped(n);
-    }
-  }
+  if (n != 0 && tap_->active()) capture(rx.data(), n, CaptureDir::kRx);
   if (n != 0 && latency_.on()) {
     const std::uint64_t now = rte_rdtsc();
     for (std::uint16_t i = 0; i < n; ++i) set_rx_stamp(rx[i], now);

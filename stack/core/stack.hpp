@@ -139,6 +139,8 @@ class Stack {
   static err_t netif_init(netif* nif);
   static err_t link_output(netif* nif, pbuf* p);
   void queue_tx(rte_mbuf* m) noexcept;
+  // A capture runs: the frames go to the tap (or are counted as its drops).
+  void capture(rte_mbuf* const* pkts, std::uint16_t n, CaptureDir dir) noexcept;
   void relieve_pressure() noexcept;
   bool steer(rte_mbuf* m) noexcept;  // true: handed to another stack (or dropped)
   void input(rte_mbuf* m) noexcept;

@@ -18,7 +18,6 @@
 #include <utility>
 
 #include "capture_tap.hpp"
-#include "gz/handover.hpp"
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 
@@ -61,6 +60,11 @@ ssize_t recv_with_fd(int sock, void* buf, std::size_t len, int flags, int& fd) n
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
   }
   return n;
+}
+
+bool is_regular_file(int fd) noexcept {
+  struct stat st{};
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 CaptureSession::CaptureSession(StackGroup& stacks, Params p) : stacks_(stacks), p_(std::move(p)) {}
@@ -167,14 +171,10 @@ unsigned CaptureSession::collect() noexcept {
   for (std::size_t k = 0; k < taps_on_; ++k) {
     const std::size_t i = (first + k) % taps_on_;
     const unsigned n = stacks_.stack(i).tap()->take(recs, kTakeBurst);
-    rte_mbuf* done[kTakeBurst];
     for (unsigned j = 0; j < n; ++j) {
       if (p_.max_frames == 0 || frames_ < p_.max_frames) add_frame(recs[j]);
-      handover_release(recs[j].m->pool);
-      done[j] = recs[j].m;
     }
-    // In one go: this thread has no mempool cache, so each free alone would be a ring operation.
-    rte_pktmbuf_free_bulk(done, n);
+    CaptureTap::release(recs, n);
     total += n;
   }
   return total;
@@ -238,8 +238,7 @@ bool CaptureSession::serve_client(int wait_ms) noexcept {
   char byte;  // a rotation: one byte, the new file with it
   const ssize_t n = recv_with_fd(client_, &byte, 1, MSG_DONTWAIT, fd);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
-  struct stat st{};
-  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {  // as start_capture: regular files only
+  if (fd >= 0 && !is_regular_file(fd)) {  // as start_capture
     kernel().close(fd);
     error_ = EINVAL;
     return false;

@@ -25,6 +25,9 @@ struct CaptureRecord;
 // message carried with them (close-on-exec), or -1. Returns what recvmsg
 // returns (errno set on -1). Any thread.
 ssize_t recv_with_fd(int sock, void* buf, std::size_t len, int flags, int& fd) noexcept;
+// Whether fd is a regular file: the capture writes nothing else, since a pipe,
+// FIFO or socket could stall the writer (and the process at exit) or break.
+bool is_regular_file(int fd) noexcept;
 
 class CaptureSession {
  public:

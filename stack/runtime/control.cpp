@@ -130,6 +130,10 @@ bool read_request(int client, wire::CtlRequest& req, int& fd) noexcept {
 
 }  // namespace
 
+wire::CtlReplyHeader ControlServer::reply_header() const noexcept {
+  return {wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0, rt_.config().host_addr.s_addr, 0};
+}
+
 // Bounded: a run-to-completion stack is only served while its owner thread
 // drives it, and at exit this thread must be joinable at once.
 bool ControlServer::answer(int client) noexcept {
@@ -143,8 +147,7 @@ bool ControlServer::answer(int client) noexcept {
   }
   if (!whole) return true;
   Answer a;
-  a.head = {wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0,
-            rt_.config().host_addr.s_addr, 0};
+  a.head = reply_header();
   if (!valid) {
     a.head.status = -EPROTO;
   } else if (req.command == wire::kCtlCapture) {
@@ -239,10 +242,7 @@ int ControlServer::start_capture(int client, std::uint32_t snaplen, int file) no
   p.snaplen = snaplen;
   const int rc = read_capture_params(client, p);
   if (rc == 0 && file < 0) return -EBADF;  // no file came with the request
-  // A pipe, FIFO or socket could stall the writer (and the process at exit) or
-  // break (SIGPIPE): the capture writes regular files only.
-  struct stat st{};
-  if (rc == 0 && (fstat(file, &st) != 0 || !S_ISREG(st.st_mode))) {
+  if (rc == 0 && !is_regular_file(file)) {
     kernel().close(file);
     return -EINVAL;
   }
@@ -251,8 +251,7 @@ int ControlServer::start_capture(int client, std::uint32_t snaplen, int file) no
     return rc != 0 ? rc : -EBUSY;
   }
   capture_.reset();
-  wire::CtlReplyHeader head{wire::kCtlMagic, wire::kWireVersion, 0, 0, static_cast<std::uint32_t>(getpid()), 0,
-                            rt_.config().host_addr.s_addr, 0};
+  const wire::CtlReplyHeader head = reply_header();
   // Answered before the session starts: after it, only the session writes.
   if (!write_all(client, &head, sizeof head)) {
     kernel().close(file);

@@ -40,6 +40,8 @@ class ControlServer {
   void serve() noexcept;
   // False when client was handed over (a capture streams on it).
   bool answer(int client) noexcept;
+  // A reply's header with status 0: this process's pid and host_addr.
+  wire::CtlReplyHeader reply_header() const noexcept;
   // Every command but kCtlCapture: fills a (status, counts, body).
   void dispatch(const wire::CtlRequest& req, Answer& a) noexcept;
   // kCtlCapture (file: the fd that came with the request, or -1; taken in

@@ -18,7 +18,7 @@ namespace {
 std::mutex g_mu;
 StackGroup* g_stacks = nullptr;
 
-void add_counters(rte_tel_data* d, const wire::StackCounters& c) {
+void put_counters(rte_tel_data* d, const wire::StackCounters& c) {
   for (const wire::NamedCounter& n : wire::kCounters) rte_tel_data_add_dict_u64(d, n.name, c.*n.field);
 }
 
@@ -32,16 +32,13 @@ int stats(const char*, const char* params, rte_tel_data* d) {
     const unsigned long i = std::strtoul(params, &end, 10);
     if (*end != '\0' || i >= count) return -EINVAL;
     rte_tel_data_add_dict_u64(d, "stack", i);
-    add_counters(d, *g_stacks->stack(i).counters());
+    put_counters(d, *g_stacks->stack(i).counters());
     return 0;
   }
   wire::StackCounters total{};
-  for (std::size_t i = 0; i < count; ++i) {
-    const wire::StackCounters& c = *g_stacks->stack(i).counters();
-    for (const wire::NamedCounter& n : wire::kCounters) total.*n.field += c.*n.field;
-  }
+  for (std::size_t i = 0; i < count; ++i) wire::add_counters(total, *g_stacks->stack(i).counters());
   rte_tel_data_add_dict_u64(d, "stacks", count);
-  add_counters(d, total);
+  put_counters(d, total);
   return 0;
 }
 

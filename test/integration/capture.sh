@@ -16,10 +16,8 @@ gz_tmpdir dir
 gz_conf "$dir/lstack.conf" af_xdp "$rtc"
 gz_tmpdir GZ_RUN_DIR
 gz_leftovers_mark
-gz_bg ip netns exec "$GZ_NS_L" env LSTACK_CONF_PATH="$dir/lstack.conf" GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$echo_bin" server 7 \
-  >"$dir/server.log" 2>&1
-pid=${GZ_PIDS[-1]}
-gz_wait_server "$pid" "$dir/server.log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$dir/server.log"; }
+gz_start_echo "$echo_bin" "$dir/lstack.conf" "$dir/server.log"
+pid=$GZ_ECHO_PID
 ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 60 "$ctl" lstack "$@"; }
 # What the peer's kernel sent and received (its namespace's MIB-II, only this
 # test's traffic): TCP segments out and in, ICMP messages out and in.

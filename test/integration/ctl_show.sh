@@ -16,11 +16,8 @@ gz_tmpdir dir
 gz_conf "$dir/lstack.conf" af_xdp 0
 gz_tmpdir GZ_RUN_DIR
 gz_leftovers_mark
-gz_bg ip netns exec "$GZ_NS_L" env LSTACK_CONF_PATH="$dir/lstack.conf" GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$echo_bin" server 7 \
-  >"$dir/server.log" 2>&1
-server=${GZ_PIDS[-1]}
-gz_wait_server "$server" "$dir/server.log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$dir/server.log"; }
-pid=$server  # ip netns exec and env exec the server: same pid
+gz_start_echo "$echo_bin" "$dir/lstack.conf" "$dir/server.log"
+pid=$GZ_ECHO_PID
 ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack show "$@"; }
 ctl_set() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack set "$@"; }
 
@@ -188,7 +185,7 @@ ctl $$ >"$dir/err2" 2>&1; [ $? = 1 ] && grep -q "is not an lstack process" "$dir
 ctl 10.255.255.254 >"$dir/err3" 2>&1; [ $? = 1 ] && grep -q "no lstack process serves" "$dir/err3" || gz_fail "unknown ip: $(cat "$dir/err3")"
 ctl "$pid" --bogus >"$dir/err4" 2>&1; [ $? = 2 ] || gz_fail "--bogus: not a usage error"
 
-gz_stop_app "$server" 0 "the echo server" "$dir/server.log"
+gz_stop_app "$pid" 0 "the echo server" "$dir/server.log"
 gz_leftovers_check
 [ "$GZ_STATUS" = 0 ] && echo "ctl-show: all checks passed"
 gz_finish "$dir/server.log"

@@ -229,6 +229,18 @@ gz_wait_line() {
   return 1
 }
 
+# gz_start_echo GZ_ECHO CONF LOG [ENV-ARGS...]: gz-echo's TCP echo server on port 7
+# in the lstack namespace, with CONF and $GZ_RUN_DIR (ENV-ARGS go to env first,
+# e.g. -u MALLOC_PERTURB_); GZ_ECHO_PID is its pid (ip netns exec and env exec
+# it). A server that does not come up within 60 s fails the test and ends it.
+gz_start_echo() {
+  local bin=$1 conf=$2 log=$3
+  shift 3
+  gz_bg ip netns exec "$GZ_NS_L" env "$@" LSTACK_CONF_PATH="$conf" GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$bin" server 7 >"$log" 2>&1
+  GZ_ECHO_PID=${GZ_PIDS[-1]}
+  gz_wait_server "$GZ_ECHO_PID" "$log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$log"; }
+}
+
 # gz_wait_server PID FILE TEXT SECONDS: gz_wait_line, but gives up as soon as PID has exited.
 gz_wait_server() {
   local end=$((SECONDS + $4))

@@ -23,10 +23,8 @@ gz_leftovers_mark
 ulimit -n $((conns + 200))  # every stack socket holds a kernel fd number too
 # Without meson's MALLOC_PERTURB_: it fills every allocation and so touches
 # pages a program would not (each connection's 64 KiB send ring, for one).
-gz_bg ip netns exec "$GZ_NS_L" env -u MALLOC_PERTURB_ LSTACK_CONF_PATH="$dir/lstack.conf" GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$echo_bin" server 7 \
-  >"$dir/server.log" 2>&1
-pid=${GZ_PIDS[-1]}
-gz_wait_server "$pid" "$dir/server.log" ready 60 || { gz_fail "the echo server did not come up"; gz_finish "$dir/server.log"; }
+gz_start_echo "$echo_bin" "$dir/lstack.conf" "$dir/server.log" -u MALLOC_PERTURB_
+pid=$GZ_ECHO_PID
 ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack show "$pid" "$@"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
 arena_bytes() { ctl --json | /usr/bin/python3 -c 'import json, sys; print(sum(s["lwip_memory_in_use"] for s in json.load(sys.stdin)["stacks"]))'; }

@@ -93,6 +93,10 @@ inline constexpr NamedCounter kCounters[] = {
 };
 static_assert(sizeof(kCounters) / sizeof(kCounters[0]) == sizeof(StackCounters) / sizeof(std::uint64_t),
               "every counter has a name");
+// into += c, counter by counter (totals over stacks: gazellectl, telemetry).
+inline void add_counters(StackCounters& into, const StackCounters& c) {
+  for (const NamedCounter& n : kCounters) into.*n.field += c.*n.field;
+}
 
 // --- control socket (lstack <-> gazellectl) ---------------------------------
 // One request per connection on <run_dir>/<unix_prefix>lstack.<pid>.sock: the
