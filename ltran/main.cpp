@@ -1,19 +1,175 @@
-// ltran entry point. The dispatcher itself comes after the lstack issues; until
-// then ltran reports its version and refuses to run rather than pretend to.
-#include <cstdio>
-#include <cstring>
+// ltran: the dispatcher. A DPDK primary process that owns the wire port (one
+// port or a bond) and serves lstack processes registered on its unix socket,
+// each through a net_memif port of its own (see instance.hpp for why).
+//
+//   ltran [--config-file FILE]   (default /etc/gazelle/ltran.conf)
+//
+// Exit status: 0 after SIGTERM/SIGINT or `gazellectl ltran quit`; 1 when the
+// config is wrong (one FILE:LINE message), 2 when DPDK, the port or the socket
+// cannot be set up.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
 
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "dispatcher.hpp"
 #include "gz/version.hpp"
+#include "server.hpp"
+#include "wire_port.hpp"
+
+namespace gz::ltran {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+std::string run_dir() {
+  const char* env = std::getenv("GAZELLE_RUN_DIR");
+  return env != nullptr && *env != '\0' ? env : "/var/run/gazelle";
+}
+
+bool has_arg(const std::vector<std::string>& args, const std::string& name) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == name || a.rfind(name + "=", 0) == 0; });
+}
+
+// EAL's argv. A primary's hugepage files are unlinked once mapped (as
+// lstack's): a killed ltran gives its hugepages back.
+std::vector<std::string> eal_argv(const LtranConfig& c) {
+  std::vector<std::string> args{"ltran"};
+  for (const std::string& a : eal_args_for_stock_dpdk(c)) args.push_back(a);
+  if (!has_arg(args, "--in-memory") && !has_arg(args, "--no-huge") && !has_arg(args, "--huge-unlink")) {
+    args.emplace_back("--huge-unlink");
+  }
+  return args;
+}
+
+std::uint32_t prefix_mask(std::uint32_t host_bits) {
+  return host_bits >= 32 ? 0 : htonl(~0u << host_bits);
+}
+
+// The dispatch loop: busy while frames move, then backs off (10 us doubling
+// to 1 ms) in epoll on the control socket, so an idle ltran leaves the CPU
+// to the programs (a 2-CPU machine has none to spare).
+void run(Dispatcher& d, Server& server) {
+  unsigned idle = 0, rounds = 0;
+  while (!g_stop.load(std::memory_order_relaxed) && !server.quit_requested()) {
+    if (d.poll() != 0) {
+      idle = 0;
+      if ((++rounds & 255) == 0) server.serve(d, 0);
+      continue;
+    }
+    ++idle;
+    const long wait = idle < 64 ? 0 : std::min(1000000L, 10000L << std::min(idle - 64, 7u));
+    server.serve(d, wait);
+  }
+}
+
+int serve(const LtranConfig& c) {
+  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", 16384 + 2048 * c.dispatch_max_clients, 256, 0,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (pool == nullptr) {
+    std::fprintf(stderr, "ltran: cannot create the mbuf pool: %s (hugepages reserved and free?)\n", rte_strerror(rte_errno));
+    return 2;
+  }
+  WirePort::Options wo;
+  wo.mask = c.bond_ports.at(0);
+  wo.mode = c.bond_mode;
+  wo.miimon_ms = c.bond_miimon;
+  wo.mtu = static_cast<std::uint16_t>(c.bond_mtu);
+  wo.mac = c.bond_macs.at(0);
+  auto port = WirePort::open(wo, pool);
+  if (!port) {
+    std::fprintf(stderr, "ltran: %s\n", port.error().message.c_str());
+    return 2;
+  }
+  auto server = Server::start({run_dir(), c.unix_prefix, c.allow_uids, c.allow_gids, c.path});
+  if (!server) {
+    std::fprintf(stderr, "ltran: %s\n", server.error().message.c_str());
+    return 2;
+  }
+  Dispatcher::Options o;
+  o.wire_port = port.value()->id();
+  o.pool = pool;
+  o.mac = c.bond_macs.at(0);
+  o.mtu = port.value()->mtu();
+  o.subnet_mask = prefix_mask(c.dispatch_subnet_length);
+  o.subnet = c.dispatch_subnet.s_addr & o.subnet_mask;
+  o.max_clients = c.dispatch_max_clients;
+  o.scan_interval_s = c.tcp_conn_scan_interval;
+  o.tx_pps = c.instance_tx_pps;
+  o.tx_bps = c.instance_tx_bps;
+  o.run_dir = run_dir();
+  o.prefix = c.unix_prefix;
+  {
+    Dispatcher d(o);
+    std::fprintf(stderr, "ltran: serving on %s (port %u, %zu member(s))\n", server.value()->path().c_str(),
+                 static_cast<unsigned>(o.wire_port), port.value()->members().size());
+    run(d, *server.value());
+  }  // every process's memif port closes before the wire port does
+  server.value().reset();
+  port.value().reset();
+  rte_mempool_free(pool);
+  std::fprintf(stderr, "ltran: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace gz::ltran
 
 int main(int argc, char** argv) {
-  if (argc > 1 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-v") == 0)) {
-    std::printf("ltran %s\n", gz::kVersion);
-    return 0;
+  using namespace gz::ltran;
+  std::string path = "/etc/gazelle/ltran.conf";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--version" || a == "-v") {
+      std::printf("ltran %s\n", gz::kVersion);
+      return 0;
+    }
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: ltran [--config-file FILE]   (default /etc/gazelle/ltran.conf)\n");
+      return 0;
+    }
+    if (a == "--config-file" && i + 1 < argc) {
+      path = argv[++i];
+    } else {
+      std::fprintf(stderr, "ltran: unknown argument '%s' (usage: ltran [--config-file FILE])\n", a.c_str());
+      return 1;
+    }
   }
-  if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    std::printf("usage: ltran [--config-file FILE] | --version | --help\n");
-    return 0;
+  auto config = load_ltran_config(path);
+  if (!config) {
+    std::fprintf(stderr, "ltran: %s\n", config.error().message.c_str());
+    return 1;
   }
-  std::fprintf(stderr, "ltran: the dispatcher is not implemented yet (see the README's roadmap)\n");
-  return 2;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> args = eal_argv(config.value());
+  if (has_arg(args, "--in-memory") || has_arg(args, "--no-shconf")) {
+    std::fprintf(stderr, "ltran: %s: forward_kit_args: --in-memory and --no-shconf cannot be used: the processes' net_memif "
+                 "ports need DPDK's multi-process channel (use --file-prefix)\n", path.c_str());
+    return 1;
+  }
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(cargs.size()), cargs.data()) < 0) {
+    std::fprintf(stderr, "ltran: DPDK EAL init failed: %s (forward_kit_args of %s)\n", rte_strerror(rte_errno), path.c_str());
+    return 2;
+  }
+  const int rc = serve(config.value());
+  rte_eal_cleanup();
+  return rc;
 }

@@ -6,8 +6,10 @@
 
 namespace gz::stack {
 
-FlowDirectory::FlowDirectory(std::size_t capacity)
+FlowDirectory::FlowDirectory(std::size_t capacity, std::uint16_t first_port, std::uint16_t last_port)
     : mask_(round_up_pow2(capacity < 64 ? 64 : capacity) - 1),
+      first_port_(first_port),
+      port_count_(last_port >= first_port ? last_port - first_port + 1u : 1u),
       keys_(new std::atomic<std::uint64_t>[mask_ + 1]),
       owners_(new std::atomic<std::int32_t>[mask_ + 1]) {
   std::random_device rd;
@@ -19,8 +21,7 @@ FlowDirectory::FlowDirectory(std::size_t capacity)
 }
 
 std::uint16_t FlowDirectory::next_ephemeral() noexcept {
-  constexpr std::uint32_t kFirst = 49152, kCount = 65536 - kFirst;
-  return static_cast<std::uint16_t>(kFirst + next_port_.fetch_add(1, std::memory_order_relaxed) % kCount);
+  return static_cast<std::uint16_t>(first_port_ + next_port_.fetch_add(1, std::memory_order_relaxed) % port_count_);
 }
 
 std::size_t FlowDirectory::slot(std::uint64_t key) const noexcept {

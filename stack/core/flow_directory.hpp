@@ -20,7 +20,9 @@ namespace gz::stack {
 class FlowDirectory {
  public:
   // capacity: rounded up to a power of two; keep it well above the flows alive.
-  explicit FlowDirectory(std::size_t capacity);
+  // ports: the local ports next_ephemeral() hands out (with ltran, this
+  // process's share of them; processes sharing an address must not collide).
+  explicit FlowDirectory(std::size_t capacity, std::uint16_t first_port = 49152, std::uint16_t last_port = 65535);
 
   // Ports in host order, the remote IPv4 address as on the wire.
   static std::uint64_t key(std::uint16_t local_port, std::uint32_t remote_ip, std::uint16_t remote_port) noexcept {
@@ -40,7 +42,8 @@ class FlowDirectory {
   int owner(std::uint64_t key) const noexcept;
   // The next local port to try for a connection or an unbound UDP socket:
   // one sequence for every stack, so that their choices spread and any
-  // collision is seen by insert() (49152..65535, RFC 6335 section 6).
+  // collision is seen by insert() (49152..65535, RFC 6335 section 6, or the
+  // range given at construction).
   std::uint16_t next_ephemeral() noexcept;
 
  private:
@@ -50,6 +53,7 @@ class FlowDirectory {
 
   std::size_t mask_;
   std::atomic<std::uint32_t> next_port_;
+  std::uint32_t first_port_, port_count_;
   std::mutex write_mu_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> keys_;
   std::unique_ptr<std::atomic<std::int32_t>[]> owners_;

@@ -66,6 +66,7 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
   s->peer_inboxes_ = opts.peer_inboxes;
   s->inbox_ = opts.inbox;
   s->flows_ = opts.flows;
+  s->claims_ = opts.claims;
   etharp_gratuitous(&s->netif_);  // RFC 5227 section 3: announce our address
   this_thread_state().stack = s.get();
   s->flush_tx();

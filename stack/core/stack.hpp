@@ -43,6 +43,7 @@ struct StackOptions {
   rte_ring* inbox = nullptr;
   std::vector<rte_ring*> peer_inboxes;
   FlowDirectory* flows = nullptr;
+  PortClaims* claims = nullptr; // ltran: listening and bound ports are claimed there first
   std::uint16_t rx_burst = 32; // nic_read_num
 };
 
@@ -133,6 +134,12 @@ class Stack {
   enum class PortHold { kNew, kShared, kTaken, kUnsteered };
   PortHold hold_udp_port(std::uint16_t port) noexcept;
   void drop_udp_port(std::uint16_t port) noexcept;
+  // With ltran: claims a listening TCP (6) or bound UDP (17) port for this
+  // process (a round trip to ltran); 0 or the errno for the program. Without: 0.
+  int claim_port(std::uint8_t proto, std::uint16_t port) noexcept { return claims_ != nullptr ? claims_->claim(proto, port) : 0; }
+  void release_port(std::uint8_t proto, std::uint16_t port) noexcept {
+    if (claims_ != nullptr) claims_->release(proto, port);
+  }
 
  private:
   Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);
@@ -160,6 +167,7 @@ class Stack {
   std::vector<rte_ring*> peer_inboxes_;
   rte_ring* inbox_ = nullptr;
   FlowDirectory* flows_ = nullptr;
+  PortClaims* claims_ = nullptr;
   Offloads offloads_;              // what the device computes for us
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};

@@ -51,4 +51,19 @@ class NetDev {
   virtual DeviceCounters device_counters() const noexcept = 0;
 };
 
+// Ports a process must claim before the wire reaches them: with ltran, a
+// listening TCP port or a bound UDP port is dispatched to this process only
+// once ltran agreed (processes of other uids may hold it). Without ltran
+// there is nothing to claim.
+// Thread: any (implementations serialize); a blocking round trip to ltran,
+// made once per listen()/bind(), never per packet.
+class PortClaims {
+ public:
+  virtual ~PortClaims() = default;
+  // 0, or the errno for the program: EADDRINUSE (another uid holds it),
+  // EACCES, ENETDOWN (ltran is gone). proto: 6 TCP, 17 UDP; port host order.
+  virtual int claim(std::uint8_t proto, std::uint16_t port) noexcept = 0;
+  virtual void release(std::uint8_t proto, std::uint16_t port) noexcept = 0;
+};
+
 }  // namespace gz::stack

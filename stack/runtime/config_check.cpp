@@ -112,7 +112,6 @@ Result<void> check_cpus(const Config& c) {
 
 Result<void> check_features(const Config& c) {
   if (c.use_ltran && c.kni_switch) return at(c, "kni_switch", "1 cannot be combined with use_ltran = 1 (Gazelle refuses it too)");
-  if (c.use_ltran) return at(c, "use_ltran", "1 is not available yet (ltran comes later); allowed: 0");
   if (c.kni_switch) return at(c, "kni_switch", "1 is not available: DPDK 22.11 has no KNI; allowed: 0");
   if (c.nic_vlan_mode != -1) {
     return at(c, "nic_vlan_mode", std::to_string(c.nic_vlan_mode) + ": VLANs are not supported yet; allowed: -1 (no VLAN)");
@@ -202,6 +201,8 @@ Result<void> check_against_machine(const Config& c, const MachineFacts& facts) {
       return at(c, "num_cpus", std::to_string(c.cpus.size()) + " stack threads, but the port has " + std::to_string(queues) +
                                    " queue pair(s): one each is needed; allowed: at most " + std::to_string(queues) + " CPU(s)");
     }
+    // --no-huge (a process behind ltran needs no hugepages): EAL's -m memory instead.
+    if (std::find(c.dpdk_args.begin(), c.dpdk_args.end(), "--no-huge") != c.dpdk_args.end()) return {};
     return check_hugepages(c, facts.hugepage_bytes_free);
   } catch (...) {  // only a string can throw: bad_alloc
     return make_error(ENOMEM, c.path + ": out of memory while checking the lstack config");

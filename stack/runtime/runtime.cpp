@@ -58,7 +58,9 @@ MachineFacts machine_facts(std::size_t huge_free) {
 Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
   std::unique_ptr<Runtime> rt(new Runtime(config));
   const std::size_t huge_free = hugepage_bytes_free();
-  auto eal = Eal::init(rt->config_.dpdk_args);
+  auto args = rt->eal_args();
+  if (!args) return args.error();
+  auto eal = Eal::init(args.value());
   if (!eal) return eal.error();
   rt->eal_ = std::move(eal.value());
   if (auto ok = check_against_machine(rt->config_, machine_facts(huge_free)); !ok) return ok.error();
@@ -70,6 +72,35 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
   install_signal_cleanup({rt->eal_->runtime_dir(), rt->eal_->owns_runtime_dir(), rt->eal_->own_files(),
                           rt->control_->path(), af_xdp_ifaces(rt->config_.dpdk_args)});
   return rt;
+}
+
+// dpdk_args, and with use_ltran = 1 the memif port ltran made for this
+// process (registering first: ltran's answer names it). No PCI device is ours then.
+Result<std::vector<std::string>> Runtime::eal_args() {
+  std::vector<std::string> args = config_.dpdk_args;
+  if (!config_.use_ltran) return args;
+  auto has = [&](const char* a) { return std::find(args.begin(), args.end(), a) != args.end(); };
+  // net_memif hands its regions over DPDK's multi-process channel, which these turn off.
+  if (has("--in-memory") || has("--no-shconf")) {
+    return make_error(EINVAL, config_.where("dpdk_args") + ": " + (has("--in-memory") ? "--in-memory" : "--no-shconf") +
+                                  " cannot be used with use_ltran = 1 (net_memif needs DPDK's multi-process channel); "
+                                  "use --file-prefix, and --no-huge to run without hugepages");
+  }
+  // Each process behind ltran is a DPDK primary of its own: a prefix of its own.
+  if (std::none_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--file-prefix", 0) == 0; })) {
+    args.push_back("--file-prefix=lstack" + std::to_string(getpid()));
+  }
+  wire::LtranRegister req{};
+  req.queues = static_cast<std::uint32_t>(config_.cpus.size());
+  req.addr = config_.host_addr.s_addr;
+  std::copy(config_.devices.begin(), config_.devices.end(), req.mac);
+  std::snprintf(req.name, sizeof req.name, "%s", program_invocation_short_name);
+  auto link = LtranLink::connect(run_dir() + "/" + config_.unix_prefix + "ltran.sock", req);
+  if (!link) return make_error(link.error().code, config_.where("use_ltran") + ": " + link.error().message);
+  ltran_ = std::move(link.value());
+  args.push_back(ltran_->memif_vdev());
+  if (!has("--no-pci")) args.emplace_back("--no-pci");
+  return args;
 }
 
 Result<void> Runtime::start_stacks() {
@@ -103,6 +134,12 @@ void Runtime::RingFree::operator()(rte_ring* r) const noexcept { rte_ring_free(r
 
 Result<void> Runtime::create_inboxes() {
   const std::size_t n = config_.cpus.size();
+  // Behind ltran even one stack takes its local ports from the process's own
+  // range (other processes may share the address), through the directory.
+  if (ltran_ != nullptr) {
+    const wire::LtranRegistered& r = ltran_->registered();
+    flows_ = std::make_unique<FlowDirectory>(std::size_t{4} * config_.tcp_conn_count * n, r.port_lo, r.port_hi);
+  }
   if (n < 2) return {};
   for (std::size_t i = 0; i < n; ++i) {
     const std::string name = "gz_inbox" + std::to_string(i);
@@ -110,7 +147,7 @@ Result<void> Runtime::create_inboxes() {
     if (r == nullptr) return make_error(ENOMEM, "cannot create ring " + name + ": " + rte_strerror(rte_errno));
     inboxes_.emplace_back(r);
   }
-  flows_ = std::make_unique<FlowDirectory>(std::size_t{4} * config_.tcp_conn_count * n);
+  if (flows_ == nullptr) flows_ = std::make_unique<FlowDirectory>(std::size_t{4} * config_.tcp_conn_count * n);
   return {};
 }
 
@@ -130,6 +167,7 @@ StackThread::Setup Runtime::setup_for(std::size_t i, std::unique_ptr<NetDev> dev
   for (std::size_t j = 0; j < inboxes_.size(); ++j) s.opts.peer_inboxes.push_back(j == i ? nullptr : inboxes_[j].get());
   if (!inboxes_.empty()) s.opts.inbox = inboxes_[i].get();
   s.opts.flows = flows_.get();
+  s.opts.claims = ltran_.get();
   s.rx_open = &rx_open_;
   s.group = this;
   return s;

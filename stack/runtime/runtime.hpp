@@ -11,6 +11,7 @@
 #include "control.hpp"
 #include "flow_directory.hpp"
 #include "eal.hpp"
+#include "ltran_link.hpp"
 #include "netdev_factory.hpp"
 #include "gz/config.hpp"
 #include "gz/result.hpp"
@@ -47,8 +48,10 @@ class Runtime final : public StackGroup {
   Result<void> start_stacks();
   StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev);
   Result<void> create_inboxes();
+  Result<std::vector<std::string>> eal_args();
 
   const Config& config_;
+  std::unique_ptr<LtranLink> ltran_;  // use_ltran: outlives the stacks (their listeners release ports)
   std::unique_ptr<Eal> eal_;
   std::unique_ptr<NetDevSource> devs_;  // one NetDev per stack
   struct RingFree {

@@ -132,6 +132,7 @@ class TcpSocket final : public StackSocket {
   // (end first), cleared by the stack once it has consumed up to the end.
   std::atomic<std::uint64_t> tx_stamp_{0};
   std::atomic<std::size_t> tx_stamp_end_{0};
+  std::uint16_t claimed_port_ = 0;  // stack thread: the listening port claimed with ltran (0: none)
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };

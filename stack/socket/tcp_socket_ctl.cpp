@@ -69,8 +69,14 @@ int TcpSocket::exec(Task& t) noexcept {
       } catch (const std::bad_alloc&) {
         return -ENOMEM;
       }
+      // With ltran the port is this process's only once ltran agrees.
+      if (const int e = Stack::current()->claim_port(wire::kProtoTcp, pcb_->local_port); e != 0) return -e;
       tcp_pcb* lpcb = tcp_listen_with_backlog_and_err(pcb_, backlog, &err);
-      if (lpcb == nullptr) return -errno_of(err);
+      if (lpcb == nullptr) {
+        Stack::current()->release_port(wire::kProtoTcp, pcb_->local_port);
+        return -errno_of(err);
+      }
+      claimed_port_ = lpcb->local_port;
       accepted_ = std::move(ring);  // before the accept callback can run
       pcb_ = lpcb;
       Stack::current()->hold_flows_of(lpcb);  // several stacks: a SYN's flow is ours from the start

@@ -233,6 +233,7 @@ void TcpSocket::destroy() noexcept {
 }
 
 void TcpSocket::unlisten() noexcept {
+  if (claimed_port_ != 0) Stack::current()->release_port(wire::kProtoTcp, std::exchange(claimed_port_, 0));
   tcp_arg(pcb_, nullptr);
   tcp_accept(pcb_, nullptr);
   tcp_close(pcb_);

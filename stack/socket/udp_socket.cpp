@@ -99,6 +99,7 @@ void UdpSocket::service() noexcept {
   if (!closing_.load()) return;
   if (pcb_ != nullptr) {
     if (holds_port_) Stack::current()->drop_udp_port(pcb_->local_port);
+    if (claimed_port_ != 0) Stack::current()->release_port(wire::kProtoUdp, claimed_port_);
     udp_remove(pcb_);
   }
   pcb_ = nullptr;
@@ -119,7 +120,13 @@ err_t UdpSocket::bind_on_stack(const ip_addr_t& a, std::uint16_t port) noexcept 
   }
   const Stack::PortHold hold = stack->hold_udp_port(port);
   if (hold == Stack::PortHold::kTaken) return ERR_USE;
+  if (stack->claim_port(wire::kProtoUdp, port) != 0) {  // ltran: another uid's port
+    if (hold == Stack::PortHold::kNew) stack->drop_udp_port(port);
+    return ERR_USE;
+  }
   const err_t e = udp_bind(pcb_, &a, port);
+  if (e != ERR_OK) stack->release_port(wire::kProtoUdp, port);
+  claimed_port_ = e == ERR_OK ? port : 0;
   if (e != ERR_OK && hold == Stack::PortHold::kNew) stack->drop_udp_port(port);
   holds_port_ = e == ERR_OK && hold == Stack::PortHold::kNew;
   return e;

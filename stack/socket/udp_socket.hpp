@@ -40,6 +40,7 @@ class UdpSocket final : public StackSocket {
  private:
   err_t bind_on_stack(const ip_addr_t& a, std::uint16_t port) noexcept;
   err_t bind_ephemeral() noexcept;
+  std::uint16_t claimed_port_ = 0;  // stack thread: the bound port claimed with ltran (0: none)
   bool holds_port_ = false;  // stack thread: this socket entered its port in the flow directory
   struct Datagram {
     pbuf* p;

@@ -485,8 +485,10 @@ TEST_F(ConfigTest, KniWithLtran) {
             file_ + ":7: kni_switch: 1 cannot be combined with use_ltran = 1 (Gazelle refuses it too)");
 }
 
-TEST_F(ConfigTest, LtranNotAvailableYet) {
-  EXPECT_EQ(error_of("use_ltran = 1;\n"), file_ + ":6: use_ltran: 1 is not available yet (ltran comes later); allowed: 0");
+TEST_F(ConfigTest, LtranAccepted) {
+  auto r = load_config(write(kValid + std::string("use_ltran = 1;\n")));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r.value().use_ltran);
 }
 
 TEST_F(ConfigTest, KniNotAvailable) {

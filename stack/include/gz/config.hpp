@@ -67,7 +67,7 @@ struct Config {
   std::uint32_t read_connect_number = 4;   // read_connect_number: 1..1024
   bool udp_enable = true;                  // udp_enable
   int nic_vlan_mode = -1;                  // nic_vlan_mode: -1 = no VLAN (the only value served yet)
-  bool use_ltran = false;                  // use_ltran: 0 (1 is not available yet)
+  bool use_ltran = false;                  // use_ltran: 1 = packets through ltran (registers on its socket)
   bool kni_switch = false;                 // kni_switch: 0 (DPDK 22.11 has no KNI)
   std::string unix_prefix;                 // unix_prefix: default ""
 

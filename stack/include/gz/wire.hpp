@@ -8,7 +8,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 7;
+inline constexpr std::uint32_t kWireVersion = 8;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -247,6 +247,106 @@ inline constexpr int kSnmpCount = sizeof(kSnmpNames) / sizeof(kSnmpNames[0]);
 // Not an lwIP counter: lstack counts it from the pcbs (RFC 1213: ESTABLISHED + CLOSE-WAIT).
 inline constexpr int kSnmpTcpCurrEstab = 30;
 static_assert(std::string_view(kSnmpNames[kSnmpTcpCurrEstab]) == "TcpCurrEstab");
+
+// --- ltran (lstack and gazellectl <-> ltran) --------------------------------
+// One unix stream socket, <run_dir>/<unix_prefix>ltran.sock. Each request is
+// an LtranRequest followed by `length` bytes of body; each answer an
+// LtranReply followed by `length` bytes. ltran knows who asks by SO_PEERCRED,
+// never by what the client claims.
+//  - kLtranRegister (body LtranRegister; answer LtranRegistered): an lstack
+//    process joins. The connection stays open for the process's life: its
+//    hang-up is ltran's notice that the process is gone (exit, SIGKILL).
+//  - kLtranClaim / kLtranRelease (body LtranClaim; answer: the reply alone), on
+//    a registered connection: a listening TCP port or a bound UDP port is
+//    dispatched to this process from now on / no more. -EADDRINUSE when a
+//    process of another uid holds it, -EACCES for an address not its own.
+//  - kLtranShow (answer LtranTotals, then `items` LtranInstanceInfo) and
+//    kLtranQuit (answer: the reply alone; root or ltran's own uid only): for
+//    gazellectl, one request per connection.
+inline constexpr std::uint32_t kLtranMagic = 0x677a6c74;  // "gzlt"
+inline constexpr std::uint32_t kLtranRegister = 1, kLtranClaim = 2, kLtranRelease = 3, kLtranShow = 4,
+                               kLtranQuit = 5;
+inline constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
+
+struct LtranRequest {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::uint32_t type;
+  std::uint32_t length;  // body bytes that follow
+};
+
+struct LtranReply {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::int32_t status;   // 0 or -errno
+  std::uint32_t length;  // body bytes that follow
+  std::uint32_t items;   // kLtranShow: LtranInstanceInfo entries in the body
+  std::uint32_t reserved;
+  char message[256];     // status != 0: why, for the program's log (NUL-terminated)
+};
+
+struct LtranRegister {
+  std::uint32_t queues;  // stack threads: one memif queue pair each
+  std::uint32_t addr;    // host_addr, network order
+  std::uint8_t mac[6];   // lstack.conf's devices: must be ltran's bond MAC
+  std::uint16_t reserved;
+  char name[16];         // the program's name (comm), for gazellectl
+};
+
+struct LtranRegistered {
+  std::uint32_t instance;                  // ltran's id for this process
+  std::uint16_t mtu;
+  std::uint16_t port_lo, port_hi;          // local ports for connect() and unbound UDP: this process's own range
+  std::uint8_t mac[6];                     // the bond's MAC: the stacks' source MAC
+  std::uint16_t reserved;
+  char memif_socket[108];                  // the net_memif server socket made for this process (owned by its uid)
+  char memif_secret[24];                   // memif's secret= for it (NUL-terminated)
+};
+
+struct LtranClaim {
+  std::uint32_t addr;   // network order; 0: any of the process's addresses
+  std::uint16_t port;   // host order
+  std::uint8_t proto;   // kProtoTcp (a listener) or kProtoUdp (a bound port)
+  std::uint8_t reserved;
+};
+
+// Counters of one registered process, as ltran counts them.
+struct LtranInstanceInfo {
+  std::uint32_t instance, pid, uid, gid;
+  std::uint32_t addr;           // network order
+  std::uint32_t queues;
+  std::uint64_t rx_packets, rx_bytes;  // ltran -> the process
+  std::uint64_t tx_packets, tx_bytes;  // the process -> the wire
+  std::uint64_t rx_dropped;     // its queue was full (the process did not keep up)
+  std::uint64_t tx_limited;     // over its rate limit (ltran.conf's instance_tx_*)
+  std::uint64_t tx_refused;     // not from its own address (spoofed), or not IPv4/ARP: dropped
+  std::uint32_t flows;          // TCP connections and UDP ports dispatched to it
+  std::uint32_t claims;         // listening TCP and bound UDP ports
+  std::uint16_t ports[16];      // the first 16 of those ports (host order)
+  std::uint8_t protos[16];      // kProtoTcp / kProtoUdp for each
+  char name[16];
+};
+
+struct LtranTotals {
+  std::uint64_t rx_packets, rx_bytes;  // from the wire
+  std::uint64_t tx_packets, tx_bytes;  // to the wire
+  std::uint64_t rx_unclaimed;          // no process claims it (dropped, or to the kernel with kni_switch)
+  std::uint64_t rx_to_kernel;          // handed to the kernel (kni_switch = 1)
+  std::uint64_t rx_malformed;          // too short or bad headers: dropped
+  std::uint64_t rx_dropped;            // a process's queue was full
+  std::uint64_t tx_dropped;            // the port's tx queue stayed full
+  std::uint64_t arp_replies;           // ARP requests ltran answered itself
+  std::uint64_t flows;                 // TCP flows in the dispatch table
+  std::uint32_t instances;
+  std::uint32_t pid;
+  std::uint64_t uptime_ns;
+  std::uint32_t bond_mode;
+  std::uint32_t active_port;           // the bond's active member (DPDK port id); ~0u: none
+  std::uint32_t ports;                 // members
+  std::uint32_t reserved;
+  std::uint32_t port_ids[8];
+  std::uint32_t link_up[8];            // 1 when the member's (kernel) link is up
+};
 
 inline constexpr std::uint32_t kOffloadRxIp = 1, kOffloadRxL4 = 2, kOffloadTxIp = 4, kOffloadTxL4 = 8;
 static_assert(kSnmpCount == sizeof(CtlStackStats::snmp) / sizeof(std::uint64_t), "one counter per name");

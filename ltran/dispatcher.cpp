@@ -1,0 +1,340 @@
+#include "dispatcher.hpp"
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace gz::ltran {
+namespace {
+
+constexpr std::uint16_t kEphemeralFirst = 49152;  // RFC 6335 section 6: 49152..65535, split among the slots
+
+std::uint32_t mix(std::uint32_t a, std::uint32_t b, std::uint32_t c) noexcept {
+  std::uint64_t h = (static_cast<std::uint64_t>(a) << 32 | b) ^ (static_cast<std::uint64_t>(c) * 0x9e3779b97f4a7c15ULL);
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+
+}  // namespace
+
+Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), flows_(1u << 20) {
+  slots_.resize(opts_.max_clients);
+  for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].slot = static_cast<std::uint16_t>(i);
+  hz_ = rte_get_tsc_hz();
+  started_ = last_scan_ = rte_rdtsc();
+  totals_.pid = static_cast<std::uint32_t>(getpid());
+}
+
+Dispatcher::~Dispatcher() {
+  for (Instance& inst : slots_) {
+    if (inst.live) close_memif(inst);
+  }
+  if (wire_out_count_ != 0) rte_pktmbuf_free_bulk(wire_out_.data(), wire_out_count_);
+}
+
+std::size_t Dispatcher::poll() noexcept {
+  const std::size_t n = from_wire() + from_instances();
+  const std::uint64_t now = rte_rdtsc();
+  if (now - last_scan_ > hz_) {  // once a second: is a scan due?
+    age_flows(now);
+  }
+  return n;
+}
+
+std::size_t Dispatcher::from_wire() noexcept {
+  rte_mbuf* burst[kBurst];
+  const std::uint16_t n = rte_eth_rx_burst(opts_.wire_port, 0, burst, kBurst);
+  for (std::uint16_t i = 0; i < n; ++i) {
+    ++totals_.rx_packets;
+    totals_.rx_bytes += burst[i]->pkt_len;
+    dispatch(burst[i]);
+  }
+  flush_pending();
+  flush_wire();  // ARP replies
+  return n;
+}
+
+std::size_t Dispatcher::from_instances() noexcept {
+  std::size_t moved = 0;
+  rte_mbuf* burst[kBurst];
+  for (Instance& inst : slots_) {
+    if (!inst.live) continue;
+    for (std::uint16_t q = 0; q < inst.queues; ++q) {
+      const std::uint16_t n = rte_eth_rx_burst(inst.port, q, burst, kBurst);
+      for (std::uint16_t i = 0; i < n; ++i) outgoing(inst, q, burst[i]);
+      moved += n;
+    }
+  }
+  flush_wire();
+  return moved;
+}
+
+void Dispatcher::dispatch(rte_mbuf* m) noexcept {
+  if (m->data_len < sizeof(rte_ether_hdr)) {
+    ++totals_.rx_malformed;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  switch (rte_be_to_cpu_16(eth->ether_type)) {
+    case RTE_ETHER_TYPE_ARP: return dispatch_arp(m);
+    case RTE_ETHER_TYPE_IPV4: return dispatch_ipv4(m);
+    default: return unclaimed(m);
+  }
+}
+
+// RFC 826: a request for an address some process holds is answered here with
+// the bond's MAC; its owners get a copy (they learn the asker, as the kernel
+// does). Replies go to every owner of the address they are for.
+void Dispatcher::dispatch_arp(rte_mbuf* m) noexcept {
+  if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
+    ++totals_.rx_malformed;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  const std::uint32_t tip = arp->arp_data.arp_tip;
+  bool any = false;
+  for (Instance& inst : slots_) {
+    if (!inst.live || inst.addr != tip) continue;
+    rte_mbuf* copy = rte_pktmbuf_copy(m, opts_.pool, 0, UINT32_MAX);
+    if (copy != nullptr) deliver(inst, 0, copy);
+    any = true;
+  }
+  if (!any || arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
+    if (!any) ++totals_.rx_unclaimed;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+  arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+  arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+  std::memcpy(arp->arp_data.arp_sha.addr_bytes, opts_.mac.data(), 6);
+  arp->arp_data.arp_sip = tip;
+  eth->dst_addr = eth->src_addr;
+  std::memcpy(eth->src_addr.addr_bytes, opts_.mac.data(), 6);
+  ++totals_.arp_replies;
+  to_wire(m);
+}
+
+void Dispatcher::dispatch_ipv4(rte_mbuf* m) noexcept {
+  const std::uint32_t l2 = sizeof(rte_ether_hdr);
+  if (m->data_len < l2 + sizeof(rte_ipv4_hdr)) {
+    ++totals_.rx_malformed;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, l2);
+  const std::uint32_t ihl = rte_ipv4_hdr_len(ip);
+  if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || m->data_len < l2 + ihl) {
+    ++totals_.rx_malformed;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const bool fragment = (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+  const auto* l4 = rte_pktmbuf_mtod_offset(m, const std::uint8_t*, l2 + ihl);
+  const std::uint32_t l4_len = m->data_len - l2 - ihl;
+  if (!fragment) {
+    if (ip->next_proto_id == IPPROTO_TCP && dispatch_tcp(m, ip->src_addr, ip->dst_addr, l4, l4_len)) return;
+    if (ip->next_proto_id == IPPROTO_UDP && dispatch_udp(m, ip->src_addr, ip->dst_addr, l4, l4_len)) return;
+  }
+  // ICMP, fragments (the process reassembles them and hands the datagram to
+  // its stack that holds the flow), and TCP/UDP of no flow and no claim
+  // (the owner answers with a reset or port unreachable, as a host would).
+  if (Instance* inst = owner_of(ip->dst_addr)) return deliver(*inst, 0, m);
+  unclaimed(m);
+}
+
+bool Dispatcher::dispatch_tcp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
+                              std::uint32_t l4_len) noexcept {
+  if (l4_len < sizeof(rte_tcp_hdr)) return false;
+  const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(l4);
+  const FlowKey key{dst, src, rte_be_to_cpu_16(tcp->dst_port), rte_be_to_cpu_16(tcp->src_port)};
+  Flow* f = flows_.find(key);
+  const bool syn = (tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
+  if (f == nullptr && syn) {
+    const std::uint32_t h = mix(src, dst, static_cast<std::uint32_t>(key.local_port) << 16 | key.remote_port);
+    Instance* inst = listener(IPPROTO_TCP, dst, key.local_port, h);
+    if (inst == nullptr) return false;
+    f = flows_.insert(key, inst->slot, static_cast<std::uint16_t>(h % inst->queues));
+    if (f == nullptr) return false;  // table full: the owner answers with a reset
+  }
+  if (f == nullptr) return false;
+  f->last_seen = rte_rdtsc();
+  if (tcp->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) f->closing = 1;
+  if (syn) f->closing = 0;  // a new connection on a TIME-WAIT 4-tuple
+  deliver(slots_[f->instance], f->queue, m);
+  return true;
+}
+
+bool Dispatcher::dispatch_udp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
+                              std::uint32_t l4_len) noexcept {
+  if (l4_len < 8) return false;
+  const std::uint16_t dport = be16(l4 + 2);
+  const std::uint32_t h = mix(src, dst, static_cast<std::uint32_t>(be16(l4)) << 16 | dport);
+  Instance* inst = listener(IPPROTO_UDP, dst, dport, h);
+  if (inst == nullptr) {
+    // A port the process sent from without binding: learned as a flow with no peer.
+    Flow* f = flows_.find(FlowKey{dst, 0, dport, 0});
+    if (f == nullptr) return false;
+    f->last_seen = rte_rdtsc();
+    deliver(slots_[f->instance], f->queue, m);
+    return true;
+  }
+  deliver(*inst, static_cast<std::uint16_t>(h % inst->queues), m);
+  return true;
+}
+
+Instance* Dispatcher::listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash) noexcept {
+  std::uint32_t count = 0;
+  for (const Claim& c : claims_) count += c.proto == proto && c.addr == addr && c.port == port;
+  if (count == 0) return nullptr;
+  std::uint32_t pick = hash % count;
+  for (const Claim& c : claims_) {
+    if (c.proto == proto && c.addr == addr && c.port == port && pick-- == 0) return &slots_[c.slot];
+  }
+  return nullptr;
+}
+
+Instance* Dispatcher::owner_of(std::uint32_t addr) noexcept {
+  for (Instance& inst : slots_) {
+    if (inst.live && inst.addr == addr) return &inst;
+  }
+  return nullptr;
+}
+
+void Dispatcher::deliver(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept {
+  auto& count = inst.pending_count[q];
+  if (count == kBurst) {
+    ++inst.counters.rx_dropped;
+    ++totals_.rx_dropped;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  inst.pending[q][count++] = m;
+  ++inst.counters.rx_packets;
+  inst.counters.rx_bytes += m->pkt_len;
+}
+
+void Dispatcher::flush_pending() noexcept {
+  for (Instance& inst : slots_) {
+    if (!inst.live) continue;
+    for (std::uint16_t q = 0; q < inst.queues; ++q) {
+      const std::uint16_t n = inst.pending_count[q];
+      if (n == 0) continue;
+      const std::uint16_t sent = rte_eth_tx_burst(inst.port, q, inst.pending[q].data(), n);
+      if (sent < n) {  // its ring is full (or not connected yet): the process did not keep up
+        rte_pktmbuf_free_bulk(inst.pending[q].data() + sent, n - sent);
+        inst.counters.rx_dropped += n - sent;
+        totals_.rx_dropped += n - sent;
+      }
+      inst.pending_count[q] = 0;
+    }
+  }
+}
+
+// A frame from process inst: only ARP and IPv4 from its own address leave
+// (no process can pose as another); an outgoing SYN, or a datagram from an
+// unclaimed UDP port, makes the flow the answers come back by.
+void Dispatcher::outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept {
+  const std::uint32_t l2 = sizeof(rte_ether_hdr);
+  const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  const std::uint16_t type = m->data_len >= l2 ? rte_be_to_cpu_16(eth->ether_type) : 0;
+  bool ok = false;
+  if (type == RTE_ETHER_TYPE_ARP && m->data_len >= l2 + sizeof(rte_arp_hdr)) {
+    const auto* arp = reinterpret_cast<const rte_arp_hdr*>(eth + 1);
+    // ltran answers requests itself: the process's own replies would be doubles.
+    ok = arp->arp_data.arp_sip == inst.addr && arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+    if (!ok && arp->arp_data.arp_sip == inst.addr) {
+      rte_pktmbuf_free(m);
+      return;
+    }
+  } else if (type == RTE_ETHER_TYPE_IPV4 && m->data_len >= l2 + sizeof(rte_ipv4_hdr)) {
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+    const std::uint32_t ihl = rte_ipv4_hdr_len(ip);
+    ok = ip->src_addr == inst.addr;
+    const std::uint8_t* l4 = reinterpret_cast<const std::uint8_t*>(ip) + ihl;
+    const bool first = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0;
+    if (ok && first && ip->next_proto_id == IPPROTO_TCP && m->data_len >= l2 + ihl + sizeof(rte_tcp_hdr)) {
+      const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(l4);
+      if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
+        const FlowKey key{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)};
+        if (Flow* f = flows_.insert(key, inst.slot, q)) {
+          f->last_seen = rte_rdtsc();
+          f->closing = 0;
+        }
+      }
+    } else if (ok && first && ip->next_proto_id == IPPROTO_UDP && m->data_len >= l2 + ihl + 8) {
+      const std::uint16_t sport = be16(l4);
+      if (listener(IPPROTO_UDP, ip->src_addr, sport, 0) == nullptr) {
+        if (Flow* f = flows_.insert(FlowKey{ip->src_addr, 0, sport, 0}, inst.slot, q)) f->last_seen = rte_rdtsc();
+      }
+    }
+  }
+  if (!ok) {
+    ++inst.counters.tx_refused;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (!inst.limit.admit(m->pkt_len, rte_rdtsc(), hz_)) {
+    ++inst.counters.tx_limited;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  ++inst.counters.tx_packets;
+  inst.counters.tx_bytes += m->pkt_len;
+  to_wire(m);
+}
+
+void Dispatcher::to_wire(rte_mbuf* m) noexcept {
+  if (wire_out_count_ == wire_out_.size()) flush_wire();
+  wire_out_[wire_out_count_++] = m;
+}
+
+void Dispatcher::flush_wire() noexcept {
+  if (wire_out_count_ == 0) return;
+  std::uint16_t sent = 0;
+  for (int tries = 0; tries < 4 && sent < wire_out_count_; ++tries) {
+    sent += rte_eth_tx_burst(opts_.wire_port, 0, wire_out_.data() + sent, wire_out_count_ - sent);
+  }
+  for (std::uint16_t i = 0; i < sent; ++i) ++totals_.tx_packets;
+  if (sent < wire_out_count_) {
+    totals_.tx_dropped += wire_out_count_ - sent;
+    rte_pktmbuf_free_bulk(wire_out_.data() + sent, wire_out_count_ - sent);
+  }
+  wire_out_count_ = 0;
+}
+
+void Dispatcher::unclaimed(rte_mbuf* m) noexcept {
+  ++totals_.rx_unclaimed;
+  rte_pktmbuf_free(m);
+}
+
+// tcp_conn_scan_interval: flows that saw a FIN or RST and nothing since for a
+// whole interval are over (the process's TIME-WAIT answers nothing new).
+// UDP ports learned from sends age the same way when unused.
+void Dispatcher::age_flows(std::uint64_t now) noexcept {
+  if (opts_.scan_interval_s == 0 || now - last_scan_ < opts_.scan_interval_s * hz_) {
+    if (opts_.scan_interval_s == 0) last_scan_ = now;
+    return;
+  }
+  const std::uint64_t limit = opts_.scan_interval_s * hz_;
+  flows_.erase_if([&](const Flow& f) {
+    const bool udp = f.key.remote_ip == 0 && f.key.remote_port == 0;
+    return (f.closing != 0 || udp) && now - f.last_seen > limit;
+  });
+  last_scan_ = now;
+}
+
+}  // namespace gz::ltran

@@ -1,0 +1,108 @@
+// Dispatcher: moves frames between the wire port and the registered lstack
+// processes, and keeps who owns what.
+//
+// From the wire: ARP requests for a registered address are answered here
+// (and a copy goes to its owners, whose ARP tables learn the asker); ARP
+// replies go to every owner of the target address; TCP goes by 4-tuple
+// (FlowTable), a SYN of no known flow to one of the processes listening on
+// (address, port), spread by the 4-tuple's hash as SO_REUSEPORT does; UDP by
+// (address, port) claimed or learned from what the process sent; ICMP and
+// IPv4 fragments to the address's first owner. Anything else is unclaimed:
+// counted and dropped.
+// From a process: only frames from its own address (ARP or IPv4) go out,
+// under its rate limit; an outgoing SYN enters the flow table.
+// Thread: everything from the one dispatch thread (the control requests are
+// served by the same loop), so nothing here locks.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flow_table.hpp"
+#include "gz/result.hpp"
+#include "gz/wire.hpp"
+#include "instance.hpp"
+
+namespace gz::ltran {
+
+class Dispatcher {
+ public:
+  struct Options {
+    std::uint16_t wire_port = 0;  // the bond (or single port) ltran owns
+    rte_mempool* pool = nullptr;
+    std::array<std::uint8_t, 6> mac{};
+    std::uint16_t mtu = 1500;
+    std::uint32_t subnet = 0, subnet_mask = 0;  // network order: the addresses processes may claim
+    std::size_t max_clients = 30;
+    std::uint64_t scan_interval_s = 600;
+    std::uint64_t tx_pps = 0, tx_bps = 0;
+    std::string run_dir, prefix;
+  };
+  explicit Dispatcher(Options opts);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // One round: a burst from the wire to the processes and one from each
+  // process to the wire; ages flows now and then. Returns the frames moved.
+  std::size_t poll() noexcept;
+
+  // Registers the process on connection fd. Errors: EACCES (address outside
+  // the subnet, MAC not the bond's), EUSERS (dispatch_max_clients reached),
+  // EINVAL (queues), the memif port's errno.
+  Result<wire::LtranRegistered> add(int fd, const ucred& who, const wire::LtranRegister& req);
+  // The process on fd hung up: its flows, claims and port go. Never fails.
+  void remove(int fd) noexcept;
+  bool registered(int fd) const noexcept { return find_fd(fd) != nullptr; }
+  // 0, or -EADDRINUSE (another uid holds it), -EACCES (not its address), -ENOSPC.
+  int claim(int fd, const wire::LtranClaim& c, std::string& why);
+  void release(int fd, const wire::LtranClaim& c) noexcept;
+  wire::LtranTotals totals() const noexcept;
+  std::vector<wire::LtranInstanceInfo> infos() const;
+  // Every registered connection's fd (to close them at the end).
+  std::vector<int> fds() const;
+
+ private:
+  struct Claim {
+    std::uint8_t proto;
+    std::uint32_t addr;  // network order: the process's address
+    std::uint16_t port;
+    std::uint16_t slot;
+    std::uint32_t uid;
+    std::uint32_t refs;  // each stack thread claims once
+  };
+
+  std::size_t from_wire() noexcept;
+  std::size_t from_instances() noexcept;
+  void dispatch(rte_mbuf* m) noexcept;
+  void dispatch_arp(rte_mbuf* m) noexcept;
+  void dispatch_ipv4(rte_mbuf* m) noexcept;
+  bool dispatch_tcp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
+  bool dispatch_udp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
+  void outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept;
+  void deliver(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept;
+  void flush_pending() noexcept;
+  void to_wire(rte_mbuf* m) noexcept;
+  void flush_wire() noexcept;
+  void unclaimed(rte_mbuf* m) noexcept;
+  void age_flows(std::uint64_t now) noexcept;
+  Instance* owner_of(std::uint32_t addr) noexcept;
+  Instance* find_fd(int fd) const noexcept;
+  // The process listening on (proto, addr, port), chosen by hash among them; nullptr if none.
+  Instance* listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash) noexcept;
+
+  Options opts_;
+  std::vector<Instance> slots_;
+  std::vector<Claim> claims_;
+  FlowTable flows_;
+  wire::LtranTotals totals_{};
+  std::array<rte_mbuf*, kBurst * 2> wire_out_{};
+  std::uint16_t wire_out_count_ = 0;
+  std::uint64_t hz_ = 0, started_ = 0, last_scan_ = 0;
+};
+
+}  // namespace gz::ltran

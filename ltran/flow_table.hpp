@@ -1,0 +1,62 @@
+// FlowTable: which registered process (and which of its queues) holds each
+// TCP connection ltran dispatches. Keyed by the 4-tuple as seen from the
+// process: its address and port, the peer's address and port.
+// Thread: the dispatch thread only (no locks). Open addressing with linear
+// probing and backward-shift deletion (no tombstones, so a long-lived table
+// never degrades); sized once, never allocates afterwards.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace gz::ltran {
+
+struct FlowKey {
+  std::uint32_t local_ip = 0, remote_ip = 0;  // network order
+  std::uint16_t local_port = 0, remote_port = 0;  // host order
+  bool operator==(const FlowKey&) const = default;
+};
+
+struct Flow {
+  FlowKey key;
+  std::uint16_t instance = 0;  // slot of the registered process
+  std::uint16_t queue = 0;     // its stack (memif queue pair)
+  std::uint8_t closing = 0;    // a FIN or RST was seen: aged out by the scan
+  std::uint8_t used = 0;
+  std::uint64_t last_seen = 0;  // TSC
+};
+
+class FlowTable {
+ public:
+  // capacity: rounded up to a power of two; inserts fail at 3/4 full.
+  explicit FlowTable(std::size_t capacity);
+  Flow* find(const FlowKey& k) noexcept;
+  // The flow of k, made if absent; nullptr when the table is full.
+  Flow* insert(const FlowKey& k, std::uint16_t instance, std::uint16_t queue) noexcept;
+  void erase(const FlowKey& k) noexcept;
+  // Erases every flow for which drop(flow) is true; returns how many.
+  template <class Pred>
+  std::size_t erase_if(Pred drop) noexcept {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < slots_.size();) {
+      if (slots_[i].used != 0 && drop(slots_[i])) {
+        erase_at(i);  // shifts a later entry into i: look at i again
+        ++n;
+        continue;
+      }
+      ++i;
+    }
+    return n;
+  }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::size_t home(const FlowKey& k) const noexcept;
+  void erase_at(std::size_t i) noexcept;
+  std::vector<Flow> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace gz::ltran

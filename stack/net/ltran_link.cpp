@@ -1,0 +1,115 @@
+#include "ltran_link.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "gz/kernel.hpp"
+
+namespace gz::stack {
+namespace {
+
+bool send_all(int fd, const void* data, std::size_t len) noexcept {
+  const auto* p = static_cast<const char*>(data);
+  while (len > 0) {
+    const ssize_t n = kernel().send(fd, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool recv_all(int fd, void* data, std::size_t len) noexcept {
+  auto* p = static_cast<char*>(data);
+  while (len > 0) {
+    const ssize_t n = kernel().recv(fd, p, len, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string mac_text(const std::uint8_t* m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LtranLink>> LtranLink::connect(const std::string& socket_path, const wire::LtranRegister& req) {
+  std::unique_ptr<LtranLink> link(new LtranLink());
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) return make_error(ENAMETOOLONG, "ltran socket path too long: " + socket_path);
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  link->fd_ = kernel().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (link->fd_ < 0) return make_error(errno, "socket: " + std::string(std::strerror(errno)));
+  if (kernel().connect(link->fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int e = errno;
+    return make_error(e, "use_ltran = 1, but no ltran answers on " + socket_path + " (" + std::strerror(e) +
+                             "): start ltran first, with the same unix_prefix");
+  }
+  std::string why;
+  const int rc = link->call(wire::kLtranRegister, &req, sizeof req, &link->reg_, sizeof link->reg_, &why);
+  if (rc != 0) return make_error(-rc, "ltran refused this process: " + why);
+  link->reg_.memif_socket[sizeof link->reg_.memif_socket - 1] = '\0';
+  link->reg_.memif_secret[sizeof link->reg_.memif_secret - 1] = '\0';
+  return link;
+}
+
+LtranLink::~LtranLink() {
+  if (fd_ >= 0) kernel().close(fd_);
+}
+
+std::string LtranLink::memif_vdev() const {
+  return "--vdev=net_memif_ltran,role=client,id=0,socket-abstract=no,rsize=10,socket=" +
+         std::string(reg_.memif_socket) + ",secret=" + reg_.memif_secret + ",mac=" + mac_text(reg_.mac);
+}
+
+int LtranLink::call(std::uint32_t type, const void* body, std::uint32_t len, void* out, std::uint32_t out_len,
+                    std::string* why) noexcept {
+  const wire::LtranRequest req{wire::kLtranMagic, wire::kWireVersion, type, len};
+  wire::LtranReply rep{};
+  if (!send_all(fd_, &req, sizeof req) || !send_all(fd_, body, len) || !recv_all(fd_, &rep, sizeof rep)) {
+    down_ = true;
+    if (why != nullptr) *why = "ltran hung up";
+    return -ENETDOWN;
+  }
+  rep.message[sizeof rep.message - 1] = '\0';
+  if (rep.magic != wire::kLtranMagic || rep.version != wire::kWireVersion) {
+    if (why != nullptr) *why = "ltran speaks another protocol version (" + std::to_string(rep.version) + ")";
+    return -EPROTO;
+  }
+  if (rep.status == 0 && rep.length != out_len) {
+    if (why != nullptr) *why = "unexpected answer length";
+    return -EPROTO;
+  }
+  if (rep.length != 0 && !recv_all(fd_, out, rep.length)) return -ENETDOWN;
+  if (why != nullptr) *why = rep.message;
+  return rep.status;
+}
+
+int LtranLink::claim(std::uint8_t proto, std::uint16_t port) noexcept {
+  std::lock_guard lock(mu_);
+  if (down_) return ENETDOWN;
+  const wire::LtranClaim c{0, port, proto, 0};
+  const int rc = call(wire::kLtranClaim, &c, sizeof c, nullptr, 0, nullptr);
+  return rc < 0 ? -rc : 0;
+}
+
+void LtranLink::release(std::uint8_t proto, std::uint16_t port) noexcept {
+  std::lock_guard lock(mu_);
+  if (down_) return;
+  const wire::LtranClaim c{0, port, proto, 0};
+  call(wire::kLtranRelease, &c, sizeof c, nullptr, 0, nullptr);
+}
+
+}  // namespace gz::stack
