@@ -1,9 +1,12 @@
-// gazellectl: shows what lstack processes are doing, through their control
-// sockets (<run_dir>/<unix_prefix>lstack.<pid>.sock, gz/wire.hpp).
+// gazellectl: shows what lstack processes and ltran are doing, through their
+// control sockets (<run_dir>/<unix_prefix>lstack.<pid>.sock and
+// <run_dir>/<unix_prefix>ltran.sock, gz/wire.hpp).
 //
 //   gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u PREFIX]
 //   gazellectl lstack set PID|IP lowpower {0|1} | loglevel {error|info|debug} [-u PREFIX]
 //   gazellectl lstack capture PID|IP -w FILE [-f FILTER] [-c COUNT] [-G SECONDS] [-s SNAPLEN] [-u PREFIX]
+//   gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u PREFIX]
+//   gazellectl ltran quit [-u PREFIX]
 //   gazellectl --version | --help
 #include <arpa/inet.h>
 #include <time.h>
@@ -17,6 +20,7 @@
 #include "capture.hpp"
 #include "control_client.hpp"
 #include "gz/version.hpp"
+#include "ltran.hpp"
 #include "show.hpp"
 
 namespace gz::ctl {
@@ -50,8 +54,14 @@ int usage(FILE* out, int status) {
                "                  the frames the stacks receive and send, to a pcap file (tcpdump -r reads it);\n"
                "                  -c stops after COUNT, -G starts a new FILE (through strftime) every SECONDS,\n"
                "                  SIGINT/SIGTERM stop it\n"
+               "       gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u UNIX_PREFIX]\n"
+               "         no option  ltran's totals: packets and bytes each way, drops by reason, flows, the bond\n"
+               "         -i         one line per lstack process registered with ltran, with its claimed ports\n"
+               "         -r         rates per second over SECONDS (default 1), in total and per process\n"
+               "         --json     one JSON object: the totals by name and \"instances\": [...]\n"
+               "       gazellectl ltran quit [-u UNIX_PREFIX]                  stops ltran (root or ltran's user)\n"
                "       gazellectl --version | --help\n"
-               "control sockets are looked up in $GAZELLE_RUN_DIR (default /var/run/gazelle)\n");
+               "control sockets are looked up in $GAZELLE_RUN_DIR (default /var/run/gazelle), ltran's as <UNIX_PREFIX>ltran.sock\n");
   return status;
 }
 
@@ -163,6 +173,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "--help" || args[0] == "-h") return usage(stdout, 0);
+  if (args[0] == "ltran") return ltran_command(args);
   if (args.size() >= 2 && args[0] == "lstack" && args[1] == "set") return set(args);
   if (args.size() >= 2 && args[0] == "lstack" && args[1] == "capture") return capture(args);
   if (args.size() < 2 || args[0] != "lstack" || args[1] != "show") {

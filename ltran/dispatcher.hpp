@@ -26,6 +26,7 @@
 #include "gz/result.hpp"
 #include "gz/wire.hpp"
 #include "instance.hpp"
+#include "wire_port.hpp"
 
 namespace gz::ltran {
 
@@ -33,6 +34,8 @@ class Dispatcher {
  public:
   struct Options {
     std::uint16_t wire_port = 0;  // the bond (or single port) ltran owns
+    const WirePort* wire = nullptr;  // its members, for gazellectl
+    std::uint32_t bond_mode = 1;
     rte_mempool* pool = nullptr;
     std::array<std::uint8_t, 6> mac{};
     std::uint16_t mtu = 1500;

@@ -141,6 +141,18 @@ void Dispatcher::release(int fd, const wire::LtranClaim& c) noexcept {
 wire::LtranTotals Dispatcher::totals() const noexcept {
   wire::LtranTotals t = totals_;
   t.flows = flows_.size();
+  t.bond_mode = opts_.bond_mode;
+  t.active_port = ~0u;
+  if (opts_.wire != nullptr) {
+    const std::uint16_t active = opts_.wire->active();
+    t.active_port = active == 0xffff ? ~0u : active;
+    const auto& members = opts_.wire->members();
+    t.ports = static_cast<std::uint32_t>(std::min<std::size_t>(members.size(), 8));
+    for (std::uint32_t i = 0; i < t.ports; ++i) {
+      t.port_ids[i] = members[i];
+      t.link_up[i] = opts_.wire->link_up(members[i]) ? 1 : 0;
+    }
+  }
   t.uptime_ns = static_cast<std::uint64_t>(static_cast<double>(rte_rdtsc() - started_) * 1e9 / static_cast<double>(hz_));
   return t;
 }
@@ -148,10 +160,7 @@ wire::LtranTotals Dispatcher::totals() const noexcept {
 std::vector<wire::LtranInstanceInfo> Dispatcher::infos() const {
   std::vector<wire::LtranInstanceInfo> out;
   std::vector<std::uint32_t> flows(slots_.size(), 0);
-  const_cast<FlowTable&>(flows_).erase_if([&](const Flow& f) {
-    ++flows[f.instance];
-    return false;
-  });
+  flows_.for_each([&](const Flow& f) { ++flows[f.instance]; });
   for (const Instance& inst : slots_) {
     if (!inst.live) continue;
     wire::LtranInstanceInfo i = inst.counters;
@@ -164,9 +173,12 @@ std::vector<wire::LtranInstanceInfo> Dispatcher::infos() const {
     i.flows = flows[inst.slot];
     std::uint32_t n = 0;
     for (const Claim& c : claims_) {
-      if (c.slot != inst.slot || n == 16) continue;
-      i.ports[n] = c.port;
-      i.protos[n++] = c.proto;
+      if (c.slot != inst.slot) continue;
+      if (n < 16) {
+        i.ports[n] = c.port;
+        i.protos[n] = c.proto;
+      }
+      ++n;
     }
     i.claims = n;
     std::memcpy(i.name, inst.name.data(), sizeof i.name);

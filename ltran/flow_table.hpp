@@ -49,6 +49,12 @@ class FlowTable {
     }
     return n;
   }
+  template <class Fn>
+  void for_each(Fn fn) const {
+    for (const Flow& f : slots_) {
+      if (f.used != 0) fn(f);
+    }
+  }
   std::size_t size() const noexcept { return size_; }
 
  private:

@@ -100,6 +100,8 @@ int serve(const LtranConfig& c) {
   }
   Dispatcher::Options o;
   o.wire_port = port.value()->id();
+  o.wire = port.value().get();
+  o.bond_mode = c.bond_mode;
   o.pool = pool;
   o.mac = c.bond_macs.at(0);
   o.mtu = port.value()->mtu();

@@ -91,6 +91,11 @@ std::uint16_t WirePort::active() const noexcept {
   return n > 0 ? static_cast<std::uint16_t>(rte_eth_bond_primary_get(id_)) : 0xffff;
 }
 
+bool WirePort::link_up(std::uint16_t member) const noexcept {
+  rte_eth_link link{};
+  return rte_eth_link_get_nowait(member, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
+}
+
 WirePort::~WirePort() {
   if (started_) rte_eth_dev_stop(id_);
   if (bonded_) {

@@ -40,6 +40,8 @@ class WirePort {
   bool bonded() const noexcept { return bonded_; }
   // The bond's active member, or the port itself; 0xffff when none is up.
   std::uint16_t active() const noexcept;
+  // Whether member's link is up, as DPDK reports it (see the README: af_packet and af_xdp report up always).
+  bool link_up(std::uint16_t member) const noexcept;
 
  private:
   WirePort() = default;

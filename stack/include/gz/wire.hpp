@@ -321,11 +321,14 @@ struct LtranInstanceInfo {
   std::uint64_t tx_limited;     // over its rate limit (ltran.conf's instance_tx_*)
   std::uint64_t tx_refused;     // not from its own address (spoofed), or not IPv4/ARP: dropped
   std::uint32_t flows;          // TCP connections and UDP ports dispatched to it
-  std::uint32_t claims;         // listening TCP and bound UDP ports
+  std::uint32_t claims;         // listening TCP and bound UDP ports (all: ports[] lists the first 16)
   std::uint16_t ports[16];      // the first 16 of those ports (host order)
   std::uint8_t protos[16];      // kProtoTcp / kProtoUdp for each
   char name[16];
 };
+
+static_assert(sizeof(LtranRequest) == 16 && sizeof(LtranReply) == 280 && sizeof(LtranRegister) == 32);
+static_assert(sizeof(LtranRegistered) == 152 && sizeof(LtranClaim) == 8 && sizeof(LtranInstanceInfo) == 152);
 
 struct LtranTotals {
   std::uint64_t rx_packets, rx_bytes;  // from the wire
@@ -347,6 +350,7 @@ struct LtranTotals {
   std::uint32_t port_ids[8];
   std::uint32_t link_up[8];            // 1 when the member's (kernel) link is up
 };
+static_assert(sizeof(LtranTotals) == 184);
 
 inline constexpr std::uint32_t kOffloadRxIp = 1, kOffloadRxL4 = 2, kOffloadTxIp = 4, kOffloadTxL4 = 8;
 static_assert(kSnmpCount == sizeof(CtlStackStats::snmp) / sizeof(std::uint64_t), "one counter per name");

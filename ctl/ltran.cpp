@@ -1,0 +1,485 @@
+#include "ltran.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "control_client.hpp"
+#include "gz/wire.hpp"
+
+namespace gz::ctl {
+namespace {
+
+using wire::LtranInstanceInfo;
+using wire::LtranTotals;
+
+struct LtranOptions {
+  std::string prefix;  // unix_prefix
+  char mode = 0;       // 0 totals, 'i' instances, 'r' rates
+  unsigned secs = 1;   // -r's interval
+  bool json = false;
+};
+
+// One answer on one connection.
+struct Answer {
+  wire::LtranReply head{};
+  std::string body;
+  std::uint32_t pid = 0;  // ltran's, from SO_PEERCRED: a quit reply names no pid
+};
+
+// One answer to kLtranShow.
+struct Snapshot {
+  LtranTotals totals{};
+  std::vector<LtranInstanceInfo> instances;
+};
+
+// The counters of the totals, in the order show prints them. flows is a
+// gauge, not a counter: shown beside them, never as a rate.
+struct TotalsCounter {
+  const char* name;
+  std::uint64_t LtranTotals::*field;
+};
+constexpr TotalsCounter kTotals[] = {
+    {"rx_packets", &LtranTotals::rx_packets},     {"rx_bytes", &LtranTotals::rx_bytes},
+    {"tx_packets", &LtranTotals::tx_packets},     {"tx_bytes", &LtranTotals::tx_bytes},
+    {"rx_unclaimed", &LtranTotals::rx_unclaimed}, {"rx_to_kernel", &LtranTotals::rx_to_kernel},
+    {"rx_malformed", &LtranTotals::rx_malformed}, {"rx_dropped", &LtranTotals::rx_dropped},
+    {"tx_dropped", &LtranTotals::tx_dropped},     {"arp_replies", &LtranTotals::arp_replies},
+};
+
+// An instance's counters, with their column width in -i and -r's tables.
+struct InstanceCounter {
+  const char* name;
+  std::uint64_t LtranInstanceInfo::*field;
+  int width;
+};
+constexpr InstanceCounter kInstance[] = {
+    {"rx_packets", &LtranInstanceInfo::rx_packets, 12}, {"rx_bytes", &LtranInstanceInfo::rx_bytes, 14},
+    {"tx_packets", &LtranInstanceInfo::tx_packets, 12}, {"tx_bytes", &LtranInstanceInfo::tx_bytes, 14},
+    {"rx_dropped", &LtranInstanceInfo::rx_dropped, 12}, {"tx_limited", &LtranInstanceInfo::tx_limited, 12},
+    {"tx_refused", &LtranInstanceInfo::tx_refused, 12},
+};
+
+// More than any real answer (a few thousand instances): a confused peer must
+// not make us allocate gigabytes.
+constexpr std::uint32_t kMaxBody = 1u << 24;
+constexpr std::size_t kMaxMembers = std::extent_v<decltype(LtranTotals::port_ids)>;
+constexpr std::size_t kMaxPorts = std::extent_v<decltype(LtranInstanceInfo::ports)>;
+
+int ltran_usage() {
+  std::fprintf(stderr,
+               "usage: gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u UNIX_PREFIX]\n"
+               "       gazellectl ltran quit [-u UNIX_PREFIX]\n");
+  return 2;
+}
+
+std::string socket_path(const std::string& prefix) { return run_dir() + "/" + prefix + "ltran.sock"; }
+
+std::string who(const std::string& path, std::uint32_t pid) {
+  return pid != 0 ? "ltran pid " + std::to_string(pid) : "ltran (" + path + ")";
+}
+
+// A connected socket, or -1 with err the whole message for the user. Not
+// control_client's connect_control: "no ltran at all" needs connect's errno.
+int connect_ltran(const std::string& path, std::string& err) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    err = who(path, 0) + ": the path is too long for a unix socket";
+    return -1;
+  }
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    err = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  // ltran answers between bursts of its dispatch loop: 5 s of silence is a hung ltran.
+  const timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  const int e = errno;
+  close(fd);
+  if (e == ENOENT || e == ECONNREFUSED) {  // no socket file, or one nobody listens on (ltran killed)
+    err = "no ltran answers on " + path + " (is ltran running? same -u prefix?)";
+  } else if (e == EACCES) {
+    err = who(path, 0) + ": permission denied (run gazellectl as root or as ltran's user)";
+  } else {
+    err = who(path, 0) + ": cannot connect: " + std::strerror(e);
+  }
+  return -1;
+}
+
+// The reply header and its body; "" or why not.
+std::string read_answer(int fd, Answer& out) {
+  const wire::LtranReply& h = out.head;
+  if (!read_exactly(fd, &out.head, sizeof out.head)) return "no answer";
+  if (h.magic != wire::kLtranMagic) return "not ltran's socket (another protocol answers)";
+  if (h.version != wire::kWireVersion) {
+    return "ltran speaks wire version " + std::to_string(h.version) + ", this gazellectl " +
+           std::to_string(wire::kWireVersion) + " (they come from different builds)";
+  }
+  if (h.status != 0) {
+    const std::string message(h.message, strnlen(h.message, sizeof h.message));
+    return message.empty() ? std::strerror(-h.status) : message;
+  }
+  if (h.length > kMaxBody) return "an answer of " + std::to_string(h.length) + " bytes, too long to be ltran's";
+  out.body.resize(h.length);
+  if (!read_exactly(fd, out.body.data(), out.body.size())) return "short answer";
+  return "";
+}
+
+// Sends one request of type on a new connection; "" or the whole message.
+std::string ask(const std::string& path, std::uint32_t type, Answer& out) {
+  std::string err;
+  const int fd = connect_ltran(path, err);
+  if (fd < 0) return err;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) out.pid = static_cast<std::uint32_t>(cred.pid);
+  const wire::LtranRequest req{wire::kLtranMagic, wire::kWireVersion, type, 0};
+  // MSG_NOSIGNAL: an ltran that hangs up at once is an error to report, not a SIGPIPE.
+  if (send(fd, &req, sizeof req, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof req)) {
+    err = "no answer";
+  } else {
+    err = read_answer(fd, out);
+  }
+  close(fd);
+  return err.empty() ? "" : who(path, out.pid) + ": " + err;
+}
+
+std::string take_snapshot(const std::string& path, Snapshot& s) {
+  Answer a;
+  if (std::string err = ask(path, wire::kLtranShow, a); !err.empty()) return err;
+  const std::size_t want = sizeof(LtranTotals) + std::size_t{a.head.items} * sizeof(LtranInstanceInfo);
+  if (a.body.size() != want) {
+    return who(path, a.pid) + ": an answer of " + std::to_string(a.body.size()) + " bytes for " +
+           std::to_string(a.head.items) + " instances, not " + std::to_string(want) + " (another build?)";
+  }
+  std::memcpy(&s.totals, a.body.data(), sizeof s.totals);
+  s.instances.resize(a.head.items);
+  std::memcpy(s.instances.data(), a.body.data() + sizeof s.totals, s.instances.size() * sizeof(LtranInstanceInfo));
+  return "";
+}
+
+// --- words --------------------------------------------------------------------
+
+std::string ip_text(std::uint32_t net_order) {
+  char buf[INET_ADDRSTRLEN] = "?";
+  const in_addr a{net_order};
+  inet_ntop(AF_INET, &a, buf, sizeof buf);
+  return buf;
+}
+
+// The program's name as the process set it (comm): anything, so printable
+// ASCII only, safe for a terminal and for JSON once quotes are escaped.
+std::string name_of(const LtranInstanceInfo& i) {
+  std::string s(i.name, strnlen(i.name, sizeof i.name));
+  for (char& c : s) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return s.empty() ? "?" : s;
+}
+
+std::string json_text(const std::string& s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+const char* proto_name(std::uint8_t proto) {
+  return proto == wire::kProtoTcp ? "tcp" : proto == wire::kProtoUdp ? "udp" : "?";
+}
+
+// "tcp:6379,udp:53"; ltran sends the first 16 of `claims` ports.
+std::string ports_text(const LtranInstanceInfo& i) {
+  const std::size_t n = std::min<std::size_t>(i.claims, kMaxPorts);
+  std::string s;
+  for (std::size_t k = 0; k < n; ++k) {
+    s += (k ? "," : "") + std::string(proto_name(i.protos[k])) + ":" + std::to_string(i.ports[k]);
+  }
+  if (i.claims > n) s += ",+" + std::to_string(i.claims - n) + " more";
+  return s.empty() ? "-" : s;
+}
+
+// DPDK's bonding modes (rte_eth_bond.h), in ltran.conf's words.
+const char* bond_mode_name(std::uint32_t mode) {
+  static const char* const kNames[] = {"round-robin", "active-backup", "balance-xor", "broadcast",
+                                       "802.3ad",     "tlb",           "alb"};
+  return mode < std::size(kNames) ? kNames[mode] : "unknown";
+}
+
+bool has_active(const LtranTotals& t) { return t.ports != 0 && t.active_port != ~0u; }
+
+std::string uptime_text(std::uint64_t ns) {
+  const std::uint64_t s = ns / 1000000000;
+  char buf[48];
+  if (s >= 86400) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 "d %02u:%02u:%02u", s / 86400, static_cast<unsigned>(s % 86400 / 3600),
+                  static_cast<unsigned>(s % 3600 / 60), static_cast<unsigned>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%02u:%02u:%02u", static_cast<unsigned>(s / 3600), static_cast<unsigned>(s % 3600 / 60),
+                  static_cast<unsigned>(s % 60));
+  }
+  return buf;
+}
+
+// --- show ---------------------------------------------------------------------
+
+void print_bond(const LtranTotals& t) {
+  std::printf("  bond: mode %u (%s), active member: ", t.bond_mode, bond_mode_name(t.bond_mode));
+  if (has_active(t)) {
+    std::printf("port %u\n", t.active_port);
+  } else {
+    std::printf("none\n");
+  }
+  const std::size_t n = std::min<std::size_t>(t.ports, kMaxMembers);
+  std::printf("  members:%s", n == 0 ? " none reported" : "");
+  for (std::size_t k = 0; k < n; ++k) {
+    std::printf("%s port %u (link %s%s)", k ? "," : "", t.port_ids[k], t.link_up[k] ? "up" : "down",
+                has_active(t) && t.port_ids[k] == t.active_port ? ", active" : "");
+  }
+  std::printf("\n");
+}
+
+void print_totals(const LtranTotals& t) {
+  std::printf("ltran pid %u, up %s: %u instance%s, %" PRIu64 " flow%s\n", t.pid, uptime_text(t.uptime_ns).c_str(),
+              t.instances, t.instances == 1 ? "" : "s", t.flows, t.flows == 1 ? "" : "s");
+  int col = 0;
+  for (const TotalsCounter& c : kTotals) {
+    std::printf("%s%-20s %14" PRIu64, col == 0 ? "  " : "   ", c.name, t.*c.field);
+    if (++col == 3) {
+      std::printf("\n");
+      col = 0;
+    }
+  }
+  if (col != 0) std::printf("\n");
+  print_bond(t);
+}
+
+// -i and -r's table: the columns before the counters.
+void instance_head(bool full) {
+  std::printf("%4s %8s ", "id", "pid");
+  if (full) std::printf("%6s %6s ", "uid", "gid");
+  std::printf("%-16s", "name");
+  if (full) std::printf(" %-15s %6s", "address", "queues");
+  for (const InstanceCounter& c : kInstance) std::printf(" %*s%s", c.width - (full ? 0 : 2), c.name, full ? "" : "/s");
+  if (full) std::printf(" %8s %s", "flows", "ports");
+  std::printf("\n");
+}
+
+void print_instances(const Snapshot& s) {
+  instance_head(true);
+  for (const LtranInstanceInfo& i : s.instances) {
+    std::printf("%4u %8u %6u %6u %-16s %-15s %6u", i.instance, i.pid, i.uid, i.gid, name_of(i).c_str(),
+                ip_text(i.addr).c_str(), i.queues);
+    for (const InstanceCounter& c : kInstance) std::printf(" %*" PRIu64, c.width, i.*c.field);
+    std::printf(" %8u %s\n", i.flows, ports_text(i).c_str());
+  }
+}
+
+void totals_json(const LtranTotals& t) {
+  std::printf("\"pid\": %u, \"uptime_ns\": %" PRIu64, t.pid, t.uptime_ns);
+  for (const TotalsCounter& c : kTotals) std::printf(", \"%s\": %" PRIu64, c.name, t.*c.field);
+  std::printf(", \"flows\": %" PRIu64 ", \"instance_count\": %u, \"bond_mode\": %u, \"bond_mode_name\": \"%s\"", t.flows,
+              t.instances, t.bond_mode, bond_mode_name(t.bond_mode));
+  if (has_active(t)) {
+    std::printf(", \"active_port\": %u", t.active_port);
+  } else {
+    std::printf(", \"active_port\": null");
+  }
+  std::printf(", \"members\": [");
+  for (std::size_t k = 0; k < std::min<std::size_t>(t.ports, kMaxMembers); ++k) {
+    std::printf("%s{\"port\": %u, \"link_up\": %s, \"active\": %s}", k ? ", " : "", t.port_ids[k],
+                t.link_up[k] ? "true" : "false", has_active(t) && t.port_ids[k] == t.active_port ? "true" : "false");
+  }
+  std::printf("]");
+}
+
+void instance_json(const LtranInstanceInfo& i) {
+  std::printf("{\"instance\": %u, \"pid\": %u, \"uid\": %u, \"gid\": %u, \"name\": %s, \"addr\": \"%s\", \"queues\": %u",
+              i.instance, i.pid, i.uid, i.gid, json_text(name_of(i)).c_str(), ip_text(i.addr).c_str(), i.queues);
+  for (const InstanceCounter& c : kInstance) std::printf(", \"%s\": %" PRIu64, c.name, i.*c.field);
+  std::printf(", \"flows\": %u, \"claims\": %u, \"ports\": [", i.flows, i.claims);
+  for (std::size_t k = 0; k < std::min<std::size_t>(i.claims, kMaxPorts); ++k) {
+    std::printf("%s{\"proto\": \"%s\", \"port\": %u}", k ? ", " : "", proto_name(i.protos[k]), i.ports[k]);
+  }
+  std::printf("]}");
+}
+
+void print_json(const Snapshot& s) {
+  std::printf("{");
+  totals_json(s.totals);
+  std::printf(", \"instances\": [");
+  for (std::size_t k = 0; k < s.instances.size(); ++k) {
+    if (k) std::printf(", ");
+    instance_json(s.instances[k]);
+  }
+  std::printf("]}\n");
+}
+
+// --- -r -----------------------------------------------------------------------
+
+// The instance of b that a was: same id and pid (an id is reused once its
+// process is gone). nullptr when it came or went in between.
+const LtranInstanceInfo* before_of(const Snapshot& a, const LtranInstanceInfo& b) {
+  for (const LtranInstanceInfo& i : a.instances) {
+    if (i.instance == b.instance && i.pid == b.pid) return &i;
+  }
+  return nullptr;
+}
+
+void instance_rates(const LtranInstanceInfo& a, const LtranInstanceInfo& b, double secs, bool json, bool first) {
+  const auto rate = [&](const InstanceCounter& c) { return static_cast<double>(b.*c.field - a.*c.field) / secs; };
+  if (json) {
+    std::printf("%s{\"instance\": %u, \"pid\": %u, \"name\": %s", first ? "" : ", ", b.instance, b.pid,
+                json_text(name_of(b)).c_str());
+    for (const InstanceCounter& c : kInstance) std::printf(", \"%s\": %.1f", c.name, rate(c));
+    std::printf("}");
+    return;
+  }
+  std::printf("%4u %8u %-16s", b.instance, b.pid, name_of(b).c_str());
+  for (const InstanceCounter& c : kInstance) std::printf(" %*.0f", c.width, rate(c));
+  std::printf("\n");
+}
+
+// The totals' rates, and for text the instance table's head.
+void totals_rates(const LtranTotals& a, const LtranTotals& b, double secs, bool json) {
+  const auto rate = [&](const TotalsCounter& c) { return static_cast<double>(b.*c.field - a.*c.field) / secs; };
+  if (json) {
+    std::printf("{\"pid\": %u, \"interval_s\": %.3f", b.pid, secs);
+    for (const TotalsCounter& c : kTotals) std::printf(", \"%s\": %.1f", c.name, rate(c));
+    std::printf(", \"flows\": %" PRIu64, b.flows);
+    return;
+  }
+  std::printf("ltran pid %u: per second over %.1f s (%" PRIu64 " flows now)\n", b.pid, secs, b.flows);
+  int col = 0;
+  for (const TotalsCounter& c : kTotals) {
+    std::printf("%s%-20s %14.0f", col == 0 ? "  " : "   ", c.name, rate(c));
+    if (++col == 3) {
+      std::printf("\n");
+      col = 0;
+    }
+  }
+  if (col != 0) std::printf("\n");
+  instance_head(false);
+}
+
+void print_rates(const Snapshot& a, const Snapshot& b, double secs, bool json) {
+  totals_rates(a.totals, b.totals, secs, json);
+  if (json) std::printf(", \"instances\": [");
+  bool first = true;
+  for (const LtranInstanceInfo& i : b.instances) {
+    if (const LtranInstanceInfo* before = before_of(a, i)) instance_rates(*before, i, secs, json, std::exchange(first, false));
+  }
+  if (json) std::printf("]}\n");
+}
+
+// --- commands -----------------------------------------------------------------
+
+bool to_seconds(const std::string& s, unsigned& out) {
+  if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = static_cast<unsigned>(std::strtoul(s.c_str(), nullptr, 10));
+  return true;
+}
+
+// Returns 0, or the exit status of a usage error (printed).
+int parse_show(const std::vector<std::string>& args, LtranOptions& o) {
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const bool after_r = args[i - 1] == "-r" && o.mode == 'r';
+    if (a == "-u" && i + 1 < args.size()) {
+      o.prefix = args[++i];
+    } else if (a == "--json") {
+      o.json = true;
+    } else if ((a == "-r" || a == "-i") && o.mode == 0) {
+      o.mode = a[1];
+    } else if (after_r && to_seconds(a, o.secs)) {
+      // [SECONDS], as lstack show -r [SECONDS]
+    } else {
+      std::fprintf(stderr, "gazellectl: unexpected argument '%s'%s\n", a.c_str(),
+                   a == "-r" || a == "-i" ? " (-r and -i go alone)" : "");
+      return ltran_usage();
+    }
+  }
+  if (o.secs < 1 || o.secs > 3600) {
+    std::fprintf(stderr, "gazellectl: -r takes 1 to 3600 seconds\n");
+    return 2;
+  }
+  return 0;
+}
+
+int show(const std::vector<std::string>& args) {
+  LtranOptions o;
+  if (int rc = parse_show(args, o); rc != 0) return rc;
+  const std::string path = socket_path(o.prefix);
+  Snapshot a, b;
+  std::string err = take_snapshot(path, a);
+  if (err.empty() && o.mode == 'r') {
+    const timespec ts{static_cast<time_t>(o.secs), 0};
+    nanosleep(&ts, nullptr);
+    err = take_snapshot(path, b);
+    if (err.empty() && b.totals.pid != a.totals.pid) {
+      err = "ltran restarted in the interval (pid " + std::to_string(a.totals.pid) + ", then " +
+            std::to_string(b.totals.pid) + "): no rates";
+    }
+  }
+  if (!err.empty()) {
+    std::fprintf(stderr, "gazellectl: %s\n", err.c_str());
+    return 1;
+  }
+  if (o.mode == 'r') {
+    // ltran's own clock: the interval without our connects and the wait for its loop.
+    const std::uint64_t ns = b.totals.uptime_ns - a.totals.uptime_ns;
+    print_rates(a, b, b.totals.uptime_ns > a.totals.uptime_ns ? static_cast<double>(ns) / 1e9 : o.secs, o.json);
+  } else if (o.json) {
+    print_json(a);
+  } else if (o.mode == 'i') {
+    print_instances(a);
+  } else {
+    print_totals(a.totals);
+  }
+  return 0;
+}
+
+int quit(const std::vector<std::string>& args) {
+  std::string prefix;
+  if (args.size() == 4 && args[2] == "-u") {
+    prefix = args[3];
+  } else if (args.size() != 2) {
+    return ltran_usage();
+  }
+  Answer a;
+  if (std::string err = ask(socket_path(prefix), wire::kLtranQuit, a); !err.empty()) {
+    std::fprintf(stderr, "gazellectl: %s\n", err.c_str());
+    return 1;
+  }
+  std::printf("ltran pid %u: stopping\n", a.pid);
+  return 0;
+}
+
+}  // namespace
+
+int ltran_command(const std::vector<std::string>& args) {
+  if (args.size() >= 2 && args[1] == "show") return show(args);
+  if (args.size() >= 2 && args[1] == "quit") return quit(args);
+  if (args.size() >= 2) std::fprintf(stderr, "gazellectl: ltran takes show or quit, not '%s'\n", args[1].c_str());
+  return ltran_usage();
+}
+
+}  // namespace gz::ctl
