@@ -299,6 +299,7 @@ void Dispatcher::outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept
 
 void Dispatcher::to_wire(rte_mbuf* m) noexcept {
   if (wire_out_count_ == wire_out_.size()) flush_wire();
+  wire_bytes_[wire_out_count_] = m->pkt_len;  // read now: the driver frees what it sent
   wire_out_[wire_out_count_++] = m;
 }
 
@@ -308,7 +309,8 @@ void Dispatcher::flush_wire() noexcept {
   for (int tries = 0; tries < 4 && sent < wire_out_count_; ++tries) {
     sent += rte_eth_tx_burst(opts_.wire_port, 0, wire_out_.data() + sent, wire_out_count_ - sent);
   }
-  for (std::uint16_t i = 0; i < sent; ++i) ++totals_.tx_packets;
+  totals_.tx_packets += sent;
+  for (std::uint16_t i = 0; i < sent; ++i) totals_.tx_bytes += wire_bytes_[i];
   if (sent < wire_out_count_) {
     totals_.tx_dropped += wire_out_count_ - sent;
     rte_pktmbuf_free_bulk(wire_out_.data() + sent, wire_out_count_ - sent);

@@ -104,6 +104,7 @@ class Dispatcher {
   FlowTable flows_;
   wire::LtranTotals totals_{};
   std::array<rte_mbuf*, kBurst * 2> wire_out_{};
+  std::array<std::uint32_t, kBurst * 2> wire_bytes_{};
   std::uint16_t wire_out_count_ = 0;
   std::uint64_t hz_ = 0, started_ = 0, last_scan_ = 0;
 };

@@ -12,7 +12,12 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -54,6 +59,31 @@ std::vector<std::string> eal_argv(const LtranConfig& c) {
   return args;
 }
 
+// DPDK keeps an unprivileged process's runtime directory in /tmp/dpdk/<prefix>
+// (when XDG_RUNTIME_DIR is unset, as in a daemon's worker), and makes /tmp/dpdk
+// 0700 for whichever user comes first: every other user's process behind ltran
+// would then fail to start. Made sticky and writable by all, as /tmp is, and
+// owned by root, so that no user's lstack can remove it once empty.
+void open_up_dpdk_tmp_dir() {
+  if (geteuid() != 0) return;
+  if (mkdir("/tmp/dpdk", 01777) != 0 && errno != EEXIST) return;
+  struct stat st {};
+  if (lstat("/tmp/dpdk", &st) != 0 || !S_ISDIR(st.st_mode)) return;  // not a symlink planted by someone
+  if (chown("/tmp/dpdk", 0, 0) == 0) chmod("/tmp/dpdk", 01777);
+}
+
+// DPDK leaves its runtime directory (config, fbarrays, sockets) after
+// rte_eal_cleanup for secondaries to come; ltran is the last user of its prefix.
+void remove_runtime_dir(const std::string& dir) {
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') unlink((dir + "/" + e->d_name).c_str());
+    }
+    closedir(d);
+  }
+  rmdir(dir.c_str());
+}
+
 std::uint32_t prefix_mask(std::uint32_t host_bits) {
   return host_bits >= 32 ? 0 : htonl(~0u << host_bits);
 }
@@ -76,7 +106,9 @@ void run(Dispatcher& d, Server& server) {
 }
 
 int serve(const LtranConfig& c) {
-  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", 16384 + 2048 * c.dispatch_max_clients, 256, 0,
+  // The wire's rx ring (1024) and tx ring (1024) hold most; a process's memif
+  // rx takes mbufs only for the burst at hand (32 per queue).
+  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", 8192 + 256 * c.dispatch_max_clients, 256, 0,
                                               RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   if (pool == nullptr) {
     std::fprintf(stderr, "ltran: cannot create the mbuf pool: %s (hugepages reserved and free?)\n", rte_strerror(rte_errno));
@@ -93,6 +125,7 @@ int serve(const LtranConfig& c) {
     std::fprintf(stderr, "ltran: %s\n", port.error().message.c_str());
     return 2;
   }
+  open_up_dpdk_tmp_dir();
   auto server = Server::start({run_dir(), c.unix_prefix, c.allow_uids, c.allow_gids, c.path});
   if (!server) {
     std::fprintf(stderr, "ltran: %s\n", server.error().message.c_str());
@@ -172,6 +205,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int rc = serve(config.value());
+  const std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  remove_runtime_dir(runtime_dir);
   return rc;
 }

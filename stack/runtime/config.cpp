@@ -393,7 +393,12 @@ Result<Config> load_config(const std::string& path) {
 Result<Config> load_config_from_env() {
   try {
     const char* env = std::getenv("LSTACK_CONF_PATH");
-    return load_config(env != nullptr && *env != '\0' ? env : kDefaultPath);
+    auto c = load_config(env != nullptr && *env != '\0' ? env : kDefaultPath);
+    // Read now, with the config: a program may clear its environment before
+    // lstack's sockets need the directory (nginx's workers keep only TZ).
+    const char* dir = std::getenv("GAZELLE_RUN_DIR");
+    if (c) c.value().run_dir = dir != nullptr && *dir != '\0' ? dir : "/var/run/gazelle";
+    return c;
   } catch (...) {  // only the std::string of the path can throw here
     return make_error(ENOMEM, "out of memory while reading the lstack config");
   }

@@ -20,11 +20,6 @@
 
 namespace gz::stack {
 
-std::string run_dir() {
-  const char* env = std::getenv("GAZELLE_RUN_DIR");
-  return env != nullptr && *env != '\0' ? env : "/var/run/gazelle";
-}
-
 namespace {
 
 constexpr long kSnapshotWaitMs = 500;
@@ -63,7 +58,7 @@ void remove_stale_sockets(const std::string& dir, const std::string& unix_prefix
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::start(Runtime& rt, const std::string& unix_prefix) {
-  const std::string dir = run_dir();
+  const std::string& dir = rt.config().run_dir;
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return make_error(errno, "cannot create the run directory " + dir + ": " + std::strerror(errno));
   }

@@ -18,9 +18,6 @@ namespace gz::stack {
 
 class Runtime;
 
-// The directory holding control sockets: $GAZELLE_RUN_DIR or /var/run/gazelle.
-std::string run_dir();
-
 class ControlServer {
  public:
   // Errors: the errno of mkdir/socket/bind/listen, with the path.

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -79,6 +80,9 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
 Result<std::vector<std::string>> Runtime::eal_args() {
   std::vector<std::string> args = config_.dpdk_args;
   if (!config_.use_ltran) return args;
+  // Gazelle's own DPDK option (its patched EAL keeps address space free for
+  // ltran's memory); stock DPDK refuses it and memif needs no such thing.
+  std::erase(args, std::string("--map-perfect"));
   auto has = [&](const char* a) { return std::find(args.begin(), args.end(), a) != args.end(); };
   // net_memif hands its regions over DPDK's multi-process channel, which these turn off.
   if (has("--in-memory") || has("--no-shconf")) {
@@ -94,8 +98,13 @@ Result<std::vector<std::string>> Runtime::eal_args() {
   req.queues = static_cast<std::uint32_t>(config_.cpus.size());
   req.addr = config_.host_addr.s_addr;
   std::copy(config_.devices.begin(), config_.devices.end(), req.mac);
-  std::snprintf(req.name, sizeof req.name, "%s", program_invocation_short_name);
-  auto link = LtranLink::connect(run_dir() + "/" + config_.unix_prefix + "ltran.sock", req);
+  // The process's comm (its main thread's name): argv[0] may have been
+  // rewritten ("nginx: worker process").
+  if (FILE* f = std::fopen("/proc/self/comm", "re")) {
+    if (std::fgets(req.name, sizeof req.name, f) != nullptr) req.name[std::strcspn(req.name, "\n")] = '\0';
+    std::fclose(f);
+  }
+  auto link = LtranLink::connect(config_.run_dir + "/" + config_.unix_prefix + "ltran.sock", req);
   if (!link) return make_error(link.error().code, config_.where("use_ltran") + ": " + link.error().message);
   ltran_ = std::move(link.value());
   args.push_back(ltran_->memif_vdev());

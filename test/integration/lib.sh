@@ -369,3 +369,65 @@ gz_ctl_total() {
   /usr/bin/python3 -c 'import json, sys
 print(sum(json.loads(l)["total"][sys.argv[2]] for l in open(sys.argv[1]) if l.startswith("{")))' "$1" "$2" 2>/dev/null || echo 0
 }
+
+# --- ltran -------------------------------------------------------------------
+# gz_ltran_conf FILE ALLOW_UIDS [EXTRA]: an ltran.conf for this topology, as Gazelle
+# documents it (hugepage files under a prefix of ltran's own, --socket-mem,
+# --legacy-mem, Gazelle's --map-perfect, which ltran leaves out for stock DPDK): its
+# port is net_af_packet on the lstack-side veth, it dispatches 192.168.(100+idx).0/24
+# (dispatch_subnet_length 8 host bits). ALLOW_UIDS: libconfig list items, e.g. 0, "www-data".
+gz_ltran_conf() {
+  local file=$1 allow=$2 extra=${3:-}
+  GZ_LTRAN_PREFIX=gzlt$GZ_IF_L
+  cat >"$file" <<CONF
+forward_kit = "dpdk";
+forward_kit_args = "-l 0 --socket-mem 128 --huge-dir /dev/hugepages --proc-type primary --legacy-mem --map-perfect --file-prefix $GZ_LTRAN_PREFIX --no-pci --vdev net_af_packet0,iface=$GZ_IF_L --log-level lib.eal:error";
+kni_switch = 0;
+dispatch_max_clients = 8;
+dispatch_subnet = "${GZ_HOST%.*}.0";
+dispatch_subnet_length = 8;
+bond_mode = 1;
+bond_miimon = 100;
+bond_mtu = 1500;
+bond_ports = "0x1";
+bond_macs = "$GZ_MAC";
+tcp_conn_scan_interval = 10;
+unix_prefix = "";
+allow_uids = [$allow];
+$extra
+CONF
+}
+
+# gz_ltran_lstack_conf FILE HOST [hugepages]: lstack.conf of a process behind ltran
+# (use_ltran = 1) serving HOST. Unprivileged form by default (--no-huge: anonymous
+# memory, no hugepages, no capabilities); "hugepages": Gazelle's documented form for
+# a process behind ltran (--socket-mem, --huge-dir, --legacy-mem, --map-perfect) under
+# a file prefix of its own.
+gz_ltran_lstack_conf() {
+  local file=$1 host=$2 eal='"--no-huge", "-m", "256"'
+  if [ "${3:-}" = hugepages ]; then
+    eal="\"--socket-mem\", \"256\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--map-perfect\", \"--file-prefix\", \"gzlt${host##*.}$GZ_IF_L\""
+  fi
+  cat >"$file" <<CONF
+dpdk_args = [$eal, "-l", "0", "--log-level", "lib.eal:error"];
+num_cpus = "1";
+low_power_mode = 1;
+host_addr = "$host";
+mask_addr = "255.255.255.0";
+gateway_addr = "$GZ_PEER";
+devices = "$GZ_MAC";
+tcp_conn_count = 1500;
+mbuf_count_per_conn = 16;
+use_ltran = 1;
+kni_switch = 0;
+CONF
+  chmod 644 "$file"
+}
+
+# gz_ltran_start LTRAN CONF LOG: starts ltran in the lstack namespace (GZ_LTRAN_PID) with
+# GAZELLE_RUN_DIR=$GZ_RUN_DIR and waits for its socket; fails the test if it does not come up.
+gz_ltran_start() {
+  gz_bg ip netns exec "$GZ_NS_L" env GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$1" --config-file "$2" >"$3" 2>&1
+  GZ_LTRAN_PID=${GZ_PIDS[-1]}
+  gz_wait_server "$GZ_LTRAN_PID" "$3" "ltran: serving" 30 || { gz_fail "ltran did not come up"; gz_finish "$3"; }
+}

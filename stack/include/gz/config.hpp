@@ -70,6 +70,9 @@ struct Config {
   bool use_ltran = false;                  // use_ltran: 1 = packets through ltran (registers on its socket)
   bool kni_switch = false;                 // kni_switch: 0 (DPDK 22.11 has no KNI)
   std::string unix_prefix;                 // unix_prefix: default ""
+  // Not a key: $GAZELLE_RUN_DIR (default /var/run/gazelle) as load_config_from_env()
+  // found it, where the control sockets and ltran's socket are.
+  std::string run_dir = "/var/run/gazelle";
 
   // Line where key (its canonical name: "num_wakeup", "stack_mode_rtc") was
   // set, 0 when it took its default. Never fails.
