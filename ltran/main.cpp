@@ -94,6 +94,7 @@ std::uint32_t prefix_mask(std::uint32_t host_bits) {
 void run(Dispatcher& d, Server& server) {
   unsigned idle = 0, rounds = 0;
   while (!g_stop.load(std::memory_order_relaxed) && !server.quit_requested()) {
+    WirePort::poll_all_links();  // a clock read; the kernel's link state every bond_miimon ms
     if (d.poll() != 0) {
       idle = 0;
       if ((++rounds & 255) == 0) server.serve(d, 0);

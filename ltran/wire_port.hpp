@@ -3,8 +3,21 @@
 // forward_kit_args creates them), one port alone or several in DPDK's
 // bonding PMD (bond_mode, bond_miimon), with bond_macs' first MAC and
 // bond_mtu. RAII: stopped and closed on destruction.
+//
+// Link watching: net_af_packet and net_af_xdp report their link up from start
+// to stop whatever the kernel interface does, so DPDK's bond never sees a
+// member go down. poll_links() asks the kernel (SIOCGIFFLAGS on the member's
+// interface, in ltran's network namespace) every bond_miimon ms instead, takes
+// a member whose link went down out of the bond (the bond then moves its
+// traffic to the members left, in every mode) and puts it back once the link
+// is up again, as a standby: traffic stays where it is. The last member of the
+// bond stays in even when down: there is nowhere else to send. Members whose
+// PMD raises link events itself (RTE_ETH_DEV_INTR_LSC) or that have no kernel
+// interface are left to DPDK.
 // Thread: the dispatch thread.
 #pragma once
+
+#include <net/if.h>
 
 #include <array>
 #include <cstdint>
@@ -38,20 +51,50 @@ class WirePort {
   std::uint16_t mtu() const noexcept { return mtu_; }
   const std::vector<std::uint16_t>& members() const noexcept { return members_; }
   bool bonded() const noexcept { return bonded_; }
-  // The bond's active member, or the port itself; 0xffff when none is up.
+  // The bond's active member (DPDK's primary), or the port itself; 0xffff when its link is down.
   std::uint16_t active() const noexcept;
-  // Whether member's link is up, as DPDK reports it (see the README: af_packet and af_xdp report up always).
+  // Whether member's link is up: the kernel's word for a watched member (as of the last
+  // poll), DPDK's otherwise.
   bool link_up(std::uint16_t member) const noexcept;
+  // Called every round of the dispatch loop: reads the watched members' links every
+  // bond_miimon ms (a clock read otherwise), takes members out of the bond and back,
+  // and says so on stderr ("ltran: bond: port 0 (IF) down, port 1 (IF) active").
+  void poll_links() noexcept;
+  // poll_links() of every open WirePort (what the dispatch loop calls).
+  static void poll_all_links() noexcept;
 
  private:
   WirePort() = default;
   Result<void> make_bond(const Options& opts);
   Result<void> start(const Options& opts, rte_mempool* pool);
+  Result<void> set_mac(const Options& opts);
+  void watch_links(std::uint32_t miimon_ms);
+
+  // A member whose link the kernel knows and DPDK does not.
+  struct Link {
+    std::uint16_t port = 0;
+    unsigned if_index = 0;
+    char if_name[IF_NAMESIZE] = {};
+    bool up = true;       // the kernel's word at the last poll (DPDK's at start: up)
+    bool in_bond = true;  // false while taken out for a link down
+    bool changed = false; // in this round of poll_links()
+  };
+  static std::vector<WirePort*>& open_ports();
+  const Link* find_link(std::uint16_t port) const noexcept;
+  bool read_link(Link& l) const noexcept;
+  void leave_bond(Link& l) noexcept;
+  void rejoin_bond(Link& l) noexcept;
+  bool another_member_up(const Link& l) const noexcept;
+  void report(const Link& l, std::uint16_t was_active) const noexcept;
+
   std::uint16_t id_ = 0;
   std::uint16_t mtu_ = 1500;
   bool bonded_ = false, started_ = false;
   std::string bond_name_;
   std::vector<std::uint16_t> members_;
+  std::vector<Link> links_;  // the watched members
+  int ioctl_fd_ = -1;        // for SIOCGIFFLAGS: any socket of ltran's network namespace
+  std::uint64_t poll_cycles_ = 0, next_poll_ = 0;
 };
 
 }  // namespace gz::ltran

@@ -322,6 +322,16 @@ void Stack::drop_udp_port(std::uint16_t port) noexcept {
 // With many connections they can take the whole pool, and then the very
 // retransmission that fills the hole finds no mbuf: a deadlock. Below an eighth
 // of the pool we drop them (the peer retransmits), as lwIP does for its own pools.
+void Stack::go_down() noexcept {
+  if (gone_) return;
+  gone_ = true;
+  netif_set_link_down(&netif_);
+  netif_set_down(&netif_);
+  // tcp_abort runs each socket's error callback (ECONNABORTED to its calls)
+  // and unlinks the pcb: the list's head moves on.
+  for (int guard = 0; tcp_active_pcbs != nullptr && guard < 1 << 20; ++guard) tcp_abort(tcp_active_pcbs);
+}
+
 void Stack::relieve_pressure() noexcept {
   rte_mempool* pool = dev_->tx_pool();
   const unsigned avail = rte_mempool_avail_count(pool);

@@ -134,6 +134,11 @@ class Stack {
   enum class PortHold { kNew, kShared, kTaken, kUnsteered };
   PortHold hold_udp_port(std::uint16_t port) noexcept;
   void drop_udp_port(std::uint16_t port) noexcept;
+  // Stack thread: the device is gone for good (ltran stopped). The netif goes
+  // down (connect and sendto fail with ENETUNREACH) and every connection is
+  // aborted (its calls fail instead of waiting on a wire that never answers).
+  void go_down() noexcept;
+  bool gone() const noexcept { return gone_; }  // go_down() ran
   // With ltran: claims a listening TCP (6) or bound UDP (17) port for this
   // process (a round trip to ltran); 0 or the errno for the program. Without: 0.
   int claim_port(std::uint8_t proto, std::uint16_t port) noexcept { return claims_ != nullptr ? claims_->claim(proto, port) : 0; }
@@ -168,6 +173,7 @@ class Stack {
   rte_ring* inbox_ = nullptr;
   FlowDirectory* flows_ = nullptr;
   PortClaims* claims_ = nullptr;
+  bool gone_ = false;
   Offloads offloads_;              // what the device computes for us
   bool rx_cksum_offload_ = false;  // lwIP's checks off: rx_checksums_ok() instead
   wire::StackCounters counters_{};

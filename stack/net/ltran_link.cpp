@@ -1,5 +1,9 @@
 #include "ltran_link.hpp"
 
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -66,7 +70,48 @@ Result<std::unique_ptr<LtranLink>> LtranLink::connect(const std::string& socket_
 }
 
 LtranLink::~LtranLink() {
+  stop_watch();
+  if (stop_fd_ >= 0) kernel().close(stop_fd_);
   if (fd_ >= 0) kernel().close(fd_);
+}
+
+void LtranLink::stop_watch() noexcept {
+  if (!watcher_.joinable()) return;
+  const std::uint64_t one = 1;
+  (void)!kernel().write(stop_fd_, &one, sizeof one);
+  watcher_.join();
+}
+
+// POLLRDHUP only: ltran's answers to claims (read under mu_ by the callers)
+// must not wake the watcher, its hang-up must.
+Result<void> LtranLink::watch(std::function<void()> lost) {
+  stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (stop_fd_ < 0) return make_error(errno, "eventfd: " + std::string(std::strerror(errno)));
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // the program's signals stay with its own threads
+  try {
+    watcher_ = std::thread([this, lost = std::move(lost)] {
+      pthread_setname_np(pthread_self(), "lstack_ltran");
+      pollfd fds[2] = {{fd_, POLLRDHUP, 0}, {stop_fd_, POLLIN, 0}};
+      for (;;) {
+        if (kernel().poll(fds, 2, -1) < 0 && errno == EINTR) continue;
+        if (fds[1].revents != 0) return;
+        if (fds[0].revents != 0) break;
+      }
+      {
+        std::lock_guard lock(mu_);
+        down_ = true;
+      }
+      std::fprintf(stderr, "lstack: ltran hung up: the network is down for this process\n");
+      lost();
+    });
+  } catch (const std::system_error& e) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return make_error(EAGAIN, std::string("cannot start the ltran watcher: ") + e.what());
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return {};
 }
 
 std::string LtranLink::memif_vdev() const {

@@ -11,9 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "gz/result.hpp"
 #include "gz/wire.hpp"
@@ -34,6 +36,11 @@ class LtranLink final : public PortClaims {
   const wire::LtranRegistered& registered() const noexcept { return reg_; }
   // "--vdev=net_memif...,role=client,...": the port ltran made for us.
   std::string memif_vdev() const;
+  // Starts a thread (lstack_ltran) that waits for ltran to hang up (it
+  // stopped or died) and then calls lost once. Errors: EAGAIN (no thread).
+  Result<void> watch(std::function<void()> lost);
+  // Stops and joins the watcher (lost is not called after). Idempotent.
+  void stop_watch() noexcept;
   int claim(std::uint8_t proto, std::uint16_t port) noexcept override;
   void release(std::uint8_t proto, std::uint16_t port) noexcept override;
 
@@ -43,6 +50,8 @@ class LtranLink final : public PortClaims {
   int call(std::uint32_t type, const void* body, std::uint32_t len, void* out, std::uint32_t out_len,
            std::string* why) noexcept;
   int fd_ = -1;
+  int stop_fd_ = -1;  // eventfd: ends the watcher
+  std::thread watcher_;
   std::mutex mu_;
   bool down_ = false;  // ltran hung up: every claim fails with ENETDOWN
   wire::LtranRegistered reg_{};

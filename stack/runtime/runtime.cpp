@@ -66,6 +66,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
   rt->eal_ = std::move(eal.value());
   if (auto ok = check_against_machine(rt->config_, machine_facts(huge_free)); !ok) return ok.error();
   if (auto ok = rt->start_stacks(); !ok) return ok.error();
+  if (auto ok = rt->watch_ltran(); !ok) return ok.error();
   auto control = ControlServer::start(*rt, rt->config_.unix_prefix);
   if (!control) return control.error();
   rt->control_ = std::move(control.value());
@@ -110,6 +111,26 @@ Result<std::vector<std::string>> Runtime::eal_args() {
   args.push_back(ltran_->memif_vdev());
   if (!has("--no-pci")) args.emplace_back("--no-pci");
   return args;
+}
+
+Runtime::~Runtime() {
+  if (ltran_ != nullptr) ltran_->stop_watch();
+}
+
+// ltran gone: every stack (those up; an RTC stack adopted later starts down
+// too) takes its netif down and aborts its connections, on its own thread.
+Result<void> Runtime::watch_ltran() {
+  if (ltran_ == nullptr) return {};
+  down_tasks_ = std::make_unique<StackTask[]>(threads_.size());
+  return ltran_->watch([this] {
+    ltran_lost_.store(true, std::memory_order_release);
+    for (std::size_t i = 0; i < live_.load(std::memory_order_acquire); ++i) {
+      down_tasks_[i].fn = [](StackTask*) {
+        if (Stack* s = Stack::current()) s->go_down();
+      };
+      threads_[i]->post(&down_tasks_[i]);
+    }
+  });
 }
 
 Result<void> Runtime::start_stacks() {
@@ -208,6 +229,12 @@ Result<StackThread*> Runtime::pick_stack() {
   if (!t) return t.error();
   threads_[i] = std::move(t.value());
   live_.store(i + 1, std::memory_order_release);
+  if (ltran_lost_.load(std::memory_order_acquire)) {  // adopted after ltran hung up: down from the start
+    down_tasks_[i].fn = [](StackTask*) {
+      if (Stack* s = Stack::current()) s->go_down();
+    };
+    threads_[i]->post(&down_tasks_[i]);
+  }
   return threads_[i].get();
 }
 

@@ -26,6 +26,8 @@ class Runtime final : public StackGroup {
   // config must outlive the Runtime (the Process holds both). Errors: the
   // first step that failed, with its message.
   static Result<std::unique_ptr<Runtime>> start(const Config& config);
+  // The ltran watcher stops first: it reaches into the stacks.
+  ~Runtime();
 
   const Config& config() const noexcept { return config_; }
   // Where the stacks' devices come from (the port): for its xstats. Any thread.
@@ -49,6 +51,7 @@ class Runtime final : public StackGroup {
   StackThread::Setup setup_for(std::size_t i, std::unique_ptr<NetDev> dev);
   Result<void> create_inboxes();
   Result<std::vector<std::string>> eal_args();
+  Result<void> watch_ltran();
 
   const Config& config_;
   std::unique_ptr<LtranLink> ltran_;  // use_ltran: outlives the stacks (their listeners release ports)
@@ -61,6 +64,8 @@ class Runtime final : public StackGroup {
   // declared before threads_ so that the stacks stop before these go.
   std::vector<std::unique_ptr<rte_ring, RingFree>> inboxes_;
   std::unique_ptr<FlowDirectory> flows_;
+  std::unique_ptr<StackTask[]> down_tasks_;  // one per stack, for ltran's hang-up: outlives the threads
+  std::atomic<bool> ltran_lost_{false};
   std::vector<std::unique_ptr<StackThread>> threads_;  // sized once; slot i set before live_ > i
   std::vector<std::unique_ptr<NetDev>> rtc_devs_;      // RTC: queues waiting for their thread
   std::atomic<std::size_t> live_{0};
@@ -70,6 +75,7 @@ class Runtime final : public StackGroup {
   std::atomic<unsigned> next_{0};
   std::once_flag rx_once_;
   std::atomic<bool> rx_open_{false};
+
 };
 
 }  // namespace gz::stack

@@ -144,7 +144,8 @@ void TcpSocket::on_error(err_t err) noexcept {
   if (was == State::Connecting) {
     code = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
   } else if (err == ERR_ABRT) {
-    code = ETIMEDOUT;
+    const Stack* stack = Stack::current();
+    code = stack != nullptr && stack->gone() ? ENETDOWN : ETIMEDOUT;  // the device went for good (ltran stopped)
   }
   error_.store(code);
   raise(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP);

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# ltran's lifetimes and limits, with python3 behind it (LD_PRELOAD, unprivileged form):
+#  - instance_tx_pps: a process sending 4000 datagrams over 2 s (4x its budget) gets about its
+#    budget through; the rest are counted as tx_limited (gazellectl ltran show -i);
+#  - ltran killed with SIGKILL: the process's blocked recv() fails (ENETDOWN) within
+#    2 s and a new connect() fails at once (ENETUNREACH) instead of hanging; a new ltran
+#    starts over the dead one's leftovers;
+#  - ltran stopped with SIGTERM: exit status 0, no socket, hugepages and DPDK files back.
+#   ltran_lifecycle.sh LIBLSTACK LTRAN GAZELLECTL INDEX
+set -u
+. "$(dirname "$0")/lib.sh"
+lib=$(realpath "$1") ltran=$2 ctl=$3 idx=$4
+gz_require
+gz_setup ltran-life "$idx"
+gz_tmpdir dir
+gz_tmpdir GZ_RUN_DIR
+rmdir "$GZ_RUN_DIR"
+me=${GZ_HOST%.*}.5
+gz_leftovers_mark
+gz_ltran_conf "$dir/ltran.conf" '0' 'instance_tx_pps = 500;'
+gz_ltran_start "$ltran" "$dir/ltran.conf" "$dir/ltran.log"
+gz_ltran_lstack_conf "$dir/lstack.conf" "$me"
+run_py() {  # LOG SCRIPT ARGS...: python3 behind ltran
+  local log=$1
+  shift
+  ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/lstack.conf" \
+    timeout 60 /usr/bin/python3 -c "$@" >"$log" 2>&1
+}
+
+# --- the per-process transmit limit -------------------------------------------------
+ip netns exec "$GZ_NS_P" timeout 20 /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 9000)); s.settimeout(3)
+n = 0
+try:
+    while True:
+        s.recv(2048); n += 1
+except socket.timeout:
+    pass
+print(n)' >"$dir/udp_count.txt" 2>&1 &
+counter=$!
+sleep 0.5
+run_py "$dir/flood.log" '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.time()
+for i in range(4000):  # 2000 a second for 2 s, four times the budget
+    s.sendto(b"x" * 100, (sys.argv[1], 9000))
+    if i % 20 == 19:
+        time.sleep(max(0, t + (i + 1) / 2000 - time.time()))
+print("sent 4000 in %.2f s" % (time.time() - t))
+time.sleep(3)' "$GZ_PEER" &
+flood=$!
+sleep 3  # the process is still there (it sleeps after sending): its counters
+GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -i >"$dir/show_i.txt" 2>&1
+sed 's/^/  ltran: /' "$dir/show_i.txt"
+limited=$(awk '$5 == "python3" {print $13}' "$dir/show_i.txt")
+[ "${limited:-0}" -gt 0 ] 2>/dev/null || gz_fail "gazellectl ltran show -i counts no tx_limited for the flooding process"
+wait "$flood" || gz_fail "the flooding process failed: $(tail -3 "$dir/flood.log")"
+
+wait "$counter"
+got=$(tail -1 "$dir/udp_count.txt")
+echo "  instance_tx_pps = 500: $(cat "$dir/flood.log"); the peer got $got"
+[ "$got" -gt 0 ] 2>/dev/null || gz_fail "the peer got no datagram through the limit ($(cat "$dir/udp_count.txt"))"
+# 2 s at 500/s and the first burst (a tenth of a second's budget): at most about 1050; fewer when
+# the sender's stack delivers in bursts further apart than the bucket holds (0.1 s).
+[ "$got" -ge 400 ] && [ "$got" -le 1400 ] 2>/dev/null || gz_fail "the peer got $got of 4000 datagrams sent over 2 s through a 500/s limit, want about 1050"
+GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show --json >"$dir/show.json" 2>&1
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["instance_count"])' "$dir/show.json" >/dev/null 2>&1 \
+  || gz_fail "gazellectl ltran show --json: $(head -c 300 "$dir/show.json")"
+
+# --- ltran dies under a process's feet ------------------------------------------------
+ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("", 7070)); l.listen(4)
+c, _ = l.accept(); c.sendall(b"hello"); c.recv(100)' >/dev/null 2>&1 &
+peer=$!
+sleep 0.5
+run_py "$dir/dies.log" '
+import errno, socket, sys, time
+s = socket.create_connection((sys.argv[1], 7070), timeout=10)
+print("got", s.recv(5))
+open(sys.argv[2], "w").write("connected\n")
+s.settimeout(30)
+t = time.time()
+try:
+    s.recv(100)
+    print("recv: returned")
+except OSError as e:
+    print("recv: %s after %.1f s" % (errno.errorcode.get(e.errno, e.errno), time.time() - t))
+t = time.time()
+try:
+    socket.create_connection((sys.argv[1], 7070), timeout=10)
+    print("connect: connected")
+except OSError as e:
+    print("connect: %s after %.1f s" % (errno.errorcode.get(e.errno, e.errno), time.time() - t))
+' "$GZ_PEER" "$dir/connected" &
+py=$!
+gz_retry 20 test -e "$dir/connected" || gz_fail "python behind ltran did not connect to the peer"
+kill -KILL "$GZ_LTRAN_PID"
+wait "$py"
+sed 's/^/  python: /' "$dir/dies.log"
+grep -qE "^recv: ENETDOWN after [01]\." "$dir/dies.log" \
+  || gz_fail "a blocked recv() when ltran died: $(grep recv: "$dir/dies.log")"
+grep -qE "^connect: (ENETUNREACH|ENETDOWN|EHOSTUNREACH) after 0\." "$dir/dies.log" \
+  || gz_fail "a connect() after ltran died: $(grep connect: "$dir/dies.log")"
+kill "$peer" 2>/dev/null
+wait "$peer" 2>/dev/null
+
+# --- a new ltran over the dead one's leftovers; then SIGTERM ---------------------------
+gz_ltran_start "$ltran" "$dir/ltran.conf" "$dir/ltran2.log"
+run_py "$dir/again.log" '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7071), timeout=5)
+' "$GZ_PEER"
+grep -q "ConnectionRefusedError" "$dir/again.log" \
+  || gz_fail "behind the restarted ltran, a connect to a closed peer port should be refused: $(tail -2 "$dir/again.log")"
+gz_stop_app "$GZ_LTRAN_PID" 0 ltran "$dir/ltran2.log"
+[ ! -e "$GZ_RUN_DIR/ltran.sock" ] || gz_fail "ltran left its socket"
+GZ_FILE_PREFIX=$GZ_LTRAN_PREFIX
+gz_leftovers_check "$GZ_RUN_DIR"
+[ "$GZ_STATUS" = 0 ] && echo "ltran-lifecycle: all checks passed"
+gz_finish "$dir/ltran.log" "$dir/ltran2.log" "$dir/flood.log" "$dir/dies.log" "$dir/again.log"
