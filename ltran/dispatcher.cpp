@@ -43,7 +43,7 @@ Dispatcher::~Dispatcher() {
 }
 
 std::size_t Dispatcher::poll() noexcept {
-  const std::size_t n = from_wire() + from_instances();
+  const std::size_t n = from_wire() + from_instances() + from_kernel();
   const std::uint64_t now = rte_rdtsc();
   if (now - last_scan_ > hz_) {  // once a second: is a scan due?
     age_flows(now);
@@ -60,8 +60,29 @@ std::size_t Dispatcher::from_wire() noexcept {
     dispatch(burst[i]);
   }
   flush_pending();
+  flush_kernel();
   flush_wire();  // ARP replies
   return n;
+}
+
+std::size_t Dispatcher::from_kernel() noexcept {
+  if (opts_.kni_port == kNoPort) return 0;
+  rte_mbuf* burst[kBurst];
+  const std::uint16_t n = rte_eth_rx_burst(opts_.kni_port, 0, burst, kBurst);
+  for (std::uint16_t i = 0; i < n; ++i) to_wire(burst[i]);
+  flush_wire();
+  return n;
+}
+
+void Dispatcher::flush_kernel() noexcept {
+  if (kni_out_count_ == 0) return;
+  const std::uint16_t sent = rte_eth_tx_burst(opts_.kni_port, 0, kni_out_.data(), kni_out_count_);
+  totals_.rx_to_kernel += sent;
+  if (sent < kni_out_count_) {  // the kernel's queue is full: dropped as a NIC would
+    totals_.rx_unclaimed += kni_out_count_ - sent;
+    rte_pktmbuf_free_bulk(kni_out_.data() + sent, kni_out_count_ - sent);
+  }
+  kni_out_count_ = 0;
 }
 
 std::size_t Dispatcher::from_instances() noexcept {
@@ -112,8 +133,8 @@ void Dispatcher::dispatch_arp(rte_mbuf* m) noexcept {
     if (copy != nullptr) deliver(inst, 0, copy);
     any = true;
   }
-  if (!any || arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
-    if (!any) ++totals_.rx_unclaimed;
+  if (!any) return unclaimed(m);  // the kernel's own addresses (kni_switch = 1), or nobody's
+  if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
     rte_pktmbuf_free(m);
     return;
   }
@@ -319,6 +340,11 @@ void Dispatcher::flush_wire() noexcept {
 }
 
 void Dispatcher::unclaimed(rte_mbuf* m) noexcept {
+  if (opts_.kni_port != kNoPort) {
+    if (kni_out_count_ == kni_out_.size()) flush_kernel();
+    kni_out_[kni_out_count_++] = m;
+    return;
+  }
   ++totals_.rx_unclaimed;
   rte_pktmbuf_free(m);
 }

@@ -8,7 +8,8 @@
 // (address, port), spread by the 4-tuple's hash as SO_REUSEPORT does; UDP by
 // (address, port) claimed or learned from what the process sent; ICMP and
 // IPv4 fragments to the address's first owner. Anything else is unclaimed:
-// counted and dropped.
+// handed to the host's kernel (kni_switch = 1), or counted and dropped; what
+// the kernel sends goes out as it is.
 // From a process: only frames from its own address (ARP or IPv4) go out,
 // under its rate limit; an outgoing SYN enters the flow table.
 // Thread: everything from the one dispatch thread (the control requests are
@@ -35,6 +36,7 @@ class Dispatcher {
   struct Options {
     std::uint16_t wire_port = 0;  // the bond (or single port) ltran owns
     const WirePort* wire = nullptr;  // its members, for gazellectl
+    std::uint16_t kni_port = kNoPort;  // kni_switch = 1: the kernel's tap port
     std::uint32_t bond_mode = 1;
     rte_mempool* pool = nullptr;
     std::array<std::uint8_t, 6> mac{};
@@ -81,6 +83,8 @@ class Dispatcher {
 
   std::size_t from_wire() noexcept;
   std::size_t from_instances() noexcept;
+  std::size_t from_kernel() noexcept;
+  void flush_kernel() noexcept;
   void dispatch(rte_mbuf* m) noexcept;
   void dispatch_arp(rte_mbuf* m) noexcept;
   void dispatch_ipv4(rte_mbuf* m) noexcept;
@@ -105,6 +109,8 @@ class Dispatcher {
   wire::LtranTotals totals_{};
   std::array<rte_mbuf*, kBurst * 2> wire_out_{};
   std::array<std::uint32_t, kBurst * 2> wire_bytes_{};
+  std::array<rte_mbuf*, kBurst> kni_out_{};
+  std::uint16_t kni_out_count_ = 0;
   std::uint16_t wire_out_count_ = 0;
   std::uint64_t hz_ = 0, started_ = 0, last_scan_ = 0;
 };

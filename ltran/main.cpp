@@ -28,6 +28,7 @@
 
 #include "config.hpp"
 #include "dispatcher.hpp"
+#include "kni_port.hpp"
 #include "gz/version.hpp"
 #include "server.hpp"
 #include "wire_port.hpp"
@@ -126,6 +127,15 @@ int serve(const LtranConfig& c) {
     std::fprintf(stderr, "ltran: %s\n", port.error().message.c_str());
     return 2;
   }
+  std::unique_ptr<KniPort> kni;
+  if (c.kni_switch) {
+    auto k = KniPort::open(c.bond_macs.at(0), pool);
+    if (!k) {
+      std::fprintf(stderr, "ltran: %s\n", k.error().message.c_str());
+      return 2;
+    }
+    kni = std::move(k.value());
+  }
   open_up_dpdk_tmp_dir();
   auto server = Server::start({run_dir(), c.unix_prefix, c.allow_uids, c.allow_gids, c.path});
   if (!server) {
@@ -135,6 +145,7 @@ int serve(const LtranConfig& c) {
   Dispatcher::Options o;
   o.wire_port = port.value()->id();
   o.wire = port.value().get();
+  o.kni_port = kni != nullptr ? kni->id() : kNoPort;
   o.bond_mode = c.bond_mode;
   o.pool = pool;
   o.mac = c.bond_macs.at(0);
@@ -154,6 +165,7 @@ int serve(const LtranConfig& c) {
     run(d, *server.value());
   }  // every process's memif port closes before the wire port does
   server.value().reset();
+  kni.reset();
   port.value().reset();
   rte_mempool_free(pool);
   std::fprintf(stderr, "ltran: stopped\n");
