@@ -200,6 +200,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ltran: %s\n", config.error().message.c_str());
     return 1;
   }
+  if (config.value().bond_ports.size() > 1) {  // Gazelle allows two; one wire port is served here
+    std::fprintf(stderr, "ltran: %s: bond_ports: %zu bonds; allowed: one mask (a second bond is not served yet)\n",
+                 config.value().where("bond_ports").c_str(), config.value().bond_ports.size());
+    return 1;
+  }
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
