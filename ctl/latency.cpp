@@ -3,15 +3,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "latency.hpp"
 #include "show.hpp"
 
 namespace gz::ctl {
 namespace {
-
-struct Summary {
-  std::uint64_t samples = 0;
-  double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
-};
 
 // The middle of bucket i, in microseconds (a bucket spans at most 25% of its low edge).
 double bucket_us(int i) {
@@ -20,7 +16,9 @@ double bucket_us(int i) {
   return (low + high) / 2 / 1000;
 }
 
-double percentile(const std::uint64_t* h, std::uint64_t samples, double q) {
+}  // namespace
+
+double latency_percentile_us(const std::uint64_t* h, std::uint64_t samples, double q) {
   const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(samples) + 0.999999);
   std::uint64_t seen = 0;
   for (int i = 0; i < wire::kLatencyBuckets; ++i) {
@@ -30,13 +28,20 @@ double percentile(const std::uint64_t* h, std::uint64_t samples, double q) {
   return 0;
 }
 
+namespace {
+
+struct Summary {
+  std::uint64_t samples = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
 Summary summarize(const std::uint64_t* h, std::uint64_t max_ns) {
   Summary s;
   for (int i = 0; i < wire::kLatencyBuckets; ++i) s.samples += h[i];
   if (s.samples == 0) return s;
-  s.p50_us = percentile(h, s.samples, 0.50);
-  s.p99_us = percentile(h, s.samples, 0.99);
-  s.p999_us = percentile(h, s.samples, 0.999);
+  s.p50_us = latency_percentile_us(h, s.samples, 0.50);
+  s.p99_us = latency_percentile_us(h, s.samples, 0.99);
+  s.p999_us = latency_percentile_us(h, s.samples, 0.999);
   s.max_us = static_cast<double>(max_ns) / 1000;
   // A bucket's middle may lie above the largest sample in it.
   for (double* p : {&s.p50_us, &s.p99_us, &s.p999_us}) *p = *p > s.max_us ? s.max_us : *p;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <utility>
 
 #include "control_client.hpp"
+#include "latency.hpp"
 #include "gz/wire.hpp"
 
 namespace gz::ctl {
@@ -26,8 +28,8 @@ using wire::LtranTotals;
 
 struct LtranOptions {
   std::string prefix;  // unix_prefix
-  char mode = 0;       // 0 totals, 'i' instances, 'r' rates
-  unsigned secs = 1;   // -r's interval
+  char mode = 0;       // 0 totals, 'i' instances, 'r' rates, 'b' bursts and lengths, 'l' latency
+  unsigned secs = 1;   // -r, -b and -l's interval
   bool json = false;
 };
 
@@ -76,10 +78,13 @@ constexpr InstanceCounter kInstance[] = {
 constexpr std::uint32_t kMaxBody = 1u << 24;
 constexpr std::size_t kMaxMembers = std::extent_v<decltype(LtranTotals::port_ids)>;
 constexpr std::size_t kMaxPorts = std::extent_v<decltype(LtranInstanceInfo::ports)>;
+constexpr std::size_t kBurstSizes = std::extent_v<decltype(LtranTotals::rx_bursts)>;
+constexpr std::size_t kLengths = std::extent_v<decltype(LtranTotals::rx_lengths)>;
+static_assert(kLengths == std::size(wire::kLtranLengths));
 
 int ltran_usage() {
   std::fprintf(stderr,
-               "usage: gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u UNIX_PREFIX]\n"
+               "usage: gazellectl ltran show [-r [SECONDS] | -b [SECONDS] | -l [SECONDS] | -i] [--json] [-u UNIX_PREFIX]\n"
                "       gazellectl ltran quit [-u UNIX_PREFIX]\n");
   return 2;
 }
@@ -390,6 +395,196 @@ void print_rates(const Snapshot& a, const Snapshot& b, double secs, bool json) {
   if (json) std::printf("]}\n");
 }
 
+// --- -b -----------------------------------------------------------------------
+
+// The frame lengths of rx_lengths[k], from kLtranLengths' upper bounds: "<=64", "65-128", ..., ">9018".
+std::string length_label(std::size_t k) {
+  const std::uint32_t hi = wire::kLtranLengths[k];
+  if (k == 0) return "<=" + std::to_string(hi);
+  const std::uint32_t lo = wire::kLtranLengths[k - 1] + 1;
+  return hi == UINT32_MAX ? ">" + std::to_string(lo - 1) : std::to_string(lo) + "-" + std::to_string(hi);
+}
+
+using Cells = std::vector<std::pair<std::string, double>>;
+
+// A label row over a rate row, eight cells a line: 33 burst sizes do not fit across.
+void print_cells(const Cells& cells) {
+  constexpr std::size_t kPerLine = 8;
+  for (std::size_t first = 0; first < cells.size(); first += kPerLine) {
+    const std::size_t end = std::min(cells.size(), first + kPerLine);
+    std::printf("    ");
+    for (std::size_t k = first; k < end; ++k) std::printf(" %10s", cells[k].first.c_str());
+    std::printf("\n    ");
+    for (std::size_t k = first; k < end; ++k) std::printf(" %10.1f", cells[k].second);
+    std::printf("\n");
+  }
+}
+
+void print_cells_json(const Cells& cells) {
+  std::printf("{");
+  for (std::size_t k = 0; k < cells.size(); ++k) {
+    std::printf("%s\"%s\": %.1f", k ? ", " : "", cells[k].first.c_str(), cells[k].second);
+  }
+  std::printf("}");
+}
+
+// One direction of -b. frames: the packets counter of that direction, which
+// counts exactly the frames of these bursts (the mean is exact though tx's
+// last size counts larger flushes too). tx: label the last size "32+" in text.
+void burst_direction(const char* key, const char* what, const std::uint64_t* a, const std::uint64_t* b,
+                     std::uint64_t frames, double secs, bool json, bool tx) {
+  Cells cells;
+  std::uint64_t bursts = 0;
+  for (std::size_t n = 0; n < kBurstSizes; ++n) {
+    if (b[n] == a[n]) continue;
+    bursts += b[n] - a[n];
+    const bool more = tx && !json && n + 1 == kBurstSizes;
+    cells.emplace_back(std::to_string(n) + (more ? "+" : ""), static_cast<double>(b[n] - a[n]) / secs);
+  }
+  const double mean = bursts ? static_cast<double>(frames) / static_cast<double>(bursts) : 0;
+  if (json) {
+    std::printf(", \"%s\": {\"per_s\": %.1f, \"mean_frames\": ", key, static_cast<double>(bursts) / secs);
+    if (bursts) {
+      std::printf("%.2f", mean);
+    } else {
+      std::printf("null");
+    }
+    std::printf(", \"by_size\": ");
+    print_cells_json(cells);
+    std::printf("}");
+    return;
+  }
+  if (bursts == 0) {
+    std::printf("  %s: none\n", what);
+    return;
+  }
+  std::printf("  %s: %.1f/s, %.2f frames a burst on average; by frames in the burst%s:\n", what,
+              static_cast<double>(bursts) / secs, mean, tx ? " (0: the port took none; 32+: 32 or more)" : "");
+  print_cells(cells);
+}
+
+void print_bursts(const LtranTotals& a, const LtranTotals& b, double secs, bool json) {
+  if (json) {
+    std::printf("{\"pid\": %u, \"interval_s\": %.3f", b.pid, secs);
+  } else {
+    std::printf("ltran pid %u: per second over %.1f s\n", b.pid, secs);
+  }
+  burst_direction("rx_bursts", "rx bursts from the wire", a.rx_bursts, b.rx_bursts, b.rx_packets - a.rx_packets, secs,
+                  json, false);
+  burst_direction("tx_bursts", "tx bursts to the wire", a.tx_bursts, b.tx_bursts, b.tx_packets - a.tx_packets, secs,
+                  json, true);
+  Cells lengths;
+  for (std::size_t k = 0; k < kLengths; ++k) {
+    lengths.emplace_back(length_label(k), static_cast<double>(b.rx_lengths[k] - a.rx_lengths[k]) / secs);
+  }
+  if (json) {
+    std::printf(", \"rx_lengths\": ");
+    print_cells_json(lengths);
+    std::printf("}\n");
+    return;
+  }
+  std::printf("  frames from the wire by length in bytes, per second:\n");
+  print_cells(lengths);
+}
+
+// --- -l -----------------------------------------------------------------------
+
+// "0.45", "12.3": microseconds with 2 decimals below 10, 1 above, since
+// ltran's own latencies are mostly below a microsecond.
+std::string us_text(double us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, us < 10 ? "%.2f" : "%.1f", us);
+  return buf;
+}
+
+// A bucket's upper edge: the next bucket's low edge (the last one has none).
+double bucket_high_us(int i) {
+  return static_cast<double>(wire::latency_bucket_low(i + 1 < wire::kLatencyBuckets ? i + 1 : i)) / 1000;
+}
+
+using Histogram = std::array<std::uint64_t, wire::kLatencyBuckets>;
+
+struct LatencySummary {
+  std::uint64_t samples = 0;
+  double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
+LatencySummary summarize(const Histogram& h) {
+  LatencySummary s;
+  int top = 0;
+  for (int i = 0; i < wire::kLatencyBuckets; ++i) {
+    s.samples += h[i];
+    if (h[i] != 0) top = i;
+  }
+  if (s.samples == 0) return s;
+  s.p50_us = latency_percentile_us(h.data(), s.samples, 0.50);
+  s.p99_us = latency_percentile_us(h.data(), s.samples, 0.99);
+  s.p999_us = latency_percentile_us(h.data(), s.samples, 0.999);
+  // ltran keeps no largest sample: the top bucket's upper edge bounds it.
+  s.max_us = bucket_high_us(top);
+  return s;
+}
+
+void latency_json(const char* key, const Histogram& h, const LatencySummary& s) {
+  std::printf(", \"%s\": {\"samples\": %" PRIu64, key, s.samples);
+  if (s.samples == 0) {
+    std::printf(", \"p50_us\": null, \"p99_us\": null, \"p99.9_us\": null, \"max_us\": null");
+  } else {
+    std::printf(", \"p50_us\": %.3f, \"p99_us\": %.3f, \"p99.9_us\": %.3f, \"max_us\": %.3f", s.p50_us, s.p99_us,
+                s.p999_us, s.max_us);
+  }
+  std::printf(", \"histogram\": [");
+  bool first = true;
+  for (int i = 0; i < wire::kLatencyBuckets; ++i) {
+    if (h[i] == 0) continue;
+    std::printf("%s[%" PRIu64 ", %" PRIu64 "]", std::exchange(first, false) ? "" : ", ", wire::latency_bucket_low(i), h[i]);
+  }
+  std::printf("]}");
+}
+
+// As lstack show -l prints its histograms: the percentiles, then a bar per bucket.
+void latency_text(const char* name, const char* what, const Histogram& h, const LatencySummary& s) {
+  if (s.samples == 0) {
+    std::printf("  %s (%s): no samples (no frames this way in the interval)\n", name, what);
+    return;
+  }
+  std::printf("  %s (%s): %" PRIu64 " frames, p50 %s us, p99 %s us, p99.9 %s us, max %s us\n", name, what, s.samples,
+              us_text(s.p50_us).c_str(), us_text(s.p99_us).c_str(), us_text(s.p999_us).c_str(),
+              us_text(s.max_us).c_str());
+  const std::uint64_t peak = *std::max_element(h.begin(), h.end());
+  for (int i = 0; i < wire::kLatencyBuckets; ++i) {
+    if (h[i] == 0) continue;
+    const int bar = static_cast<int>(40 * h[i] / peak);
+    std::printf("    >= %8s us %12" PRIu64 " %.*s\n", us_text(static_cast<double>(wire::latency_bucket_low(i)) / 1000).c_str(),
+                h[i], bar > 0 ? bar : 1, "########################################");
+  }
+}
+
+void latency_direction(const char* key, const char* name, const char* what, const std::uint64_t* a,
+                       const std::uint64_t* b, bool json) {
+  Histogram h{};
+  for (int i = 0; i < wire::kLatencyBuckets; ++i) h[i] = b[i] - a[i];
+  const LatencySummary s = summarize(h);
+  if (json) {
+    latency_json(key, h, s);
+  } else {
+    latency_text(name, what, h, s);
+  }
+}
+
+void print_time_inside(const LtranTotals& a, const LtranTotals& b, double secs, bool json) {
+  if (json) {
+    std::printf("{\"pid\": %u, \"interval_s\": %.3f", b.pid, secs);
+  } else {
+    std::printf("ltran pid %u: time frames spent inside ltran over %.1f s\n", b.pid, secs);
+  }
+  latency_direction("wire_to_process", "wire -> process", "the wire's rx burst to the process's memif queue",
+                    a.latency_in, b.latency_in, json);
+  latency_direction("process_to_wire", "process -> wire", "the process's memif burst to the wire's tx queue",
+                    a.latency_out, b.latency_out, json);
+  if (json) std::printf("}\n");
+}
+
 // --- commands -----------------------------------------------------------------
 
 bool to_seconds(const std::string& s, unsigned& out) {
@@ -398,30 +593,47 @@ bool to_seconds(const std::string& s, unsigned& out) {
   return true;
 }
 
+bool is_mode(const std::string& a) { return a == "-r" || a == "-i" || a == "-b" || a == "-l"; }
+
+// The modes that compare two snapshots taken SECONDS apart.
+bool over_interval(char mode) { return mode == 'r' || mode == 'b' || mode == 'l'; }
+
 // Returns 0, or the exit status of a usage error (printed).
 int parse_show(const std::vector<std::string>& args, LtranOptions& o) {
   for (std::size_t i = 2; i < args.size(); ++i) {
     const std::string& a = args[i];
-    const bool after_r = args[i - 1] == "-r" && o.mode == 'r';
+    const bool after_mode = over_interval(o.mode) && args[i - 1] == std::string{'-', o.mode};
     if (a == "-u" && i + 1 < args.size()) {
       o.prefix = args[++i];
     } else if (a == "--json") {
       o.json = true;
-    } else if ((a == "-r" || a == "-i") && o.mode == 0) {
+    } else if (is_mode(a) && o.mode == 0) {
       o.mode = a[1];
-    } else if (after_r && to_seconds(a, o.secs)) {
-      // [SECONDS], as lstack show -r [SECONDS]
+    } else if (after_mode && to_seconds(a, o.secs)) {
+      // [SECONDS], as lstack show -r [SECONDS] and Gazelle's ltran show -r|-b|-l [time]
     } else {
       std::fprintf(stderr, "gazellectl: unexpected argument '%s'%s\n", a.c_str(),
-                   a == "-r" || a == "-i" ? " (-r and -i go alone)" : "");
+                   is_mode(a) ? " (-r, -b, -l and -i go alone)" : "");
       return ltran_usage();
     }
   }
   if (o.secs < 1 || o.secs > 3600) {
-    std::fprintf(stderr, "gazellectl: -r takes 1 to 3600 seconds\n");
+    std::fprintf(stderr, "gazellectl: -%c takes 1 to 3600 seconds\n", o.mode);
     return 2;
   }
   return 0;
+}
+
+// The second snapshot of -r, -b and -l, secs after a.
+std::string later_snapshot(const std::string& path, unsigned secs, const Snapshot& a, Snapshot& b) {
+  const timespec ts{static_cast<time_t>(secs), 0};
+  nanosleep(&ts, nullptr);
+  if (std::string err = take_snapshot(path, b); !err.empty()) return err;
+  if (b.totals.pid != a.totals.pid) {
+    return "ltran restarted in the interval (pid " + std::to_string(a.totals.pid) + ", then " +
+           std::to_string(b.totals.pid) + "): nothing to compare";
+  }
+  return "";
 }
 
 int show(const std::vector<std::string>& args) {
@@ -430,23 +642,20 @@ int show(const std::vector<std::string>& args) {
   const std::string path = socket_path(o.prefix);
   Snapshot a, b;
   std::string err = take_snapshot(path, a);
-  if (err.empty() && o.mode == 'r') {
-    const timespec ts{static_cast<time_t>(o.secs), 0};
-    nanosleep(&ts, nullptr);
-    err = take_snapshot(path, b);
-    if (err.empty() && b.totals.pid != a.totals.pid) {
-      err = "ltran restarted in the interval (pid " + std::to_string(a.totals.pid) + ", then " +
-            std::to_string(b.totals.pid) + "): no rates";
-    }
-  }
+  if (err.empty() && over_interval(o.mode)) err = later_snapshot(path, o.secs, a, b);
   if (!err.empty()) {
     std::fprintf(stderr, "gazellectl: %s\n", err.c_str());
     return 1;
   }
+  // ltran's own clock: the interval without our connects and the wait for its loop.
+  const std::uint64_t ns = b.totals.uptime_ns - a.totals.uptime_ns;
+  const double secs = b.totals.uptime_ns > a.totals.uptime_ns ? static_cast<double>(ns) / 1e9 : o.secs;
   if (o.mode == 'r') {
-    // ltran's own clock: the interval without our connects and the wait for its loop.
-    const std::uint64_t ns = b.totals.uptime_ns - a.totals.uptime_ns;
-    print_rates(a, b, b.totals.uptime_ns > a.totals.uptime_ns ? static_cast<double>(ns) / 1e9 : o.secs, o.json);
+    print_rates(a, b, secs, o.json);
+  } else if (o.mode == 'b') {
+    print_bursts(a.totals, b.totals, secs, o.json);
+  } else if (o.mode == 'l') {
+    print_time_inside(a.totals, b.totals, secs, o.json);
   } else if (o.json) {
     print_json(a);
   } else if (o.mode == 'i') {

@@ -1,8 +1,9 @@
-// gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u UNIX_PREFIX]
+// gazellectl ltran show [-r [SECONDS] | -b [SECONDS] | -l [SECONDS] | -i] [--json] [-u UNIX_PREFIX]
 // gazellectl ltran quit [-u UNIX_PREFIX]
 //
 // Asks ltran over <run_dir>/<unix_prefix>ltran.sock (gz/wire.hpp, the "ltran"
-// section): its totals, the lstack processes registered with it, or a stop.
+// section): its totals, their rates, burst sizes and frame lengths, the time
+// frames spend inside it, the lstack processes registered with it, or a stop.
 // One request per connection, as ltran expects of gazellectl.
 #pragma once
 

@@ -5,7 +5,7 @@
 //   gazellectl lstack show [PID|IP] [-r [SECONDS] | -c] [--json] [-u PREFIX]
 //   gazellectl lstack set PID|IP lowpower {0|1} | loglevel {error|info|debug} [-u PREFIX]
 //   gazellectl lstack capture PID|IP -w FILE [-f FILTER] [-c COUNT] [-G SECONDS] [-s SNAPLEN] [-u PREFIX]
-//   gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u PREFIX]
+//   gazellectl ltran show [-r [SECONDS] | -b [SECONDS] | -l [SECONDS] | -i] [--json] [-u PREFIX]
 //   gazellectl ltran quit [-u PREFIX]
 //   gazellectl --version | --help
 #include <arpa/inet.h>
@@ -54,11 +54,15 @@ int usage(FILE* out, int status) {
                "                  the frames the stacks receive and send, to a pcap file (tcpdump -r reads it);\n"
                "                  -c stops after COUNT, -G starts a new FILE (through strftime) every SECONDS,\n"
                "                  SIGINT/SIGTERM stop it\n"
-               "       gazellectl ltran show [-r [SECONDS] | -i] [--json] [-u UNIX_PREFIX]\n"
+               "       gazellectl ltran show [-r [SECONDS] | -b [SECONDS] | -l [SECONDS] | -i] [--json] [-u UNIX_PREFIX]\n"
                "         no option  ltran's totals: packets and bytes each way, drops by reason, flows, the bond\n"
                "         -i         one line per lstack process registered with ltran, with its claimed ports\n"
                "         -r         rates per second over SECONDS (default 1), in total and per process\n"
-               "         --json     one JSON object: the totals by name and \"instances\": [...]\n"
+               "         -b         per second over SECONDS (default 1): rx and tx bursts by frames in the burst\n"
+               "                    (and their mean), frames from the wire by length\n"
+               "         -l         time frames spent inside ltran over SECONDS (default 1), p50/p99/p99.9/max:\n"
+               "                    wire -> process (rx burst to memif queue), process -> wire (memif burst to tx queue)\n"
+               "         --json     one JSON object: the totals by name and \"instances\": [...], or what -r, -b or -l show\n"
                "       gazellectl ltran quit [-u UNIX_PREFIX]                  stops ltran (root or ltran's user)\n"
                "       gazellectl --version | --help\n"
                "control sockets are looked up in $GAZELLE_RUN_DIR (default /var/run/gazelle), ltran's as <UNIX_PREFIX>ltran.sock\n");

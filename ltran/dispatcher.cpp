@@ -9,6 +9,7 @@
 #include <rte_tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace gz::ltran {
@@ -24,6 +25,12 @@ std::uint32_t mix(std::uint32_t a, std::uint32_t b, std::uint32_t c) noexcept {
 }
 
 std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+
+int length_bucket(std::uint32_t len) noexcept {
+  int i = 0;
+  while (len > wire::kLtranLengths[i]) ++i;  // the last bound is UINT32_MAX
+  return i;
+}
 
 }  // namespace
 
@@ -54,12 +61,17 @@ std::size_t Dispatcher::poll() noexcept {
 std::size_t Dispatcher::from_wire() noexcept {
   rte_mbuf* burst[kBurst];
   const std::uint16_t n = rte_eth_rx_burst(opts_.wire_port, 0, burst, kBurst);
+  if (n == 0) return 0;
+  const std::uint64_t t0 = rte_rdtsc();
+  ++totals_.rx_bursts[n];
   for (std::uint16_t i = 0; i < n; ++i) {
     ++totals_.rx_packets;
     totals_.rx_bytes += burst[i]->pkt_len;
+    ++totals_.rx_lengths[length_bucket(burst[i]->pkt_len)];
     dispatch(burst[i]);
   }
   flush_pending();
+  totals_.latency_in[wire::latency_bucket(ns_since(t0))] += n;
   flush_kernel();
   flush_wire();  // ARP replies
   return n;
@@ -88,6 +100,7 @@ void Dispatcher::flush_kernel() noexcept {
 std::size_t Dispatcher::from_instances() noexcept {
   std::size_t moved = 0;
   rte_mbuf* burst[kBurst];
+  const std::uint64_t t0 = rte_rdtsc();
   for (Instance& inst : slots_) {
     if (!inst.live) continue;
     for (std::uint16_t q = 0; q < inst.queues; ++q) {
@@ -97,7 +110,12 @@ std::size_t Dispatcher::from_instances() noexcept {
     }
   }
   flush_wire();
+  if (moved != 0) totals_.latency_out[wire::latency_bucket(ns_since(t0))] += moved;
   return moved;
+}
+
+std::uint64_t Dispatcher::ns_since(std::uint64_t t0) const noexcept {
+  return (rte_rdtsc() - t0) * 1000000000ull / hz_;
 }
 
 void Dispatcher::dispatch(rte_mbuf* m) noexcept {
@@ -331,6 +349,7 @@ void Dispatcher::flush_wire() noexcept {
     sent += rte_eth_tx_burst(opts_.wire_port, 0, wire_out_.data() + sent, wire_out_count_ - sent);
   }
   totals_.tx_packets += sent;
+  ++totals_.tx_bursts[std::min<std::uint16_t>(sent, kBurst)];
   for (std::uint16_t i = 0; i < sent; ++i) totals_.tx_bytes += wire_bytes_[i];
   if (sent < wire_out_count_) {
     totals_.tx_dropped += wire_out_count_ - sent;

@@ -97,6 +97,7 @@ class Dispatcher {
   void flush_wire() noexcept;
   void unclaimed(rte_mbuf* m) noexcept;
   void age_flows(std::uint64_t now) noexcept;
+  std::uint64_t ns_since(std::uint64_t tsc) const noexcept;
   Instance* owner_of(std::uint32_t addr) noexcept;
   Instance* find_fd(int fd) const noexcept;
   // The process listening on (proto, addr, port), chosen by hash among them; nullptr if none.

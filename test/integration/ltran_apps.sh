@@ -89,6 +89,31 @@ wrk_check "$dir/wrk1.out"
 pids=$(awk '{print $1}' "$dir/access.log" | sort -u | wc -l)
 echo "  nginx workers that served: $pids ($(awk '{print $1}' "$dir/access.log" | sort | uniq -c | tr '\n' ' '))"
 [ "$pids" -ge 2 ] || gz_fail "wrk's 64 connections were served by $pids nginx worker(s), want both"
+# gazellectl ltran show -b and -l during a short second load: bursts each way, and the time
+# frames spend inside ltran each way. Text for the log, --json for the checks.
+ip netns exec "$GZ_NS_P" wrk -t1 -c16 -d3s "http://$nginx_ip/small.html" >/dev/null 2>&1 &
+wrk_pid=$!
+sleep 0.3  # wrk's connections up: both snapshots inside the load
+show_pids=()
+for opt in b l; do
+  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -$opt 2 >"$dir/show_$opt.txt" 2>&1 &
+  show_pids+=($!)
+  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -$opt 2 --json >"$dir/show_$opt.json" 2>&1 &
+  show_pids+=($!)
+done
+for p in "${show_pids[@]}"; do wait "$p" || gz_fail "gazellectl ltran show -b/-l: exit status $? (see below)"; done
+wait "$wrk_pid"
+sed 's/^/  ltran -b: /' "$dir/show_b.txt"
+sed 's/^/  ltran -l: /' "$dir/show_l.txt"
+why=$(/usr/bin/python3 -c '
+import json, sys
+b, l = (json.load(open(f)) for f in sys.argv[1:3])
+bad = ["-b: %s %s/s" % (k, b[k]["per_s"]) for k in ("rx_bursts", "tx_bursts") if not b[k]["per_s"] > 0]
+bad += ["-l: %s no p50 (%d samples)" % (k, l[k]["samples"]) for k in ("wire_to_process", "process_to_wire")
+        if l[k]["p50_us"] is None]
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+' "$dir/show_b.json" "$dir/show_l.json" 2>&1) || gz_fail "gazellectl ltran show -b/-l under wrk: $why"
 # One connection a request: with keep-alive the kernel too shows read errors at a reload
 # (the old workers close their idle connections under wrk's next request).
 ip netns exec "$GZ_NS_P" wrk -t2 -c64 -d10s --timeout 5s -H 'Connection: close' "http://$nginx_ip/small.html" >"$dir/wrk2.out" 2>&1 &

@@ -349,8 +349,21 @@ struct LtranTotals {
   std::uint32_t reserved;
   std::uint32_t port_ids[8];
   std::uint32_t link_up[8];            // 1 when the member's (kernel) link is up
+  // gazellectl ltran show -b: bursts by size (index = frames in the burst, 1..32; 32 counts
+  // larger tx flushes too, 0 a tx flush the port took nothing of),
+  // from the wire's rx queue and to the wire's tx queue; frames from the wire by
+  // length (kLtranLengths' upper bounds, the last one unbounded).
+  std::uint64_t rx_bursts[33];
+  std::uint64_t tx_bursts[33];
+  std::uint64_t rx_lengths[8];
+  // gazellectl ltran show -l: frames by the time they spent inside ltran
+  // (latency_bucket(ns)): from the wire's rx burst to the process's memif
+  // queue, and from the process's memif burst to the wire's tx queue.
+  std::uint64_t latency_in[kLatencyBuckets];
+  std::uint64_t latency_out[kLatencyBuckets];
 };
-static_assert(sizeof(LtranTotals) == 184);
+inline constexpr std::uint32_t kLtranLengths[8] = {64, 128, 256, 512, 1024, 1518, 9018, 0xffffffff};
+static_assert(sizeof(LtranTotals) == 184 + 74 * 8 + 2 * kLatencyBuckets * 8);
 
 inline constexpr std::uint32_t kOffloadRxIp = 1, kOffloadRxL4 = 2, kOffloadTxIp = 4, kOffloadTxL4 = 8;
 static_assert(kSnmpCount == sizeof(CtlStackStats::snmp) / sizeof(std::uint64_t), "one counter per name");
