@@ -1,7 +1,7 @@
 // ltran.conf parsing: libconfig syntax, Gazelle's keys plus ours, one precise
 // message for the first bad thing found, in the style of lstack.conf's reader
-// (stack/runtime/config*.cpp). ltran links none of stack's code, so the few
-// text helpers that style needs are repeated here in their small form.
+// (stack/runtime/config*.cpp). ltran links none of stack's code: the text
+// helpers that style needs are the header-only gz/conf_text.hpp, shared with it.
 #include "config.hpp"
 
 #include <arpa/inet.h>
@@ -19,6 +19,8 @@
 #include <cstring>
 #include <new>
 
+#include "gz/conf_text.hpp"
+
 namespace gz::ltran {
 namespace {
 
@@ -32,144 +34,21 @@ constexpr long long kMaxId = 4294967294LL;
 // libconfig 1.5 keeps only the low 32 bits of "100000000000" (no L suffix), so
 // integers are read again from the text, and messages quote values as written.
 
-bool is_name_char(char ch) {
-  return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '-' || ch == '*';
-}
-
-// Index just past the comment or string literal that starts at i; i when none does.
-std::size_t skip_comment_or_string(std::string_view t, std::size_t i) {
-  if (t[i] == '#' || t.substr(i, 2) == "//") return std::min(t.find('\n', i), t.size());
-  if (t.substr(i, 2) == "/*") {
-    const std::size_t e = t.find("*/", i + 2);
-    return e == npos ? t.size() : e + 2;
-  }
-  if (t[i] != '"') return i;
-  for (std::size_t j = i + 1; j < t.size(); ++j) {
-    if (t[j] == '\\') {
-      ++j;
-    } else if (t[j] == '"') {
-      return j + 1;
-    }
-  }
-  return t.size();
-}
-
-// Index of the next character that is neither blank nor inside a comment.
-std::size_t skip_blank(std::string_view t, std::size_t i) {
-  while (i < t.size()) {
-    if (std::isspace(static_cast<unsigned char>(t[i])) != 0) {
-      ++i;
-    } else if (t[i] != '"' && skip_comment_or_string(t, i) != i) {
-      i = skip_comment_or_string(t, i);
-    } else {
-      break;
-    }
-  }
-  return i;
-}
-
-// The value that starts at i: a string, a bracketed list, array or group, or
-// a scalar up to ';', ',' or the end of its line.
-std::string_view value_at(std::string_view t, std::size_t i) {
-  if (t[i] == '"') return t.substr(i, skip_comment_or_string(t, i) - i);
-  std::size_t e = i;
-  if (std::string_view("[({").find(t[i]) != npos) {
-    for (int depth = 0; e < t.size();) {
-      if (const std::size_t j = skip_comment_or_string(t, e); j != e) {
-        e = j;
-        continue;
-      }
-      if (std::string_view("[({").find(t[e]) != npos) ++depth;
-      if (std::string_view("])}").find(t[e]) != npos && --depth == 0) return t.substr(i, e + 1 - i);
-      ++e;
-    }
-    return t.substr(i);
-  }
-  while (e < t.size() && std::string_view(";,\n#").find(t[e]) == npos && t.substr(e, 2) != "//" && t.substr(e, 2) != "/*") ++e;
-  while (e > i && std::isspace(static_cast<unsigned char>(t[e - 1])) != 0) --e;
-  return t.substr(i, e - i);
-}
-
-// Where `name = ` (or `name :`) starts at or after i, outside comments and
-// strings; npos when it does not, or (one_line) not before the end of i's line.
-// value_pos is set to the value's first character.
-std::size_t find_setting(std::string_view t, std::size_t i, std::string_view name, bool one_line, std::size_t& value_pos) {
-  const std::size_t end = one_line ? std::min(t.find('\n', i), t.size()) : t.size();
-  while (i < end) {
-    if (const std::size_t j = skip_comment_or_string(t, i); j != i) {
-      i = j;
-      continue;
-    }
-    if (!is_name_char(t[i]) || (i > 0 && is_name_char(t[i - 1]))) {
-      ++i;
-      continue;
-    }
-    std::size_t k = i;
-    while (k < t.size() && is_name_char(t[k])) ++k;
-    if (t.substr(i, k - i) == name) {
-      const std::size_t v = skip_blank(t, k);
-      if (v < t.size() && (t[v] == '=' || t[v] == ':')) {
-        value_pos = skip_blank(t, v + 1);
-        if (value_pos < t.size()) return i;
-      }
-    }
-    i = k;
-  }
-  return npos;
-}
-
-// The value of setting `name` as written, for a setting whose name is on
-// `line` of `text`; empty when it cannot be found.
-std::string_view setting_literal(std::string_view text, int line, std::string_view name) {
-  std::size_t i = 0;
-  for (int l = 1; l < line && i != npos; ++l) {
-    i = text.find('\n', i);
-    if (i != npos) ++i;
-  }
-  std::size_t v = 0;
-  if (i == npos) return {};
-  return find_setting(text, i, name, true, v) == npos ? std::string_view() : value_at(text, v);
-}
-
 // The items of a written list or array "[1, \"a\"]", blanks and comments dropped.
 // Empty when lit does not split cleanly.
 std::vector<std::string_view> list_items(std::string_view lit) {
   if (lit.size() < 2 || (lit.front() != '[' && lit.front() != '(')) return {};
   const std::string_view body = lit.substr(0, lit.size() - 1);  // without the closing bracket
   std::vector<std::string_view> items;
-  for (std::size_t i = skip_blank(body, 1); i < body.size();) {
-    const std::string_view v = value_at(body, i);
+  for (std::size_t i = conf::skip_blank(body, 1); i < body.size();) {
+    const std::string_view v = conf::value_at(body, i);
     if (v.empty()) return {};
     items.push_back(v);
-    i = skip_blank(body, i + v.size());
+    i = conf::skip_blank(body, i + v.size());
     if (i < body.size() && body[i] != ',') return {};
-    i = skip_blank(body, i + 1);
+    i = conf::skip_blank(body, i + 1);
   }
   return items;
-}
-
-// An integer literal of libconfig ("-5", "0x1F", "7L"), without libconfig
-// 1.5's 32-bit truncation. False when lit is not one or needs more than 63 bits.
-bool integer_literal(std::string_view lit, long long& out) {
-  const bool neg = !lit.empty() && lit[0] == '-';
-  if (!lit.empty() && (lit[0] == '-' || lit[0] == '+')) lit.remove_prefix(1);
-  while (!lit.empty() && (lit.back() == 'L' || lit.back() == 'l')) lit.remove_suffix(1);
-  const bool hex = lit.size() > 2 && lit[0] == '0' && (lit[1] == 'x' || lit[1] == 'X');
-  if (hex) lit.remove_prefix(2);
-  if (lit.empty()) return false;
-  unsigned long long v = 0;
-  for (const char ch : lit) {
-    const int d = std::isdigit(static_cast<unsigned char>(ch)) != 0                   ? ch - '0'
-                  : (hex && std::isxdigit(static_cast<unsigned char>(ch)) != 0) ? std::tolower(ch) - 'a' + 10
-                                                                                 : -1;
-    if (d < 0) return false;
-    const unsigned base = hex ? 16 : 10;
-    if (v > ((1ull << 63) - static_cast<unsigned>(d)) / base) return false;
-    v = v * base + static_cast<unsigned>(d);
-  }
-  if (!neg && v > (1ull << 63) - 1) return false;
-  out = neg ? static_cast<long long>(0 - v) : static_cast<long long>(v);
-  return true;
 }
 
 // libconfig 1.5 refuses arrays of mixed types, so `allow_uids = [0, "www-data"]`
@@ -179,9 +58,9 @@ bool integer_literal(std::string_view lit, long long& out) {
 void mixed_arrays_to_lists(std::string& text) {
   for (const std::string_view key : {"allow_uids", "allow_gids"}) {
     std::size_t v = 0;
-    for (std::size_t at = find_setting(text, 0, key, false, v); at != npos; at = find_setting(text, v, key, false, v)) {
+    for (std::size_t at = conf::find_setting(text, 0, key, false, v); at != npos; at = conf::find_setting(text, v, key, false, v)) {
       if (text[v] != '[') continue;
-      const std::string_view lit = value_at(text, v);
+      const std::string_view lit = conf::value_at(text, v);
       if (lit.size() < 2 || lit.back() != ']') continue;
       text[v] = '(';
       text[v + lit.size() - 1] = ')';
@@ -206,24 +85,11 @@ std::vector<std::string> split_at(std::string_view s, char sep) {
   }
 }
 
-// "aa:bb:cc:dd:ee:ff", hex digits of either case, nothing else.
-bool parse_mac(std::string_view s, Mac& mac) {
-  if (s.size() != 17) return false;
-  auto nibble = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0 ? ch - '0' : std::tolower(ch) - 'a' + 10; };
-  for (std::size_t i = 0; i < 6; ++i) {
-    const char hi = s[3 * i], lo = s[3 * i + 1];
-    if (std::isxdigit(static_cast<unsigned char>(hi)) == 0 || std::isxdigit(static_cast<unsigned char>(lo)) == 0) return false;
-    if (i < 5 && s[3 * i + 2] != ':') return false;
-    mac[i] = static_cast<std::uint8_t>(nibble(hi) * 16 + nibble(lo));
-  }
-  return true;
-}
-
 // "0x1".."0xff" (Gazelle requires the 0x) into a port mask; 0 when it is not one.
 std::uint32_t parse_port_mask(std::string_view s) {
   long long v = 0;
   if (s.size() < 3 || s.size() > 6 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || s.back() == 'L' || s.back() == 'l' ||
-      !integer_literal(s, v) || v < 1 || v > 0xff) {
+      !conf::integer_literal(s, v) || v < 1 || v > 0xff) {
     return 0;
   }
   return static_cast<std::uint32_t>(v);
@@ -368,7 +234,7 @@ class ConfigReader {
     const int t = config_setting_type(s);
     if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) return false;
     v = config_setting_get_int64(s);
-    return lit.empty() || integer_literal(lit, v);
+    return lit.empty() || conf::integer_literal(lit, v);
   }
   Result<std::uint32_t> id(const config_setting_t* s, unsigned index, std::string_view lit, bool group) const;
   std::string_view literal(const config_setting_t* s) const;
@@ -422,7 +288,7 @@ Result<std::vector<Mac>> ConfigReader::macs(const config_setting_t* s) const {
   std::vector<Mac> out;
   for (const std::string& part : split_at(t.value(), ',')) {
     Mac m{};
-    if (!parse_mac(part, m)) return bad(s, allowed + " ('" + part + "' is not a MAC)");
+    if (!conf::parse_mac(part, m)) return bad(s, allowed + " ('" + part + "' is not a MAC)");
     if ((m[0] & 1) != 0 || m == Mac{}) return bad(s, allowed + " (" + part + " is not unicast)");
     if (std::find(out.begin(), out.end(), m) != out.end()) return bad(s, allowed + " (" + part + " is given twice)");
     out.push_back(m);
@@ -502,7 +368,7 @@ std::string_view ConfigReader::literal(const config_setting_t* s) const {
     }
     text = &it->second;
   }
-  return setting_literal(*text, config_setting_source_line(s), config_setting_name(s));
+  return conf::setting_literal(*text, config_setting_source_line(s), config_setting_name(s));
 }
 
 std::string ConfigReader::value_text(const config_setting_t* s) const {
@@ -581,22 +447,6 @@ std::string allowed_keys() {
   return all;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 Error unknown_key(const ConfigReader& r, const config_setting_t* s) {
   const std::string name = config_setting_name(s);
   const std::string at = r.where(s);
@@ -606,14 +456,7 @@ Error unknown_key(const ConfigReader& r, const config_setting_t* s) {
                                      "Allowed keys: " + allowed_keys());
     }
   }
-  std::string best;
-  std::size_t best_d = 4;  // farther than 3 edits is a different word, not a typo
-  for (const Key& k : keys()) {
-    if (const std::size_t d = edit_distance(name, k.name); d < best_d) {
-      best_d = d;
-      best = k.name;
-    }
-  }
+  const std::string best = conf::closest(name, keys(), &Key::name);
   return make_error(EINVAL, at + "unknown key '" + name + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)") +
                                 "; allowed keys: " + allowed_keys());
 }

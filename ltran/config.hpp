@@ -12,7 +12,7 @@
 // rules that span keys say "key: ...", naming the key whose line is given.
 //
 // ltran shares only header-only parts of stack/include with lstack (this file
-// uses gz/result.hpp); it links none of stack's libraries.
+// uses gz/result.hpp, config.cpp gz/conf_text.hpp); it links none of stack's libraries.
 //
 // Thread safety: every function here is reentrant and touches no global state
 // (libconfig keeps everything in a local config_t; user and group names are

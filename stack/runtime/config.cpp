@@ -1,8 +1,10 @@
 // lstack.conf parsing: libconfig syntax, Gazelle's keys, one precise message
-// for the first bad thing found. Text-level helpers (values as written, CPU
-// lists, MACs) live in config_text.cpp, the rules spanning several keys and
-// the machine checks in config_check.cpp.
+// for the first bad thing found. Text-level helpers (values as written,
+// integers, MACs, "did you mean") are gz/conf_text.hpp's, shared with ltran.conf's
+// reader; CPU lists are config_text.cpp's; the rules spanning several keys and
+// the machine checks are config_check.cpp's.
 #include "gz/config.hpp"
+#include "gz/conf_text.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,11 +23,7 @@
 namespace gz::stack {
 
 Result<void> check_consistency(const Config& c);  // config_check.cpp
-// config_text.cpp
-std::string_view setting_literal(std::string_view text, int line, std::string_view name);
-bool integer_literal(std::string_view lit, long long& out);
-std::string cpu_list(std::string_view s, long ncpu, std::vector<int>& out);
-bool mac_text(std::string_view s, std::uint8_t (&mac)[6]);
+std::string cpu_list(std::string_view s, long ncpu, std::vector<int>& out);  // config_text.cpp
 
 // Reads the values of one parsed file strictly; a bad one becomes
 // "FILE:LINE: key = VALUE: what is allowed", VALUE as the user wrote it.
@@ -49,7 +47,7 @@ class ConfigReader {
     if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) return bad(s, range);
     long long v = config_setting_get_int64(s);
     // libconfig 1.5 keeps the low 32 bits of "4294967297" (no L): the text is the truth.
-    if (const std::string_view lit = literal(s); !lit.empty() && !integer_literal(lit, v)) return bad(s, range);
+    if (const std::string_view lit = literal(s); !lit.empty() && !conf::integer_literal(lit, v)) return bad(s, range);
     if (v < lo || v > hi) return bad(s, range);
     return v;
   }
@@ -100,12 +98,12 @@ class ConfigReader {
 
   Result<std::array<std::uint8_t, 6>> mac(const config_setting_t* s) const {
     auto t = text(s);
-    std::uint8_t m[6];
-    if (!t || !mac_text(t.value(), m)) return bad(s, "must be a MAC address like \"aa:bb:cc:dd:ee:ff\" (the port to use)");
+    std::array<std::uint8_t, 6> m{};
+    if (!t || !conf::parse_mac(t.value(), m)) return bad(s, "must be a MAC address like \"aa:bb:cc:dd:ee:ff\" (the port to use)");
     if ((m[0] & 1) != 0 || (m[0] | m[1] | m[2] | m[3] | m[4] | m[5]) == 0) {
       return bad(s, "must be the unicast MAC of a port, like \"aa:bb:cc:dd:ee:ff\" (first byte even, not all zero)");
     }
-    return std::array<std::uint8_t, 6>{m[0], m[1], m[2], m[3], m[4], m[5]};
+    return m;
   }
 
   Result<std::vector<std::string>> strings(const config_setting_t* s) const {
@@ -136,7 +134,7 @@ class ConfigReader {
       }
       text = &it->second;
     }
-    return setting_literal(*text, config_setting_source_line(s), config_setting_name(s));
+    return conf::setting_literal(*text, config_setting_source_line(s), config_setting_name(s));
   }
 
   std::string value_text(const config_setting_t* s) const {
@@ -239,22 +237,6 @@ std::string allowed_keys() {
   return all;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 Error unknown_key(const ConfigReader& r, const config_setting_t* s) {
   const std::string name = config_setting_name(s);
   const std::string at = r.where(s);
@@ -264,14 +246,7 @@ Error unknown_key(const ConfigReader& r, const config_setting_t* s) {
                                      "Allowed keys: " + allowed_keys());
     }
   }
-  std::string best;
-  std::size_t best_d = 4;  // farther than 3 edits is a different word, not a typo
-  for (const Key& k : keys()) {
-    if (const std::size_t d = edit_distance(name, k.name); d < best_d) {
-      best_d = d;
-      best = k.name;
-    }
-  }
+  const std::string best = conf::closest(name, keys(), &Key::name);  // aliases too: a typo of either spelling
   return make_error(EINVAL, at + "unknown key '" + name + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)") +
                                 "; allowed keys: " + allowed_keys());
 }

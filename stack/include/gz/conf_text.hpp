@@ -1,0 +1,199 @@
+// libconfig files at the level of text, for the two config readers: lstack.conf's
+// (stack/runtime/config*.cpp) and ltran.conf's (ltran/config.cpp). Both quote a
+// bad value as the user wrote it and read integers again from the text
+// (libconfig 1.5 keeps only the low 32 bits of "4294967297", no L), and both
+// suggest the key a typo meant. Header-only, std only, no libconfig: ltran links
+// none of stack's libraries, so this is how the readers share one copy.
+// Thread: pure functions of their arguments.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gz::conf {
+
+inline bool is_name_char(char ch) {
+  return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '-' || ch == '*';
+}
+
+// Index just past the comment or string literal that starts at i; i when none does.
+inline std::size_t skip_comment_or_string(std::string_view t, std::size_t i) {
+  if (t[i] == '#' || t.substr(i, 2) == "//") return std::min(t.find('\n', i), t.size());
+  if (t.substr(i, 2) == "/*") {
+    const std::size_t e = t.find("*/", i + 2);
+    return e == std::string_view::npos ? t.size() : e + 2;
+  }
+  if (t[i] != '"') return i;
+  for (std::size_t j = i + 1; j < t.size(); ++j) {
+    if (t[j] == '\\') {
+      ++j;
+    } else if (t[j] == '"') {
+      return j + 1;
+    }
+  }
+  return t.size();
+}
+
+// Index of the next character that is neither blank nor inside a comment.
+inline std::size_t skip_blank(std::string_view t, std::size_t i) {
+  while (i < t.size()) {
+    if (std::isspace(static_cast<unsigned char>(t[i])) != 0) {
+      ++i;
+    } else if (t[i] != '"' && skip_comment_or_string(t, i) != i) {
+      i = skip_comment_or_string(t, i);
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// The value that starts at i: a string, a bracketed list, array or group, or
+// a scalar up to ';', ',' or the end of its line.
+inline std::string_view value_at(std::string_view t, std::size_t i) {
+  constexpr std::size_t npos = std::string_view::npos;
+  if (t[i] == '"') return t.substr(i, skip_comment_or_string(t, i) - i);
+  std::size_t e = i;
+  if (std::string_view("[({").find(t[i]) != npos) {
+    for (int depth = 0; e < t.size();) {
+      if (const std::size_t j = skip_comment_or_string(t, e); j != e) {
+        e = j;
+        continue;
+      }
+      if (std::string_view("[({").find(t[e]) != npos) ++depth;
+      if (std::string_view("])}").find(t[e]) != npos && --depth == 0) return t.substr(i, e + 1 - i);
+      ++e;
+    }
+    return t.substr(i);
+  }
+  while (e < t.size() && std::string_view(";,\n#").find(t[e]) == npos && t.substr(e, 2) != "//" && t.substr(e, 2) != "/*") ++e;
+  while (e > i && std::isspace(static_cast<unsigned char>(t[e - 1])) != 0) --e;
+  return t.substr(i, e - i);
+}
+
+// Index of the first character of line `line` (1-based); t.size() past the end.
+inline std::size_t line_start(std::string_view t, int line) {
+  std::size_t i = 0;
+  for (int l = 1; l < line && i != std::string_view::npos; ++l) {
+    i = t.find('\n', i);
+    if (i != std::string_view::npos) ++i;
+  }
+  return i == std::string_view::npos ? t.size() : i;
+}
+
+// Where `name = ` (or `name :`) starts at or after i, outside comments and
+// strings; npos when it does not, or (one_line) not before the end of i's line.
+// value_pos is set to the value's first character.
+inline std::size_t find_setting(std::string_view t, std::size_t i, std::string_view name, bool one_line, std::size_t& value_pos) {
+  const std::size_t end = one_line ? std::min(t.find('\n', i), t.size()) : t.size();
+  while (i < end) {
+    if (const std::size_t j = skip_comment_or_string(t, i); j != i) {
+      i = j;
+      continue;
+    }
+    if (!is_name_char(t[i]) || (i > 0 && is_name_char(t[i - 1]))) {
+      ++i;
+      continue;
+    }
+    std::size_t k = i;
+    while (k < t.size() && is_name_char(t[k])) ++k;
+    if (t.substr(i, k - i) == name) {
+      const std::size_t v = skip_blank(t, k);
+      if (v < t.size() && (t[v] == '=' || t[v] == ':')) {
+        value_pos = skip_blank(t, v + 1);
+        if (value_pos < t.size()) return i;
+      }
+    }
+    i = k;
+  }
+  return std::string_view::npos;
+}
+
+// The value of setting `name` as written, for a setting whose name is on
+// `line` of `text` (libconfig's source line); empty when it cannot be found.
+inline std::string_view setting_literal(std::string_view text, int line, std::string_view name) {
+  std::size_t v = 0;
+  if (find_setting(text, line_start(text, line), name, true, v) == std::string_view::npos) return {};
+  return value_at(text, v);
+}
+
+// An integer literal of libconfig ("-5", "0x1F", "7L"), without libconfig
+// 1.5's 32-bit truncation. False when lit is not one or is outside long long.
+inline bool integer_literal(std::string_view lit, long long& out) {
+  const bool neg = !lit.empty() && lit[0] == '-';
+  if (!lit.empty() && (lit[0] == '-' || lit[0] == '+')) lit.remove_prefix(1);
+  while (!lit.empty() && (lit.back() == 'L' || lit.back() == 'l')) lit.remove_suffix(1);
+  const bool hex = lit.size() > 2 && lit[0] == '0' && (lit[1] == 'x' || lit[1] == 'X');
+  if (hex) lit.remove_prefix(2);
+  if (lit.empty()) return false;
+  unsigned long long v = 0;
+  for (const char ch : lit) {
+    const int d = std::isdigit(static_cast<unsigned char>(ch)) != 0                   ? ch - '0'
+                  : (hex && std::isxdigit(static_cast<unsigned char>(ch)) != 0) ? std::tolower(ch) - 'a' + 10
+                                                                                 : -1;
+    if (d < 0) return false;
+    const unsigned base = hex ? 16 : 10;
+    if (v > (UINT64_MAX - static_cast<unsigned>(d)) / base) return false;
+    v = v * base + static_cast<unsigned>(d);
+  }
+  if (v > (neg ? 1ull << 63 : (1ull << 63) - 1)) return false;
+  out = neg ? static_cast<long long>(0 - v) : static_cast<long long>(v);
+  return true;
+}
+
+// "aa:bb:cc:dd:ee:ff", hex digits of either case, nothing else.
+inline bool parse_mac(std::string_view s, std::array<std::uint8_t, 6>& mac) {
+  if (s.size() != 17) return false;
+  auto nibble = [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0 ? ch - '0' : std::tolower(ch) - 'a' + 10; };
+  for (std::size_t i = 0; i < 6; ++i) {
+    const char hi = s[3 * i], lo = s[3 * i + 1];
+    if (std::isxdigit(static_cast<unsigned char>(hi)) == 0 || std::isxdigit(static_cast<unsigned char>(lo)) == 0) return false;
+    if (i < 5 && s[3 * i + 2] != ':') return false;
+    mac[i] = static_cast<std::uint8_t>(nibble(hi) * 16 + nibble(lo));
+  }
+  return true;
+}
+
+// Levenshtein distance, ignoring case: "Num_CPUs" is a typo of "num_cpus".
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The "did you mean" for an unknown key: the candidate nearest to name (the
+// first of equals, in the readers' key-table order), or "" when none is within
+// 3 edits: farther is a different word, not a typo. name_of projects an element
+// of candidates to its name (e.g. &Key::name).
+template <class Candidates, class NameOf = std::identity>
+std::string closest(std::string_view name, const Candidates& candidates, NameOf name_of = {}) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& c : candidates) {
+    const std::string_view cand = std::invoke(name_of, c);
+    if (const std::size_t d = edit_distance(name, cand); d < best_d) {
+      best_d = d;
+      best = cand;
+    }
+  }
+  return best;
+}
+
+}  // namespace gz::conf
