@@ -36,6 +36,7 @@ int length_bucket(std::uint32_t len) noexcept {
 
 Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), flows_(1u << 20) {
   slots_.resize(opts_.max_clients);
+  memifs_.resize(opts_.max_clients);
   for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].slot = static_cast<std::uint16_t>(i);
   hz_ = rte_get_tsc_hz();
   started_ = last_scan_ = rte_rdtsc();
@@ -44,8 +45,9 @@ Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), flows_(1u << 20) 
 
 Dispatcher::~Dispatcher() {
   for (Instance& inst : slots_) {
-    if (inst.live) close_memif(inst);
+    if (inst.live) detach_memif(memifs_[inst.slot], inst);
   }
+  for (MemifPort& m : memifs_) forget_memif(m);
   if (wire_out_count_ != 0) rte_pktmbuf_free_bulk(wire_out_.data(), wire_out_count_);
 }
 
@@ -181,23 +183,48 @@ void Dispatcher::dispatch_ipv4(rte_mbuf* m) noexcept {
     rte_pktmbuf_free(m);
     return;
   }
-  const bool fragment = (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+  const std::uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
   const auto* l4 = rte_pktmbuf_mtod_offset(m, const std::uint8_t*, l2 + ihl);
   const std::uint32_t l4_len = m->data_len - l2 - ihl;
-  if (!fragment) {
-    if (ip->next_proto_id == IPPROTO_TCP && dispatch_tcp(m, ip->src_addr, ip->dst_addr, l4, l4_len)) return;
-    if (ip->next_proto_id == IPPROTO_UDP && dispatch_udp(m, ip->src_addr, ip->dst_addr, l4, l4_len)) return;
+  Target t;
+  if ((frag & RTE_IPV4_HDR_OFFSET_MASK) == 0) {  // whole, or the fragment with the ports
+    if (ip->next_proto_id == IPPROTO_TCP) t = route_tcp(ip->src_addr, ip->dst_addr, l4, l4_len);
+    if (ip->next_proto_id == IPPROTO_UDP) t = route_udp(ip->src_addr, ip->dst_addr, l4, l4_len);
+    if ((frag & RTE_IPV4_HDR_MF_FLAG) != 0 && t.inst != nullptr) remember_fragments(*ip, t);
+  } else {
+    t = fragments_of(*ip);  // the process its first fragment went to
   }
-  // ICMP, fragments (the process reassembles them and hands the datagram to
-  // its stack that holds the flow), and TCP/UDP of no flow and no claim
-  // (the owner answers with a reset or port unreachable, as a host would).
-  if (Instance* inst = owner_of(ip->dst_addr)) return deliver(*inst, 0, m);
+  // ICMP, TCP/UDP of no flow and no claim (the owner answers with a reset or
+  // port unreachable, as a host would), and fragments whose first one has not
+  // come (yet): the address's first owner.
+  if (t.inst == nullptr) t.inst = owner_of(ip->dst_addr);
+  if (t.inst != nullptr) return deliver(*t.inst, t.queue, m);
   unclaimed(m);
 }
 
-bool Dispatcher::dispatch_tcp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
-                              std::uint32_t l4_len) noexcept {
-  if (l4_len < sizeof(rte_tcp_hdr)) return false;
+// RFC 791 section 3.2: the fragments of one datagram share (source,
+// destination, protocol, identification); only the first carries the ports.
+// A direct-mapped table, overwritten by newer datagrams, entries good for 15 s
+// (lwIP's IP_REASS_MAXAGE): reassembly gives up on older ones anyway.
+std::size_t Dispatcher::fragment_slot(const rte_ipv4_hdr& ip) const noexcept {
+  return mix(ip.src_addr, ip.dst_addr, static_cast<std::uint32_t>(ip.packet_id) << 8 | ip.next_proto_id) % frags_.size();
+}
+
+void Dispatcher::remember_fragments(const rte_ipv4_hdr& ip, Target t) noexcept {
+  frags_[fragment_slot(ip)] = Fragments{ip.src_addr, ip.dst_addr, ip.packet_id, ip.next_proto_id, t.inst->slot, t.queue,
+                                        rte_rdtsc() + 15 * hz_};
+}
+
+Dispatcher::Target Dispatcher::fragments_of(const rte_ipv4_hdr& ip) noexcept {
+  const Fragments& f = frags_[fragment_slot(ip)];
+  const bool same = f.src == ip.src_addr && f.dst == ip.dst_addr && f.id == ip.packet_id && f.proto == ip.next_proto_id;
+  if (!same || rte_rdtsc() > f.expires || !slots_[f.slot].live) return {};
+  return {&slots_[f.slot], f.queue};
+}
+
+Dispatcher::Target Dispatcher::route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
+                                         std::uint32_t l4_len) noexcept {
+  if (l4_len < sizeof(rte_tcp_hdr)) return {};
   const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(l4);
   const FlowKey key{dst, src, rte_be_to_cpu_16(tcp->dst_port), rte_be_to_cpu_16(tcp->src_port)};
   Flow* f = flows_.find(key);
@@ -205,34 +232,31 @@ bool Dispatcher::dispatch_tcp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst,
   if (f == nullptr && syn) {
     const std::uint32_t h = mix(src, dst, static_cast<std::uint32_t>(key.local_port) << 16 | key.remote_port);
     Instance* inst = listener(IPPROTO_TCP, dst, key.local_port, h);
-    if (inst == nullptr) return false;
+    if (inst == nullptr) return {};
     f = flows_.insert(key, inst->slot, static_cast<std::uint16_t>(h % inst->queues));
-    if (f == nullptr) return false;  // table full: the owner answers with a reset
+    if (f == nullptr) return {};  // table full: the owner answers with a reset
   }
-  if (f == nullptr) return false;
+  if (f == nullptr) return {};
   f->last_seen = rte_rdtsc();
   if (tcp->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) f->closing = 1;
   if (syn) f->closing = 0;  // a new connection on a TIME-WAIT 4-tuple
-  deliver(slots_[f->instance], f->queue, m);
-  return true;
+  return {&slots_[f->instance], f->queue};
 }
 
-bool Dispatcher::dispatch_udp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
-                              std::uint32_t l4_len) noexcept {
-  if (l4_len < 8) return false;
+Dispatcher::Target Dispatcher::route_udp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
+                                         std::uint32_t l4_len) noexcept {
+  if (l4_len < 8) return {};
   const std::uint16_t dport = be16(l4 + 2);
   const std::uint32_t h = mix(src, dst, static_cast<std::uint32_t>(be16(l4)) << 16 | dport);
   Instance* inst = listener(IPPROTO_UDP, dst, dport, h);
   if (inst == nullptr) {
     // A port the process sent from without binding: learned as a flow with no peer.
     Flow* f = flows_.find(FlowKey{dst, 0, dport, 0});
-    if (f == nullptr) return false;
+    if (f == nullptr) return {};
     f->last_seen = rte_rdtsc();
-    deliver(slots_[f->instance], f->queue, m);
-    return true;
+    return {&slots_[f->instance], f->queue};
   }
-  deliver(*inst, static_cast<std::uint16_t>(h % inst->queues), m);
-  return true;
+  return {inst, static_cast<std::uint16_t>(h % inst->queues)};
 }
 
 Instance* Dispatcher::listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash) noexcept {

@@ -6,8 +6,9 @@
 // replies go to every owner of the target address; TCP goes by 4-tuple
 // (FlowTable), a SYN of no known flow to one of the processes listening on
 // (address, port), spread by the 4-tuple's hash as SO_REUSEPORT does; UDP by
-// (address, port) claimed or learned from what the process sent; ICMP and
-// IPv4 fragments to the address's first owner. Anything else is unclaimed:
+// (address, port) claimed or learned from what the process sent; later IPv4
+// fragments where their first one went; ICMP (and fragments whose first one
+// has not come) to the address's first owner. Anything else is unclaimed:
 // handed to the host's kernel (kni_switch = 1), or counted and dropped; what
 // the kernel sends goes out as it is.
 // From a process: only frames from its own address (ARP or IPv4) go out,
@@ -28,6 +29,8 @@
 #include "gz/wire.hpp"
 #include "instance.hpp"
 #include "wire_port.hpp"
+
+struct rte_ipv4_hdr;
 
 namespace gz::ltran {
 
@@ -88,8 +91,24 @@ class Dispatcher {
   void dispatch(rte_mbuf* m) noexcept;
   void dispatch_arp(rte_mbuf* m) noexcept;
   void dispatch_ipv4(rte_mbuf* m) noexcept;
-  bool dispatch_tcp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
-  bool dispatch_udp(rte_mbuf* m, std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
+  // Where a frame goes: a process and its queue (inst nullptr: no flow, no claim).
+  struct Target {
+    Instance* inst = nullptr;
+    std::uint16_t queue = 0;
+  };
+  Target route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
+  Target route_udp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
+  // IPv4 fragments follow the first one (which has the ports).
+  struct Fragments {
+    std::uint32_t src = 0, dst = 0;
+    std::uint16_t id = 0;
+    std::uint8_t proto = 0;
+    std::uint16_t slot = 0, queue = 0;
+    std::uint64_t expires = 0;  // TSC
+  };
+  std::size_t fragment_slot(const rte_ipv4_hdr& ip) const noexcept;
+  void remember_fragments(const rte_ipv4_hdr& ip, Target t) noexcept;
+  Target fragments_of(const rte_ipv4_hdr& ip) noexcept;
   void outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept;
   void deliver(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept;
   void flush_pending() noexcept;
@@ -105,8 +124,10 @@ class Dispatcher {
 
   Options opts_;
   std::vector<Instance> slots_;
+  std::vector<MemifPort> memifs_;  // by slot: made once, kept
   std::vector<Claim> claims_;
   FlowTable flows_;
+  std::array<Fragments, 1024> frags_{};
   wire::LtranTotals totals_{};
   std::array<rte_mbuf*, kBurst * 2> wire_out_{};
   std::array<std::uint32_t, kBurst * 2> wire_bytes_{};

@@ -67,8 +67,8 @@ Result<wire::LtranRegistered> Dispatcher::add(int fd, const ucred& who, const wi
   inst.port_hi = static_cast<std::uint16_t>(inst.port_lo + width - 1);
   inst.limit.pps = opts_.tx_pps;
   inst.limit.bps = opts_.tx_bps;
-  std::array<char, 24> secret{};
-  if (auto ok = open_memif(inst, opts_.run_dir, opts_.prefix, opts_.pool, secret); !ok) return ok.error();
+  MemifPort& memif = memifs_[slot];
+  if (auto ok = attach_memif(memif, inst, opts_.run_dir, opts_.prefix, opts_.pool); !ok) return ok.error();
   inst.live = true;
   ++totals_.instances;
   wire::LtranRegistered out{};
@@ -77,8 +77,8 @@ Result<wire::LtranRegistered> Dispatcher::add(int fd, const ucred& who, const wi
   out.port_lo = inst.port_lo;
   out.port_hi = inst.port_hi;
   std::memcpy(out.mac, opts_.mac.data(), 6);
-  std::snprintf(out.memif_socket, sizeof out.memif_socket, "%s", inst.socket_path.c_str());
-  std::memcpy(out.memif_secret, secret.data(), sizeof out.memif_secret);
+  std::snprintf(out.memif_socket, sizeof out.memif_socket, "%s", memif.socket_path.c_str());
+  std::memcpy(out.memif_secret, memif.secret.data(), sizeof out.memif_secret);
   return out;
 }
 
@@ -87,7 +87,7 @@ void Dispatcher::remove(int fd) noexcept {
   if (inst == nullptr) return;
   const std::uint16_t slot = inst->slot;
   flush_wire();
-  close_memif(*inst);
+  detach_memif(memifs_[slot], *inst);
   std::erase_if(claims_, [&](const Claim& c) { return c.slot == slot; });
   flows_.erase_if([&](const Flow& f) { return f.instance == slot; });
   inst->live = false;

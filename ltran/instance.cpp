@@ -34,17 +34,18 @@ void random_secret(std::array<char, 24>& out) {
   out[22] = '\0';
 }
 
-Result<void> start_port(Instance& inst, rte_mempool* pool) {
+// (Re)configured for this process's queue count: the slot's last one may have had another.
+Result<void> start_port(Instance& inst, const std::string& vdev, rte_mempool* pool) {
   rte_eth_conf conf{};
   if (int rc = rte_eth_dev_configure(inst.port, inst.queues, inst.queues, &conf); rc != 0) {
-    return dpdk_error(rc, "configuring " + inst.vdev);
+    return dpdk_error(rc, "configuring " + vdev);
   }
   const int node = rte_eth_dev_socket_id(inst.port);
   for (std::uint16_t q = 0; q < inst.queues; ++q) {
     if (int rc = rte_eth_rx_queue_setup(inst.port, q, 1024, node, nullptr, pool); rc != 0) return dpdk_error(rc, "memif rx queue");
     if (int rc = rte_eth_tx_queue_setup(inst.port, q, 1024, node, nullptr); rc != 0) return dpdk_error(rc, "memif tx queue");
   }
-  if (int rc = rte_eth_dev_start(inst.port); rc != 0) return dpdk_error(rc, "starting " + inst.vdev);
+  if (int rc = rte_eth_dev_start(inst.port); rc != 0) return dpdk_error(rc, "starting " + vdev);
   return {};
 }
 
@@ -63,50 +64,54 @@ bool TxLimit::admit(std::uint32_t len, std::uint64_t now, std::uint64_t hz) noex
   return true;
 }
 
-Result<void> open_memif(Instance& inst, const std::string& run_dir, const std::string& prefix, rte_mempool* pool,
-                        std::array<char, 24>& secret) {
-  random_secret(secret);
-  inst.vdev = "net_memif_ltran" + std::to_string(inst.slot) + "_" + std::to_string(inst.pid);
-  inst.socket_path = run_dir + "/" + prefix + "ltran." + std::to_string(inst.slot) + ".memif";
-  unlink(inst.socket_path.c_str());
-  // rsize 10: 1024 slots a ring, as a NIC queue; the secret keeps any other
-  // local process that reaches the socket from posing as the instance.
-  const std::string args = "role=server,id=0,socket-abstract=no,rsize=10,socket=" + inst.socket_path +
-                           ",secret=" + secret.data();
-  if (int rc = rte_vdev_init(inst.vdev.c_str(), args.c_str()); rc != 0) return dpdk_error(rc, "creating " + inst.vdev);
-  if (rte_eth_dev_get_port_by_name(inst.vdev.c_str(), &inst.port) != 0) {
-    rte_vdev_uninit(inst.vdev.c_str());
-    return make_error(ENODEV, inst.vdev + ": no port after creation");
+// The port of the slot, made once: rsize 10 is 1024 slots a ring, as a NIC
+// queue; the secret keeps any other local process that reaches the socket
+// from posing as the slot's process.
+Result<void> make_port(MemifPort& m, std::uint16_t slot, const std::string& run_dir, const std::string& prefix) {
+  random_secret(m.secret);
+  m.vdev = "net_memif_ltran" + std::to_string(slot);
+  m.socket_path = run_dir + "/" + prefix + "ltran." + std::to_string(slot) + ".memif";
+  unlink(m.socket_path.c_str());  // a killed ltran's
+  const std::string args = "role=server,id=0,socket-abstract=no,rsize=10,socket=" + m.socket_path +
+                           ",secret=" + m.secret.data();
+  if (int rc = rte_vdev_init(m.vdev.c_str(), args.c_str()); rc != 0) return dpdk_error(rc, "creating " + m.vdev);
+  if (rte_eth_dev_get_port_by_name(m.vdev.c_str(), &m.port) != 0) return make_error(ENODEV, m.vdev + ": no port after creation");
+  return {};
+}
+
+Result<void> attach_memif(MemifPort& m, Instance& inst, const std::string& run_dir, const std::string& prefix,
+                          rte_mempool* pool) {
+  if (m.port == kNoPort) {
+    if (auto ok = make_port(m, inst.slot, run_dir, prefix); !ok) return ok.error();
   }
-  if (auto ok = start_port(inst, pool); !ok) {
-    close_memif(inst);
+  inst.port = m.port;
+  if (auto ok = start_port(inst, m.vdev, pool); !ok) {
+    inst.port = kNoPort;
     return ok.error();
   }
-  // The socket exists once the port does: only the instance's uid may connect.
-  if (chown(inst.socket_path.c_str(), inst.uid, inst.gid) != 0 || chmod(inst.socket_path.c_str(), 0600) != 0) {
+  // Only the process's uid may connect.
+  if (chown(m.socket_path.c_str(), inst.uid, inst.gid) != 0 || chmod(m.socket_path.c_str(), 0600) != 0) {
     const int e = errno;
-    close_memif(inst);
-    return make_error(e, "cannot hand " + inst.socket_path + " to uid " + std::to_string(inst.uid) + ": " + std::strerror(e));
+    detach_memif(m, inst);
+    return make_error(e, "cannot hand " + m.socket_path + " to uid " + std::to_string(inst.uid) + ": " + std::strerror(e));
   }
   inst.pending.assign(inst.queues, {});
   inst.pending_count.assign(inst.queues, 0);
   return {};
 }
 
-void close_memif(Instance& inst) noexcept {
+void detach_memif(MemifPort& m, Instance& inst) noexcept {
   for (std::size_t q = 0; q < inst.pending_count.size(); ++q) {
     rte_pktmbuf_free_bulk(inst.pending[q].data(), inst.pending_count[q]);
     inst.pending_count[q] = 0;
   }
-  if (inst.port != kNoPort) {
-    rte_eth_dev_stop(inst.port);
-    rte_eth_dev_close(inst.port);
-    inst.port = kNoPort;
-  }
-  if (!inst.vdev.empty()) rte_vdev_uninit(inst.vdev.c_str());
-  if (!inst.socket_path.empty()) unlink(inst.socket_path.c_str());
-  inst.vdev.clear();
-  inst.socket_path.clear();
+  if (inst.port != kNoPort) rte_eth_dev_stop(inst.port);
+  inst.port = kNoPort;
+  if (!m.socket_path.empty() && chown(m.socket_path.c_str(), 0, 0) == 0) chmod(m.socket_path.c_str(), 0600);
+}
+
+void forget_memif(MemifPort& m) noexcept {
+  if (!m.socket_path.empty()) unlink(m.socket_path.c_str());
 }
 
 }  // namespace gz::ltran

@@ -46,8 +46,7 @@ struct Instance {
   gid_t gid = 0;
   std::uint32_t addr = 0;  // network order
   std::uint16_t queues = 0;
-  std::uint16_t port = kNoPort;  // the net_memif server port
-  std::string vdev, socket_path;
+  std::uint16_t port = kNoPort;  // its slot's net_memif server port (MemifPort)
   std::array<char, 16> name{};
   std::uint16_t port_lo = 0, port_hi = 0;
   wire::LtranInstanceInfo counters{};
@@ -58,12 +57,27 @@ struct Instance {
   std::string inbuf;  // bytes of a request not yet complete
 };
 
-// Makes and starts the memif server port of inst (slot, queues, uid/gid set):
-// its socket in run_dir, owned by the process's uid, mode 0600, with a fresh
-// secret written to secret. Errors: the vdev or port setup's errno.
-Result<void> open_memif(Instance& inst, const std::string& run_dir, const std::string& prefix, rte_mempool* pool,
-                        std::array<char, 24>& secret);
-// Stops and removes the port; frees the frames still pending. Never fails.
-void close_memif(Instance& inst) noexcept;
+// The net_memif server port of one slot, made for the slot's first process and
+// kept, stopped, for the next ones: DPDK 22.11's memif frees a server socket's
+// interrupt handle without unregistering it when its port goes, and EAL's
+// interrupt thread then reads freed memory (a crash seen at ltran's exit; any
+// later registration could meet it too). Never closed: ltran's exit leaves
+// them to the process's end.
+struct MemifPort {
+  std::uint16_t port = kNoPort;
+  std::string vdev, socket_path;
+  std::array<char, 24> secret{};  // the slot's memif secret=, beside the socket's owner and mode
+};
+
+// Starts m for inst (slot, queues, uid/gid set), making the port on first use:
+// its socket in run_dir handed to the process's uid, mode 0600. Errors: the
+// vdev's or the port setup's errno.
+Result<void> attach_memif(MemifPort& m, Instance& inst, const std::string& run_dir, const std::string& prefix,
+                          rte_mempool* pool);
+// The process is gone: frees its pending frames, stops the port (its memif
+// disconnects) and takes the socket back (root, 0600). Never fails.
+void detach_memif(MemifPort& m, Instance& inst) noexcept;
+// ltran stops: the socket file goes (the port stays, see MemifPort). Never fails.
+void forget_memif(MemifPort& m) noexcept;
 
 }  // namespace gz::ltran

@@ -28,6 +28,7 @@
 
 #include "config.hpp"
 #include "dispatcher.hpp"
+#include "gz/conf_text.hpp"
 #include "kni_port.hpp"
 #include "gz/version.hpp"
 #include "server.hpp"
@@ -73,8 +74,8 @@ void open_up_dpdk_tmp_dir() {
   if (chown("/tmp/dpdk", 0, 0) == 0) chmod("/tmp/dpdk", 01777);
 }
 
-// DPDK leaves its runtime directory (config, fbarrays, sockets) after
-// rte_eal_cleanup for secondaries to come; ltran is the last user of its prefix.
+// DPDK leaves its runtime directory (config, fbarrays, sockets) for
+// secondaries to come; ltran is the last user of its prefix.
 void remove_runtime_dir(const std::string& dir) {
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
@@ -110,8 +111,12 @@ void run(Dispatcher& d, Server& server) {
 int serve(const LtranConfig& c) {
   // The wire's rx ring (1024) and tx ring (1024) hold most; a process's memif
   // rx takes mbufs only for the burst at hand (32 per queue).
-  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", 8192 + 256 * c.dispatch_max_clients, 256, 0,
-                                              RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  // A net_af_packet port's frames (framesz=, datagrams the kernel reassembled) fit one mbuf.
+  const std::size_t frame = conf::af_packet_frame_size(c.forward_kit_args);
+  const auto room = static_cast<std::uint16_t>(
+      std::max<std::size_t>(RTE_MBUF_DEFAULT_BUF_SIZE, std::min<std::size_t>(frame + RTE_PKTMBUF_HEADROOM, UINT16_MAX)));
+  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", 8192 + 256 * c.dispatch_max_clients, 256, 0, room,
+                                              static_cast<int>(rte_socket_id()));
   if (pool == nullptr) {
     std::fprintf(stderr, "ltran: cannot create the mbuf pool: %s (hugepages reserved and free?)\n", rte_strerror(rte_errno));
     return 2;
@@ -223,8 +228,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int rc = serve(config.value());
-  const std::string runtime_dir = rte_eal_get_runtime_dir();
-  rte_eal_cleanup();
-  remove_runtime_dir(runtime_dir);
+  // No rte_eal_cleanup(): in DPDK 22.11 it unmaps the hugepages while EAL's
+  // interrupt thread still runs over handles that live there (the memif
+  // sockets', the bond's alarm): a crash at exit, seen with a bond. The
+  // process's end returns the memory (--huge-unlink); the files go here.
+  remove_runtime_dir(rte_eal_get_runtime_dir());
   return rc;
 }

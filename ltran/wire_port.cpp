@@ -5,6 +5,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace gz::ltran {
@@ -158,17 +161,27 @@ void WirePort::watch_links(std::uint32_t miimon_ms) {
     return;
   }
   poll_cycles_ = rte_get_timer_hz() * miimon_ms / 1000;
+  std::string names;
+  for (const Link& l : links_) names += (names.empty() ? "" : ", ") + std::to_string(l.port) + " (" + l.if_name + ")";
+  std::fprintf(stderr, "ltran: watching the kernel's link of port%s %s every %u ms\n", links_.size() > 1 ? "s" : "",
+               names.c_str(), miimon_ms);
 }
 
-// Up: the interface is up and the kernel says it can pass frames (IFF_RUNNING:
-// operstate up; a veth whose peer is down has no carrier). Gone: down.
+// Up: the interface is up and has a carrier (ETHTOOL_GLINK: netif_carrier_ok,
+// which changes at once; IFF_RUNNING follows it through the kernel's linkwatch
+// queue, later). Gone: down.
 bool WirePort::read_link(Link& l) const noexcept {
   ifreq ifr{};
   ifr.ifr_ifindex = static_cast<int>(l.if_index);
   if (ioctl(ioctl_fd_, SIOCGIFNAME, &ifr) != 0) return false;
   std::memcpy(l.if_name, ifr.ifr_name, sizeof l.if_name);  // renamed since: say its name now
-  if (ioctl(ioctl_fd_, SIOCGIFFLAGS, &ifr) != 0) return false;
-  return (ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
+  if (ioctl(ioctl_fd_, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags & IFF_UP) == 0) return false;
+  const bool running = (ifr.ifr_flags & IFF_RUNNING) != 0;
+  ethtool_value glink{};
+  glink.cmd = ETHTOOL_GLINK;
+  ifr.ifr_data = reinterpret_cast<char*>(&glink);
+  if (ioctl(ioctl_fd_, SIOCETHTOOL, &ifr) != 0) return running;  // a driver without get_link
+  return glink.data != 0;
 }
 
 // A round every bond_miimon ms: members whose link came back rejoin first, so
@@ -210,11 +223,15 @@ bool WirePort::another_member_up(const Link& l) const noexcept {
 void WirePort::leave_bond(Link& l) noexcept {
   rte_eth_dev_stop(l.port);
   if (rte_eth_bond_slave_remove(id_, l.port) != 0) {
-    std::fprintf(stderr, "ltran: bond: cannot take port %u (%s) out of the bond: it stays in\n", l.port, l.if_name);
+    if (!std::exchange(l.complained, true)) {
+      std::fprintf(stderr, "ltran: bond: cannot take port %u (%s) out of the bond (tried again every bond_miimon ms)\n",
+                   l.port, l.if_name);
+    }
     rte_eth_dev_start(l.port);
     return;
   }
   l.in_bond = false;
+  l.complained = false;
 }
 
 // Back in: the bond configures and starts it with its own queues and MAC; its
@@ -222,11 +239,14 @@ void WirePort::leave_bond(Link& l) noexcept {
 // active-backup (the primary stays: no flap).
 void WirePort::rejoin_bond(Link& l) noexcept {
   if (rte_eth_bond_slave_add(id_, l.port) != 0) {
-    std::fprintf(stderr, "ltran: bond: cannot put port %u (%s) back in the bond (tried again in bond_miimon ms)\n", l.port,
-                 l.if_name);
+    if (!std::exchange(l.complained, true)) {
+      std::fprintf(stderr, "ltran: bond: cannot put port %u (%s) back in the bond (tried again every bond_miimon ms)\n",
+                   l.port, l.if_name);
+    }
     return;
   }
   l.in_bond = true;
+  l.complained = false;
 }
 
 void WirePort::report(const Link& l, std::uint16_t was_active) const noexcept {

@@ -6,7 +6,7 @@
 //
 // Link watching: net_af_packet and net_af_xdp report their link up from start
 // to stop whatever the kernel interface does, so DPDK's bond never sees a
-// member go down. poll_links() asks the kernel (SIOCGIFFLAGS on the member's
+// member go down. poll_links() asks the kernel (the carrier of the member's
 // interface, in ltran's network namespace) every bond_miimon ms instead, takes
 // a member whose link went down out of the bond (the bond then moves its
 // traffic to the members left, in every mode) and puts it back once the link
@@ -75,9 +75,10 @@ class WirePort {
     std::uint16_t port = 0;
     unsigned if_index = 0;
     char if_name[IF_NAMESIZE] = {};
-    bool up = true;       // the kernel's word at the last poll (DPDK's at start: up)
-    bool in_bond = true;  // false while taken out for a link down
-    bool changed = false; // in this round of poll_links()
+    bool up = true;           // the kernel's word at the last poll (DPDK's at start: up)
+    bool in_bond = true;      // false while taken out for a link down
+    bool changed = false;     // in this round of poll_links()
+    bool complained = false;  // a failed leave or rejoin was said (once)
   };
   static std::vector<WirePort*>& open_ports();
   const Link* find_link(std::uint16_t port) const noexcept;
@@ -93,7 +94,7 @@ class WirePort {
   std::string bond_name_;
   std::vector<std::uint16_t> members_;
   std::vector<Link> links_;  // the watched members
-  int ioctl_fd_ = -1;        // for SIOCGIFFLAGS: any socket of ltran's network namespace
+  int ioctl_fd_ = -1;        // for the link ioctls: any socket of ltran's network namespace
   std::uint64_t poll_cycles_ = 0, next_poll_ = 0;
 };
 

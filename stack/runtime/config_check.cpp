@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "gz/conf_text.hpp"
 #include "gz/config.hpp"
 
 namespace gz::stack {
@@ -145,17 +146,8 @@ std::size_t pool_mbufs(const Config& c) {
 }
 
 std::size_t mbuf_data_room(const Config& c) {
-  std::size_t room = kDefaultRoomBytes;
-  for (const std::string& a : c.dpdk_args) {
-    const std::size_t at = a.find("framesz=");
-    if (a.find("net_af_packet") == std::string::npos || at == std::string::npos) continue;
-    std::size_t frame = 0;
-    for (std::size_t i = at + 8; i < a.size() && std::isdigit(static_cast<unsigned char>(a[i])) != 0 && frame < 65536; ++i) {
-      frame = frame * 10 + static_cast<std::size_t>(a[i] - '0');
-    }
-    room = std::max(room, std::min<std::size_t>(frame + kHeadroomBytes, UINT16_MAX));
-  }
-  return room;
+  const std::size_t frame = conf::af_packet_frame_size(c.dpdk_args);
+  return frame == 0 ? kDefaultRoomBytes : std::max(kDefaultRoomBytes, std::min<std::size_t>(frame + kHeadroomBytes, UINT16_MAX));
 }
 
 std::size_t mbuf_bytes(const Config& c) {

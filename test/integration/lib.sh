@@ -381,7 +381,7 @@ gz_ltran_conf() {
   GZ_LTRAN_PREFIX=gzlt$GZ_IF_L
   cat >"$file" <<CONF
 forward_kit = "dpdk";
-forward_kit_args = "-l 0 --socket-mem 128 --huge-dir /dev/hugepages --proc-type primary --legacy-mem --map-perfect --file-prefix $GZ_LTRAN_PREFIX --no-pci --vdev net_af_packet0,iface=$GZ_IF_L --log-level lib.eal:error";
+forward_kit_args = "-l 0 --socket-mem 128 --huge-dir /dev/hugepages --proc-type primary --legacy-mem --map-perfect --file-prefix $GZ_LTRAN_PREFIX --no-pci --vdev net_af_packet0,iface=$GZ_IF_L,framesz=8192,blocksz=8192,framecnt=512 --log-level lib.eal:error";
 kni_switch = 0;
 dispatch_max_clients = 8;
 dispatch_subnet = "${GZ_HOST%.*}.0";
@@ -430,4 +430,68 @@ gz_ltran_start() {
   gz_bg ip netns exec "$GZ_NS_L" env GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$1" --config-file "$2" >"$3" 2>&1
   GZ_LTRAN_PID=${GZ_PIDS[-1]}
   gz_wait_server "$GZ_LTRAN_PID" "$3" "ltran: serving" 30 || { gz_fail "ltran did not come up"; gz_finish "$3"; }
+}
+
+# --- ltran's bond ------------------------------------------------------------
+# gz_bond_setup NAME INDEX [PEER]: two veth pairs between the ltran namespace and the
+# peer's, as two NIC ports cabled to one switch: GZ_IF_L/GZ_IF_L2 (ltran's members, DPDK
+# ports 0 and 1) facing GZ_IF_P/GZ_IF_P2. PEER "bridge" (default): the peer's ends in a
+# linux bridge (no STP) holding GZ_PEER: a switch, so the peer reaches ltran's bond MAC on
+# whichever link carries it (learned from what the bond sends; a port whose link goes down
+# is forgotten at once). PEER "lacp": the peer's ends in a kernel 802.3ad bond (lacp_rate
+# fast), the partner bond_mode 4 needs. GZ_MAC: the bond's MAC (bond_macs), one of ours:
+# af_packet lets the bond give it to its members. Offloads off on every end.
+gz_bond_setup() {
+  local name=$1 idx=$2 peer=${3:-bridge} i
+  GZ_NS_L=gzt-$name-l GZ_NS_P=gzt-$name-p
+  GZ_IF_L=gzt${idx}la GZ_IF_L2=gzt${idx}lb GZ_IF_P=gzt${idx}pa GZ_IF_P2=gzt${idx}pb GZ_BR=gzt${idx}br
+  GZ_HOST=192.168.$((100 + idx)).1 GZ_PEER=192.168.$((100 + idx)).2
+  GZ_MAC=$(printf '02:47:5a:00:%02x:01' $((idx % 256)))
+  trap gz_teardown EXIT
+  ip netns del "$GZ_NS_L" 2>/dev/null || true; ip netns del "$GZ_NS_P" 2>/dev/null || true
+  ip netns add "$GZ_NS_L" && ip netns add "$GZ_NS_P" || gz_skip "cannot create network namespaces"
+  ip link add "$GZ_IF_L" netns "$GZ_NS_L" type veth peer name "$GZ_IF_P" netns "$GZ_NS_P" \
+    && ip link add "$GZ_IF_L2" netns "$GZ_NS_L" type veth peer name "$GZ_IF_P2" netns "$GZ_NS_P" || gz_skip "cannot create veth pairs"
+  if [ "$peer" = lacp ]; then
+    ip -n "$GZ_NS_P" link add "$GZ_BR" type bond mode 802.3ad lacp_rate fast miimon 50 || gz_skip "cannot create a kernel 802.3ad bond"
+  else
+    ip -n "$GZ_NS_P" link add "$GZ_BR" type bridge stp_state 0 forward_delay 0 || gz_skip "cannot create a bridge"
+  fi
+  for i in "$GZ_IF_P" "$GZ_IF_P2"; do ip -n "$GZ_NS_P" link set "$i" master "$GZ_BR"; done
+  ip -n "$GZ_NS_L" link set lo up
+  ip -n "$GZ_NS_P" link set lo up
+  # No IPv6 on ltran's side: the kernel's own router solicitations would only be noise on the links.
+  ip netns exec "$GZ_NS_L" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+  for i in "$GZ_IF_L" "$GZ_IF_L2"; do
+    ip -n "$GZ_NS_L" link set "$i" up
+    ip netns exec "$GZ_NS_L" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  for i in "$GZ_IF_P" "$GZ_IF_P2" "$GZ_BR"; do
+    ip -n "$GZ_NS_P" link set "$i" up
+    ip netns exec "$GZ_NS_P" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  ip -n "$GZ_NS_P" addr add "$GZ_PEER/24" dev "$GZ_BR"
+}
+
+# gz_ltran_bond_conf FILE MODE [MIIMON]: gz_ltran_conf's ltran.conf with both members in
+# one bond: net_af_packet0 on GZ_IF_L (DPDK port 0), net_af_packet1 on GZ_IF_L2 (port 1),
+# bond_ports "0x3", bond_mode MODE, bond_miimon MIIMON (100), bond_macs GZ_MAC.
+gz_ltran_bond_conf() {
+  local file=$1 mode=$2 miimon=${3:-100}
+  gz_ltran_conf "$file" 0
+  local frames=framesz=8192,blocksz=8192,framecnt=512
+  sed -i "s#--vdev net_af_packet0,iface=$GZ_IF_L[^ ]*#--vdev net_af_packet0,iface=$GZ_IF_L,$frames --vdev net_af_packet1,iface=$GZ_IF_L2,$frames#;
+          s#^bond_mode = .*#bond_mode = $mode;#; s#^bond_miimon = .*#bond_miimon = $miimon;#; s#^bond_ports = .*#bond_ports = \"0x3\";#" "$file"
+}
+
+# gz_ltran_json EXPR: EXPR (python, over the dict d) of `gazellectl ltran show --json`
+# ($GZ_CTL, $GZ_RUN_DIR); "error: ..." when gazellectl or the JSON fails.
+gz_ltran_json() {
+  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$GZ_CTL" ltran show --json 2>&1 | /usr/bin/python3 -c 'import json, sys
+text = sys.stdin.read()
+try:
+    d = json.loads(text)
+    print(eval(sys.argv[1], {"d": d}))
+except Exception as e:
+    print("error:", e, text.strip()[:200].replace("\n", " "))' "$1"
 }

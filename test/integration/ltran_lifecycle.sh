@@ -2,6 +2,7 @@
 # ltran's lifetimes and limits, with python3 behind it (LD_PRELOAD, unprivileged form):
 #  - instance_tx_pps: a process sending 4000 datagrams over 2 s (4x its budget) gets about its
 #    budget through; the rest are counted as tx_limited (gazellectl ltran show -i);
+#  - IPv4 fragments reach the process of their first fragment (two processes share an address);
 #  - ltran killed with SIGKILL: the process's blocked recv() fails (ENETDOWN) within
 #    2 s and a new connect() fails at once (ENETUNREACH) instead of hanging; a new ltran
 #    starts over the dead one's leftovers;
@@ -68,6 +69,41 @@ echo "  instance_tx_pps = 500: $(cat "$dir/flood.log"); the peer got $got"
 GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show --json >"$dir/show.json" 2>&1
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["instance_count"])' "$dir/show.json" >/dev/null 2>&1 \
   || gz_fail "gazellectl ltran show --json: $(head -c 300 "$dir/show.json")"
+
+# --- fragments follow their first one, with two processes on one address -------------
+udp_server() {  # PORT LOG: answers every datagram with its length, 3 times
+  ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/lstack.conf" \
+    timeout 60 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", int(sys.argv[1])))
+print("ready", flush=True)
+for _ in range(3):
+    data, peer = s.recvfrom(65535); s.sendto(b"got %d" % len(data), peer)' "$1" >"$2" 2>&1 &
+}
+udp_server 9101 "$dir/udp1.log"; u1=$!
+udp_server 9102 "$dir/udp2.log"; u2=$!
+gz_wait_line "$dir/udp1.log" ready 30 && gz_wait_line "$dir/udp2.log" ready 30 || gz_fail "the UDP servers behind ltran did not start"
+sleep 1
+frag=$(ip netns exec "$GZ_NS_P" timeout 20 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+out = []
+for port in (9101, 9102):
+    s.sendto(b"small", (sys.argv[1], port))
+    try:
+        out.append(s.recv(100).decode())
+    except socket.timeout:
+        out.append("timeout")
+    s.sendto(b"f" * 4000, (sys.argv[1], port))  # 3 fragments at MTU 1500
+    try:
+        out.append(s.recv(100).decode())
+    except socket.timeout:
+        out.append("timeout")
+print(",".join(out))' "$me" 2>&1)
+echo "  4000-byte datagrams (fragmented) to two processes sharing $me: $frag"
+[ "$frag" = "got 5,got 4000,got 5,got 4000" ] || gz_fail "fragmented datagrams to two processes on one address: $frag"
+kill "$u1" "$u2" 2>/dev/null
+wait "$u1" "$u2" 2>/dev/null
 
 # --- ltran dies under a process's feet ------------------------------------------------
 ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '

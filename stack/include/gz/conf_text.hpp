@@ -196,4 +196,22 @@ std::string closest(std::string_view name, const Candidates& candidates, NameOf 
   return best;
 }
 
+// The largest framesz= of a net_af_packet vdev in EAL's arguments (0: none),
+// at most 65535. That PMD copies a whole frame into one mbuf, and its socket's
+// fanout hands over IPv4 datagrams the kernel reassembled: an mbuf's data room
+// must hold framesz (lstack's pools and ltran's alike).
+inline std::size_t af_packet_frame_size(const std::vector<std::string>& eal_args) {
+  std::size_t largest = 0;
+  for (const std::string& a : eal_args) {
+    const std::size_t at = a.find("framesz=");
+    if (a.find("net_af_packet") == std::string::npos || at == std::string::npos) continue;
+    std::size_t frame = 0;
+    for (std::size_t i = at + 8; i < a.size() && std::isdigit(static_cast<unsigned char>(a[i])) != 0 && frame < 65536; ++i) {
+      frame = frame * 10 + static_cast<std::size_t>(a[i] - '0');
+    }
+    largest = std::max(largest, std::min<std::size_t>(frame, 65535));
+  }
+  return largest;
+}
+
 }  // namespace gz::conf
