@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +41,15 @@ bool recv_all(int fd, void* data, std::size_t len) noexcept {
   return true;
 }
 
+// A child of fork() must not keep this process's registration open: ltran
+// would not see the parent go while the child lives (redis's background save,
+// a daemon that forks and lets its parent exit). One link per process.
+std::atomic<int> g_registration_fd{-1};
+void close_registration_in_child() {
+  const int fd = g_registration_fd.exchange(-1);
+  if (fd >= 0) kernel().close(fd);
+}
+
 std::string mac_text(const std::uint8_t* m) {
   char buf[18];
   std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
@@ -64,6 +74,9 @@ Result<std::unique_ptr<LtranLink>> LtranLink::connect(const std::string& socket_
   std::string why;
   const int rc = link->call(wire::kLtranRegister, &req, sizeof req, &link->reg_, sizeof link->reg_, &why);
   if (rc != 0) return make_error(-rc, "ltran refused this process: " + why);
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, close_registration_in_child); });
+  g_registration_fd.store(link->fd_);
   link->reg_.memif_socket[sizeof link->reg_.memif_socket - 1] = '\0';
   link->reg_.memif_secret[sizeof link->reg_.memif_secret - 1] = '\0';
   return link;
@@ -71,6 +84,7 @@ Result<std::unique_ptr<LtranLink>> LtranLink::connect(const std::string& socket_
 
 LtranLink::~LtranLink() {
   stop_watch();
+  g_registration_fd.store(-1);
   if (stop_fd_ >= 0) kernel().close(stop_fd_);
   if (fd_ >= 0) kernel().close(fd_);
 }

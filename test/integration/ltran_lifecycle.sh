@@ -3,6 +3,7 @@
 #  - instance_tx_pps: a process sending 4000 datagrams over 2 s (4x its budget) gets about its
 #    budget through; the rest are counted as tx_limited (gazellectl ltran show -i);
 #  - IPv4 fragments reach the process of their first fragment (two processes share an address);
+#  - a process killed while a child it forked lives on is forgotten at once;
 #  - ltran killed with SIGKILL: the process's blocked recv() fails (ENETDOWN) within
 #    2 s and a new connect() fails at once (ENETUNREACH) instead of hanging; a new ltran
 #    starts over the dead one's leftovers;
@@ -104,6 +105,26 @@ echo "  4000-byte datagrams (fragmented) to two processes sharing $me: $frag"
 [ "$frag" = "got 5,got 4000,got 5,got 4000" ] || gz_fail "fragmented datagrams to two processes on one address: $frag"
 kill "$u1" "$u2" 2>/dev/null
 wait "$u1" "$u2" 2>/dev/null
+
+# --- a process killed while a child it forked lives on is forgotten at once -----------
+run_py "$dir/fork.log" '
+import os, socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"start", (sys.argv[1], 9))  # lstack starts (it registers with ltran)
+if os.fork() == 0:
+    time.sleep(20)  # the child outlives its parent, holding what fork() copied
+    os._exit(0)
+print("pid", os.getpid(), flush=True)
+time.sleep(30)' "$GZ_PEER" &
+forker=$!
+gz_retry 20 grep -q "^pid" "$dir/fork.log" || gz_fail "the forking process behind ltran did not start: $(tail -2 "$dir/fork.log")"
+parent=$(awk '/^pid/ {print $2}' "$dir/fork.log")
+child=$(pgrep -P "$parent" | head -1)
+kill -KILL "$parent"
+forgotten() { ! GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -i 2>/dev/null | awk '{print $2}' | grep -qx "$parent"; }
+gz_retry 2 forgotten || gz_fail "ltran still lists a process killed 2 s ago whose forked child lives on"
+[ -n "$child" ] && kill -KILL "$child" 2>/dev/null
+wait "$forker" 2>/dev/null
 
 # --- ltran dies under a process's feet ------------------------------------------------
 ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '
