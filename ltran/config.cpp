@@ -26,7 +26,6 @@ namespace {
 
 using Mac = std::array<std::uint8_t, 6>;
 constexpr std::size_t npos = std::string_view::npos;
-constexpr std::size_t kMaxFileBytes = 1u << 20;  // far above any ltran.conf; stops /dev/zero
 // (uid_t)-1 means "unchanged" to chown and setreuid: never a real id.
 constexpr long long kMaxId = 4294967294LL;
 
@@ -108,32 +107,9 @@ std::string hex_text(std::uint32_t v) {
   return buf;
 }
 
-// The whole file as text. Errors: the errno of open/read (ENOENT, EACCES,
-// EISDIR for a directory...), EFBIG above kMaxFileBytes, EINVAL for a NUL
-// byte (libconfig would silently stop reading there).
+
 Result<std::string> read_text(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  int err = fd < 0 ? errno : (fstat(fd, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? EISDIR : 0));
-  std::string text;
-  char buf[8192];
-  while (err == 0) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : 0;
-      break;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxFileBytes) err = EFBIG;
-  }
-  if (fd >= 0) close(fd);
-  if (err != 0) return make_error(err, "cannot read the ltran config " + path + ": " + std::strerror(err));
-  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
-    const long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n');
-    return make_error(EINVAL, path + ":" + std::to_string(line) + ": a NUL byte: ltran.conf must be text");
-  }
-  return text;
+  return conf::read_text(path, "ltran", "");
 }
 
 // The id of user (or group) `name`: 0 and found = true; 0 and found = false
@@ -588,23 +564,13 @@ Result<LtranConfig> load_ltran_config(const std::string& path) {
   }
 }
 
-std::vector<std::string> eal_args_for_stock_dpdk(const LtranConfig& c) {
-  std::vector<std::string> args;
-  for (const std::string& a : c.forward_kit_args) {
-    if (a != "--map-perfect") args.push_back(a);
-  }
-  return args;
-}
+std::vector<std::string> eal_args_for_stock_dpdk(const LtranConfig& c) { return conf::stock_eal_args(c.forward_kit_args); }
 
 bool client_allowed(const LtranConfig& c, std::uint32_t uid, std::uint32_t gid) noexcept {
   return std::find(c.allow_uids.begin(), c.allow_uids.end(), uid) != c.allow_uids.end() ||
          std::find(c.allow_gids.begin(), c.allow_gids.end(), gid) != c.allow_gids.end();
 }
 
-std::string mac_text(const Mac& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
+std::string mac_text(const Mac& m) { return conf::mac_text(m); }
 
 }  // namespace gz::ltran

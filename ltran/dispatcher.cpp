@@ -39,6 +39,7 @@ Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), flows_(1u << 20) 
   memifs_.resize(opts_.max_clients);
   for (std::size_t i = 0; i < slots_.size(); ++i) slots_[i].slot = static_cast<std::uint16_t>(i);
   hz_ = rte_get_tsc_hz();
+  scan_tsc_ = opts_.scan_interval_s * hz_;  // 0: tcp_conn_scan_interval = 0, never
   started_ = last_scan_ = rte_rdtsc();
   totals_.pid = static_cast<std::uint32_t>(getpid());
 }
@@ -54,9 +55,7 @@ Dispatcher::~Dispatcher() {
 std::size_t Dispatcher::poll() noexcept {
   const std::size_t n = from_wire() + from_instances() + from_kernel();
   const std::uint64_t now = rte_rdtsc();
-  if (now - last_scan_ > hz_) {  // once a second: is a scan due?
-    age_flows(now);
-  }
+  if (scan_tsc_ != 0 && now - last_scan_ >= scan_tsc_) age_flows(now);
   return n;
 }
 
@@ -396,14 +395,9 @@ void Dispatcher::unclaimed(rte_mbuf* m) noexcept {
 // whole interval are over (the process's TIME-WAIT answers nothing new).
 // UDP ports learned from sends age the same way when unused.
 void Dispatcher::age_flows(std::uint64_t now) noexcept {
-  if (opts_.scan_interval_s == 0 || now - last_scan_ < opts_.scan_interval_s * hz_) {
-    if (opts_.scan_interval_s == 0) last_scan_ = now;
-    return;
-  }
-  const std::uint64_t limit = opts_.scan_interval_s * hz_;
   flows_.erase_if([&](const Flow& f) {
     const bool udp = f.key.remote_ip == 0 && f.key.remote_port == 0;
-    return (f.closing != 0 || udp) && now - f.last_seen > limit;
+    return (f.closing != 0 || udp) && now - f.last_seen > scan_tsc_;
   });
   last_scan_ = now;
 }

@@ -135,6 +135,7 @@ class Dispatcher {
   std::uint16_t kni_out_count_ = 0;
   std::uint16_t wire_out_count_ = 0;
   std::uint64_t hz_ = 0, started_ = 0, last_scan_ = 0;
+  std::uint64_t scan_tsc_ = 0;  // tcp_conn_scan_interval in TSC cycles
 };
 
 }  // namespace gz::ltran

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dispatcher.hpp"
+#include "gz/conf_text.hpp"
 
 namespace gz::ltran {
 namespace {
@@ -15,12 +16,6 @@ namespace {
 std::string ip_text(std::uint32_t addr) {
   char buf[INET_ADDRSTRLEN] = {};
   inet_ntop(AF_INET, &addr, buf, sizeof buf);
-  return buf;
-}
-
-std::string mac_text(const std::uint8_t* m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
   return buf;
 }
 
@@ -41,8 +36,8 @@ Result<wire::LtranRegistered> Dispatcher::add(int fd, const ucred& who, const wi
                                   ip_text(opts_.subnet) + " (ltran.conf's dispatch_subnet, dispatch_subnet_length)");
   }
   if (std::memcmp(req.mac, opts_.mac.data(), 6) != 0) {
-    return make_error(EACCES, "devices = " + mac_text(req.mac) + " is not the MAC of ltran's bond (" +
-                                  mac_text(opts_.mac.data()) + ", ltran.conf's bond_macs)");
+    return make_error(EACCES, "devices = " + conf::mac_text(req.mac) + " is not the MAC of ltran's bond (" +
+                                  conf::mac_text(opts_.mac.data()) + ", ltran.conf's bond_macs)");
   }
   if (req.queues == 0 || req.queues > 32) return make_error(EINVAL, "num_cpus: 1 to 32 stack threads with ltran");
   auto free_slot = std::find_if(slots_.begin(), slots_.end(), [](const Instance& i) { return !i.live; });

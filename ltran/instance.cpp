@@ -16,11 +16,6 @@
 namespace gz::ltran {
 namespace {
 
-Error dpdk_error(int rc, const std::string& what) {
-  const int e = rc < 0 ? -rc : EIO;
-  return make_error(e, what + ": " + std::strerror(e));
-}
-
 void random_secret(std::array<char, 24>& out) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::uint8_t raw[11] = {};
@@ -38,14 +33,14 @@ void random_secret(std::array<char, 24>& out) {
 Result<void> start_port(Instance& inst, const std::string& vdev, rte_mempool* pool) {
   rte_eth_conf conf{};
   if (int rc = rte_eth_dev_configure(inst.port, inst.queues, inst.queues, &conf); rc != 0) {
-    return dpdk_error(rc, "configuring " + vdev);
+    return error_from_rc(rc, "configuring " + vdev);
   }
   const int node = rte_eth_dev_socket_id(inst.port);
   for (std::uint16_t q = 0; q < inst.queues; ++q) {
-    if (int rc = rte_eth_rx_queue_setup(inst.port, q, 1024, node, nullptr, pool); rc != 0) return dpdk_error(rc, "memif rx queue");
-    if (int rc = rte_eth_tx_queue_setup(inst.port, q, 1024, node, nullptr); rc != 0) return dpdk_error(rc, "memif tx queue");
+    if (int rc = rte_eth_rx_queue_setup(inst.port, q, 1024, node, nullptr, pool); rc != 0) return error_from_rc(rc, "memif rx queue");
+    if (int rc = rte_eth_tx_queue_setup(inst.port, q, 1024, node, nullptr); rc != 0) return error_from_rc(rc, "memif tx queue");
   }
-  if (int rc = rte_eth_dev_start(inst.port); rc != 0) return dpdk_error(rc, "starting " + vdev);
+  if (int rc = rte_eth_dev_start(inst.port); rc != 0) return error_from_rc(rc, "starting " + vdev);
   return {};
 }
 
@@ -74,7 +69,7 @@ Result<void> make_port(MemifPort& m, std::uint16_t slot, const std::string& run_
   unlink(m.socket_path.c_str());  // a killed ltran's
   const std::string args = "role=server,id=0,socket-abstract=no,rsize=10,socket=" + m.socket_path +
                            ",secret=" + m.secret.data();
-  if (int rc = rte_vdev_init(m.vdev.c_str(), args.c_str()); rc != 0) return dpdk_error(rc, "creating " + m.vdev);
+  if (int rc = rte_vdev_init(m.vdev.c_str(), args.c_str()); rc != 0) return error_from_rc(rc, "creating " + m.vdev);
   if (rte_eth_dev_get_port_by_name(m.vdev.c_str(), &m.port) != 0) return make_error(ENODEV, m.vdev + ": no port after creation");
   return {};
 }

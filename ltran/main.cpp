@@ -46,18 +46,12 @@ std::string run_dir() {
   return env != nullptr && *env != '\0' ? env : "/var/run/gazelle";
 }
 
-bool has_arg(const std::vector<std::string>& args, const std::string& name) {
-  return std::any_of(args.begin(), args.end(), [&](const std::string& a) { return a == name || a.rfind(name + "=", 0) == 0; });
-}
-
 // EAL's argv. A primary's hugepage files are unlinked once mapped (as
 // lstack's): a killed ltran gives its hugepages back.
 std::vector<std::string> eal_argv(const LtranConfig& c) {
   std::vector<std::string> args{"ltran"};
   for (const std::string& a : eal_args_for_stock_dpdk(c)) args.push_back(a);
-  if (!has_arg(args, "--in-memory") && !has_arg(args, "--no-huge") && !has_arg(args, "--huge-unlink")) {
-    args.emplace_back("--huge-unlink");
-  }
+  if (conf::should_unlink_hugepages(args)) args.emplace_back("--huge-unlink");
   return args;
 }
 
@@ -216,7 +210,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args = eal_argv(config.value());
-  if (has_arg(args, "--in-memory") || has_arg(args, "--no-shconf")) {
+  if (gz::conf::has_eal_arg(args, "--in-memory") || gz::conf::has_eal_arg(args, "--no-shconf")) {
     std::fprintf(stderr, "ltran: %s: forward_kit_args: --in-memory and --no-shconf cannot be used: the processes' net_memif "
                  "ports need DPDK's multi-process channel (use --file-prefix)\n", path.c_str());
     return 1;

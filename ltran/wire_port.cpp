@@ -17,19 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "gz/conf_text.hpp"
+
 namespace gz::ltran {
 namespace {
-
-Error dpdk_error(int rc, const std::string& what) {
-  const int e = rc < 0 ? -rc : EIO;
-  return make_error(e, what + ": " + std::strerror(e));
-}
-
-std::string mac_text(const std::array<std::uint8_t, 6>& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
 
 }  // namespace
 
@@ -69,11 +60,11 @@ Result<void> WirePort::make_bond(const Options& opts) {
   bond_name_ = "net_bonding_ltran";
   const int id = rte_eth_bond_create(bond_name_.c_str(), static_cast<std::uint8_t>(opts.mode),
                                      static_cast<std::uint8_t>(rte_socket_id()));
-  if (id < 0) return dpdk_error(id, "creating the bond (bond_mode " + std::to_string(opts.mode) + ")");
+  if (id < 0) return error_from_rc(id, "creating the bond (bond_mode " + std::to_string(opts.mode) + ")");
   bonded_ = true;
   id_ = static_cast<std::uint16_t>(id);
   for (std::uint16_t m : members_) {
-    if (int rc = rte_eth_bond_slave_add(id_, m); rc != 0) return dpdk_error(rc, "adding port " + std::to_string(m) + " to the bond");
+    if (int rc = rte_eth_bond_slave_add(id_, m); rc != 0) return error_from_rc(rc, "adding port " + std::to_string(m) + " to the bond");
   }
   rte_eth_bond_link_monitoring_set(id_, opts.miimon_ms);
   return {};
@@ -81,16 +72,16 @@ Result<void> WirePort::make_bond(const Options& opts) {
 
 Result<void> WirePort::start(const Options& opts, rte_mempool* pool) {
   rte_eth_conf conf{};
-  if (int rc = rte_eth_dev_configure(id_, 1, 1, &conf); rc != 0) return dpdk_error(rc, "configuring the port");
+  if (int rc = rte_eth_dev_configure(id_, 1, 1, &conf); rc != 0) return error_from_rc(rc, "configuring the port");
   if (int rc = rte_eth_rx_queue_setup(id_, 0, 1024, rte_eth_dev_socket_id(id_), nullptr, pool); rc != 0) {
-    return dpdk_error(rc, "rx queue");
+    return error_from_rc(rc, "rx queue");
   }
   if (int rc = rte_eth_tx_queue_setup(id_, 0, 1024, rte_eth_dev_socket_id(id_), nullptr); rc != 0) {
-    return dpdk_error(rc, "tx queue");
+    return error_from_rc(rc, "tx queue");
   }
   if (auto ok = set_mac(opts); !ok) return ok.error();
   if (opts.mtu != 1500) rte_eth_dev_set_mtu(id_, opts.mtu);
-  if (int rc = rte_eth_dev_start(id_); rc != 0) return dpdk_error(rc, "starting the port");
+  if (int rc = rte_eth_dev_start(id_); rc != 0) return error_from_rc(rc, "starting the port");
   started_ = true;
   rte_eth_dev_get_mtu(id_, &mtu_);
   if (mtu_ == 0 || mtu_ > opts.mtu) mtu_ = opts.mtu;
@@ -111,7 +102,7 @@ Result<void> WirePort::set_mac(const Options& opts) {
   }
   std::array<std::uint8_t, 6> h{};
   std::memcpy(h.data(), have.addr_bytes, 6);
-  return make_error(EINVAL, "bond_macs = " + mac_text(opts.mac) + ": the port has " + mac_text(h) +
+  return make_error(EINVAL, "bond_macs = " + conf::mac_text(opts.mac) + ": the port has " + conf::mac_text(h) +
                                 " and its driver cannot change it (give the interface that MAC, or use net_af_packet)");
 }
 

@@ -1,5 +1,7 @@
 #include "eal.hpp"
 
+#include "gz/conf_text.hpp"
+
 #include <pthread.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -26,27 +28,6 @@ std::string file_prefix(const std::vector<std::string>& args) {
     if (args[i].rfind("--file-prefix=", 0) == 0) prefix = args[i].substr(14);
   }
   return prefix;
-}
-
-bool has_arg(const std::vector<std::string>& args, const std::string& name) {
-  for (const auto& a : args) {
-    if (a == name || a.rfind(name + "=", 0) == 0) return true;
-  }
-  return false;
-}
-
-// A primary that keeps its hugepage files loses them to nobody when it dies by
-// a signal (SIGKILL, an unhandled SIGTERM): they stay taken until the next
-// start of the same prefix. --huge-unlink unlinks each file once mapped, so
-// the pages go back with the process, whatever ends it. Secondaries
-// (dpdk-proc-info, dpdk-pdump) cannot attach then: "--huge-unlink=never" in
-// dpdk_args keeps the files for them.
-bool should_unlink(const std::vector<std::string>& args) {
-  if (has_arg(args, "--in-memory") || has_arg(args, "--no-huge") || has_arg(args, "--huge-unlink")) return false;
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--proc-type" && args[i + 1] != "primary") return false;
-  }
-  return !has_arg(args, "--proc-type=secondary") && !has_arg(args, "--proc-type=auto");
 }
 
 // Every hugetlbfs mount point (DPDK picks its --huge-dir among them).
@@ -108,7 +89,7 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   if (g_eal_up.exchange(true)) return make_error(EALREADY, "DPDK EAL is already initialized in this process");
   std::vector<std::string> owned{"lstack"};
   owned.insert(owned.end(), args.begin(), args.end());
-  if (should_unlink(args)) owned.emplace_back("--huge-unlink");
+  if (conf::should_unlink_hugepages(args)) owned.emplace_back("--huge-unlink");
   std::vector<char*> argv;
   for (auto& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -128,8 +109,8 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   std::unique_ptr<Eal> eal(new Eal());
   // In memory (or without shared config) several processes share one runtime
   // directory for their telemetry sockets: it is not ours to remove.
-  eal->primary_ = rte_eal_process_type() == RTE_PROC_PRIMARY && !has_arg(args, "--in-memory") &&
-                  !has_arg(args, "--no-shconf");
+  eal->primary_ = rte_eal_process_type() == RTE_PROC_PRIMARY && !conf::has_eal_arg(args, "--in-memory") &&
+                  !conf::has_eal_arg(args, "--no-shconf");
   eal->prefix_ = file_prefix(args);
   eal->runtime_dir_ = rte_eal_get_runtime_dir();
   // In a shared runtime directory (in memory), ours are the sockets we listen on.

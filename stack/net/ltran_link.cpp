@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "gz/conf_text.hpp"
 #include "gz/kernel.hpp"
 
 namespace gz::stack {
@@ -48,12 +49,6 @@ std::atomic<int> g_registration_fd{-1};
 void close_registration_in_child() {
   const int fd = g_registration_fd.exchange(-1);
   if (fd >= 0) kernel().close(fd);
-}
-
-std::string mac_text(const std::uint8_t* m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
 }
 
 }  // namespace
@@ -130,7 +125,7 @@ Result<void> LtranLink::watch(std::function<void()> lost) {
 
 std::string LtranLink::memif_vdev() const {
   return "--vdev=net_memif_ltran,role=client,id=0,socket-abstract=no,rsize=10,socket=" +
-         std::string(reg_.memif_socket) + ",secret=" + reg_.memif_secret + ",mac=" + mac_text(reg_.mac);
+         std::string(reg_.memif_socket) + ",secret=" + reg_.memif_secret + ",mac=" + conf::mac_text(reg_.mac);
 }
 
 int LtranLink::call(std::uint32_t type, const void* body, std::uint32_t len, void* out, std::uint32_t out_len,

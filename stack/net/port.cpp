@@ -11,18 +11,10 @@
 #include <new>
 #include <vector>
 
+#include "gz/conf_text.hpp"
+
 namespace gz::stack {
 namespace {
-
-std::string mac_text(const std::array<std::uint8_t, 6>& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
-
-Error dpdk_error(int rc, const std::string& what) {
-  return make_error(rc < 0 ? -rc : EIO, what + ": " + std::strerror(rc < 0 ? -rc : EIO));
-}
 
 class DpdkQueue final : public NetDev {
  public:
@@ -79,7 +71,7 @@ Result<std::unique_ptr<Port>> Port::open(const Options& opts) {
       break;
     }
   }
-  if (!found) return make_error(ENODEV, "no DPDK port has MAC " + mac_text(opts.mac));
+  if (!found) return make_error(ENODEV, "no DPDK port has MAC " + conf::mac_text(opts.mac));
   port->mac_ = opts.mac;
   if (auto r = port->create_pools(opts); !r) return r.error();
   if (auto r = port->configure(opts); !r) return r.error();
@@ -107,9 +99,9 @@ Result<void> Port::create_pools(const Options& opts) {
 
 Result<void> Port::configure(const Options& opts) {
   rte_eth_dev_info info{};
-  if (int rc = rte_eth_dev_info_get(id_, &info); rc != 0) return dpdk_error(rc, "rte_eth_dev_info_get");
+  if (int rc = rte_eth_dev_info_get(id_, &info); rc != 0) return error_from_rc(rc, "rte_eth_dev_info_get");
   if (opts.queues > info.max_rx_queues || opts.queues > info.max_tx_queues) {
-    return make_error(EINVAL, "port " + mac_text(mac_) + " has " + std::to_string(info.max_rx_queues) +
+    return make_error(EINVAL, "port " + conf::mac_text(mac_) + " has " + std::to_string(info.max_rx_queues) +
                                   " queues, " + std::to_string(opts.queues) + " stack threads need one each");
   }
   rte_eth_conf conf{};
@@ -127,15 +119,15 @@ Result<void> Port::configure(const Options& opts) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
   }
-  if (int rc = rte_eth_dev_configure(id_, opts.queues, opts.queues, &conf); rc != 0) return dpdk_error(rc, "rte_eth_dev_configure");
+  if (int rc = rte_eth_dev_configure(id_, opts.queues, opts.queues, &conf); rc != 0) return error_from_rc(rc, "rte_eth_dev_configure");
   std::uint16_t rx_desc = 1024, tx_desc = 1024;
   rte_eth_dev_adjust_nb_rx_tx_desc(id_, &rx_desc, &tx_desc);
   const int node = rte_eth_dev_socket_id(id_);
   for (std::uint16_t q = 0; q < opts.queues; ++q) {
-    if (int rc = rte_eth_rx_queue_setup(id_, q, rx_desc, node, nullptr, pools_[q]); rc != 0) return dpdk_error(rc, "rx queue setup");
-    if (int rc = rte_eth_tx_queue_setup(id_, q, tx_desc, node, nullptr); rc != 0) return dpdk_error(rc, "tx queue setup");
+    if (int rc = rte_eth_rx_queue_setup(id_, q, rx_desc, node, nullptr, pools_[q]); rc != 0) return error_from_rc(rc, "rx queue setup");
+    if (int rc = rte_eth_tx_queue_setup(id_, q, tx_desc, node, nullptr); rc != 0) return error_from_rc(rc, "tx queue setup");
   }
-  if (int rc = rte_eth_dev_start(id_); rc != 0) return dpdk_error(rc, "rte_eth_dev_start");
+  if (int rc = rte_eth_dev_start(id_); rc != 0) return error_from_rc(rc, "rte_eth_dev_start");
   started_ = true;
   rte_eth_dev_get_mtu(id_, &mtu_);
   return {};

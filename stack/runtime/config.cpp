@@ -260,37 +260,9 @@ struct LibconfigGuard {
   LibconfigGuard& operator=(const LibconfigGuard&) = delete;
 };
 
-constexpr std::size_t kMaxFileBytes = 1u << 20;  // far above any lstack.conf; stops /dev/zero
 
-// The whole file as text. Errors: the errno of open/read (ENOENT, EACCES,
-// EISDIR for a directory...), EFBIG above kMaxFileBytes, EINVAL for a NUL
-// byte (libconfig would silently stop reading there).
 Result<std::string> read_text(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  int err = fd < 0 ? errno : (fstat(fd, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? EISDIR : 0));
-  std::string text;
-  char buf[8192];
-  while (err == 0) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? errno : 0;
-      break;
-    }
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxFileBytes) err = EFBIG;
-  }
-  if (fd >= 0) close(fd);
-  if (err != 0) {
-    return make_error(err, "cannot read the lstack config " + path + ": " + std::strerror(err) +
-                               " (set LSTACK_CONF_PATH to the lstack.conf to use)");
-  }
-  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
-    const long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n');
-    return make_error(EINVAL, path + ":" + std::to_string(line) + ": a NUL byte: lstack.conf must be text");
-  }
-  return text;
+  return conf::read_text(path, "lstack", " (set LSTACK_CONF_PATH to the lstack.conf to use)");
 }
 
 }  // namespace

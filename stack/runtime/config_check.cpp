@@ -135,11 +135,7 @@ Result<void> check_consistency(const Config& c) {
   return check_features(c);
 }
 
-std::string mac_to_string(const std::array<std::uint8_t, 6>& m) {
-  char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return buf;
-}
+std::string mac_to_string(const std::array<std::uint8_t, 6>& m) { return conf::mac_text(m); }
 
 std::size_t pool_mbufs(const Config& c) {
   return std::max(std::size_t{c.tcp_conn_count} * c.mbuf_count_per_conn, kMinPoolMbufs);

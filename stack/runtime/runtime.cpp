@@ -1,5 +1,6 @@
 #include "runtime.hpp"
 
+#include "gz/conf_text.hpp"
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 #include "signal_cleanup.hpp"
@@ -81,10 +82,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
 Result<std::vector<std::string>> Runtime::eal_args() {
   std::vector<std::string> args = config_.dpdk_args;
   if (!config_.use_ltran) return args;
-  // Gazelle's own DPDK option (its patched EAL keeps address space free for
-  // ltran's memory); stock DPDK refuses it and memif needs no such thing.
-  std::erase(args, std::string("--map-perfect"));
-  auto has = [&](const char* a) { return std::find(args.begin(), args.end(), a) != args.end(); };
+  args = conf::stock_eal_args(std::move(args));  // Gazelle's --map-perfect: not for stock DPDK
+  auto has = [&](const char* a) { return conf::has_eal_arg(args, a); };
   // net_memif hands its regions over DPDK's multi-process channel, which these turn off.
   if (has("--in-memory") || has("--no-shconf")) {
     return make_error(EINVAL, config_.where("dpdk_args") + ": " + (has("--in-memory") ? "--in-memory" : "--no-shconf") +

@@ -89,20 +89,27 @@ gz_conf() {
     GZ_FILE_PREFIX=gz$GZ_IF_L
     eal="\"--socket-mem\", \"256\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--file-prefix\", \"$GZ_FILE_PREFIX\""
   fi
-  cat > "$file" <<CONF
-dpdk_args = ["--no-pci", $eal, "--vdev", "$dev", "-l", "0", "--log-level", "lib.eal:error"];
-num_cpus = "$cpus";
+  gz_write_conf "$file" "\"--no-pci\", $eal, \"--vdev\", \"$dev\"" "$GZ_HOST" "$cpus" "$rtc" 0
+}
+
+# gz_write_conf FILE DPDK_ARGS HOST CPUS RTC USE_LTRAN: the lstack.conf every test writes
+# (DPDK_ARGS: the list's items before "-l 0" and the log level), readable by any user.
+gz_write_conf() {
+  cat >"$1" <<CONF
+dpdk_args = [$2, "-l", "0", "--log-level", "lib.eal:error"];
+num_cpus = "$4";
 low_power_mode = 1;
-stack_mode_rtc = $rtc;
-host_addr = "$GZ_HOST";
+stack_mode_rtc = $5;
+host_addr = "$3";
 mask_addr = "255.255.255.0";
 gateway_addr = "$GZ_PEER";
 devices = "$GZ_MAC";
 tcp_conn_count = 1500;
 mbuf_count_per_conn = 16;
-use_ltran = 0;
+use_ltran = $6;
 kni_switch = 0;
 CONF
+  chmod 644 "$1"
 }
 
 gz_bg() {
@@ -408,20 +415,7 @@ gz_ltran_lstack_conf() {
   if [ "${3:-}" = hugepages ]; then
     eal="\"--socket-mem\", \"256\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--map-perfect\", \"--file-prefix\", \"gzlt${host##*.}$GZ_IF_L\""
   fi
-  cat >"$file" <<CONF
-dpdk_args = [$eal, "-l", "0", "--log-level", "lib.eal:error"];
-num_cpus = "1";
-low_power_mode = 1;
-host_addr = "$host";
-mask_addr = "255.255.255.0";
-gateway_addr = "$GZ_PEER";
-devices = "$GZ_MAC";
-tcp_conn_count = 1500;
-mbuf_count_per_conn = 16;
-use_ltran = 1;
-kni_switch = 0;
-CONF
-  chmod 644 "$file"
+  gz_write_conf "$file" "$eal" "$host" 1 0 1
 }
 
 # gz_ltran_start LTRAN CONF LOG: starts ltran in the lstack namespace (GZ_LTRAN_PID) with

@@ -2,20 +2,31 @@
 // (stack/runtime/config*.cpp) and ltran.conf's (ltran/config.cpp). Both quote a
 // bad value as the user wrote it and read integers again from the text
 // (libconfig 1.5 keeps only the low 32 bits of "4294967297", no L), and both
-// suggest the key a typo meant. Header-only, std only, no libconfig: ltran links
-// none of stack's libraries, so this is how the readers share one copy.
+// suggest the key a typo meant. Also the text of DPDK's EAL arguments (lstack's
+// dpdk_args, ltran's forward_kit_args) and of MAC addresses. Header-only, std
+// and POSIX only, no libconfig, no DPDK: ltran links none of stack's libraries,
+// so this is how lstack and ltran share one copy.
 // Thread: pure functions of their arguments.
 #pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstddef>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "gz/result.hpp"
 
 namespace gz::conf {
 
@@ -159,6 +170,75 @@ inline bool parse_mac(std::string_view s, std::array<std::uint8_t, 6>& mac) {
     mac[i] = static_cast<std::uint8_t>(nibble(hi) * 16 + nibble(lo));
   }
   return true;
+}
+
+// "aa:bb:cc:dd:ee:ff" (lower case), as parse_mac reads it.
+inline std::string mac_text(const std::uint8_t* m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+inline std::string mac_text(const std::array<std::uint8_t, 6>& m) { return mac_text(m.data()); }
+
+// The whole config file as text; kind ("lstack", "ltran") names it in the
+// messages, hint follows the one for a file that cannot be read. Errors: the
+// errno of open/read (ENOENT, EACCES, EISDIR for a directory...), EFBIG above
+// 1 MiB (far above any config; stops /dev/zero), EINVAL for a NUL byte
+// (libconfig would silently stop reading there).
+inline Result<std::string> read_text(const std::string& path, const std::string& kind, const std::string& hint) {
+  constexpr std::size_t kMaxFileBytes = 1u << 20;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  int err = fd < 0 ? errno : (fstat(fd, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? EISDIR : 0));
+  std::string text;
+  char buf[8192];
+  while (err == 0) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : 0;
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxFileBytes) err = EFBIG;
+  }
+  if (fd >= 0) close(fd);
+  if (err != 0) return make_error(err, "cannot read the " + kind + " config " + path + ": " + std::strerror(err) + hint);
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+    const long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n');
+    return make_error(EINVAL, path + ":" + std::to_string(line) + ": a NUL byte: " + kind + ".conf must be text");
+  }
+  return text;
+}
+
+// Whether EAL's arguments hold option name, alone or as name=value.
+inline bool has_eal_arg(const std::vector<std::string>& args, std::string_view name) {
+  for (const std::string& a : args) {
+    if (a == name || (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=')) return true;
+  }
+  return false;
+}
+
+// A primary that keeps its hugepage files loses them to nobody when it dies by
+// a signal (SIGKILL, an unhandled SIGTERM): they stay taken until the next
+// start of the same prefix. --huge-unlink unlinks each file once mapped, so
+// the pages go back with the process, whatever ends it. Secondaries
+// (dpdk-proc-info, dpdk-pdump) cannot attach then: "--huge-unlink=never" in
+// the arguments keeps the files for them.
+inline bool should_unlink_hugepages(const std::vector<std::string>& args) {
+  if (has_eal_arg(args, "--in-memory") || has_eal_arg(args, "--no-huge") || has_eal_arg(args, "--huge-unlink")) return false;
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--proc-type" && args[i + 1] != "primary") return false;
+  }
+  return !has_eal_arg(args, "--proc-type=secondary") && !has_eal_arg(args, "--proc-type=auto");
+}
+
+// args without Gazelle's own EAL option --map-perfect (its patched EAL keeps
+// address space free for ltran's memory): stock DPDK refuses it, and neither
+// ltran nor lstack behind it needs it.
+inline std::vector<std::string> stock_eal_args(std::vector<std::string> args) {
+  std::erase(args, std::string("--map-perfect"));
+  return args;
 }
 
 // Levenshtein distance, ignoring case: "Num_CPUs" is a typo of "num_cpus".

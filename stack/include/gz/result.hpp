@@ -2,6 +2,8 @@
 // Thread: plain value type, no shared state.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
@@ -49,5 +51,12 @@ class [[nodiscard]] Result<void> {
 };
 
 inline Error make_error(int code, std::string message) { return Error{code, std::move(message)}; }
+
+// rc: a negative errno, as DPDK's calls return it (anything else counts as
+// EIO); the message is "what: <strerror>".
+inline Error error_from_rc(int rc, const std::string& what) {
+  const int e = rc < 0 ? -rc : EIO;
+  return make_error(e, what + ": " + std::strerror(e));
+}
 
 }  // namespace gz
