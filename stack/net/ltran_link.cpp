@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,6 +13,7 @@
 
 #include "gz/conf_text.hpp"
 #include "gz/kernel.hpp"
+#include "gz/signals.hpp"
 
 namespace gz::stack {
 namespace {
@@ -96,11 +96,8 @@ void LtranLink::stop_watch() noexcept {
 Result<void> LtranLink::watch(std::function<void()> lost) {
   stop_fd_ = eventfd(0, EFD_CLOEXEC);
   if (stop_fd_ < 0) return make_error(errno, "eventfd: " + std::string(std::strerror(errno)));
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);  // the program's signals stay with its own threads
   try {
-    watcher_ = std::thread([this, lost = std::move(lost)] {
+    watcher_ = start_thread_without_signals([this, lost = std::move(lost)] {
       pthread_setname_np(pthread_self(), "lstack_ltran");
       pollfd fds[2] = {{fd_, POLLRDHUP, 0}, {stop_fd_, POLLIN, 0}};
       for (;;) {
@@ -116,10 +113,8 @@ Result<void> LtranLink::watch(std::function<void()> lost) {
       lost();
     });
   } catch (const std::system_error& e) {
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     return make_error(EAGAIN, std::string("cannot start the ltran watcher: ") + e.what());
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return {};
 }
 

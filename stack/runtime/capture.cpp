@@ -1,7 +1,6 @@
 #include "capture.hpp"
 
 #include <poll.h>
-#include <signal.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 
 #include "capture_tap.hpp"
 #include "gz/kernel.hpp"
+#include "gz/signals.hpp"
 #include "gz/socket.hpp"
 
 namespace gz::stack {
@@ -80,19 +80,14 @@ std::unique_ptr<CaptureSession> CaptureSession::start(StackGroup& stacks, int cl
   }
   s->client_ = client;
   s->file_ = file;
-  // Created with every signal blocked (it inherits the mask): no signal of the
-  // program's may run its handler on this thread, not even before run() starts,
-  // and a write that breaks (EPIPE) or fills the disk is an errno, never SIGPIPE.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  // No signal of the program's on it: a write that breaks (EPIPE) or fills the
+  // disk is an errno, never SIGPIPE.
   try {
-    s->thread_ = std::thread([raw = s.get()] { raw->run(); });
+    s->thread_ = start_thread_without_signals([raw = s.get()] { raw->run(); });
   } catch (...) {  // no thread (EAGAIN) or no memory: the fds go back to the caller
     s->client_ = s->file_ = -1;
     s.reset();
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return s;
 }
 
