@@ -51,7 +51,10 @@ std::string run_dir() {
 std::vector<std::string> eal_argv(const LtranConfig& c) {
   std::vector<std::string> args{"ltran"};
   for (const std::string& a : eal_args_for_stock_dpdk(c)) args.push_back(a);
-  if (conf::should_unlink_hugepages(args)) args.emplace_back("--huge-unlink");
+  // EAL refuses --huge-unlink with --single-file-segments.
+  if (conf::should_unlink_hugepages(args) && !conf::has_eal_arg(args, "--single-file-segments")) {
+    args.emplace_back("--huge-unlink");
+  }
   return args;
 }
 

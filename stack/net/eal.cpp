@@ -89,7 +89,11 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   if (g_eal_up.exchange(true)) return make_error(EALREADY, "DPDK EAL is already initialized in this process");
   std::vector<std::string> owned{"lstack"};
   owned.insert(owned.end(), args.begin(), args.end());
-  if (conf::should_unlink_hugepages(args)) owned.emplace_back("--huge-unlink");
+  // With single-file segments (memif zero-copy shares a list by its open fd)
+  // EAL refuses --huge-unlink: the files go right after init instead.
+  const bool unlink_files = conf::should_unlink_hugepages(args);
+  const bool unlink_after_init = unlink_files && conf::has_eal_arg(args, "--single-file-segments");
+  if (unlink_files && !unlink_after_init) owned.emplace_back("--huge-unlink");
   std::vector<char*> argv;
   for (auto& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -112,6 +116,9 @@ Result<std::unique_ptr<Eal>> Eal::init(const std::vector<std::string>& args) {
   eal->primary_ = rte_eal_process_type() == RTE_PROC_PRIMARY && !conf::has_eal_arg(args, "--in-memory") &&
                   !conf::has_eal_arg(args, "--no-shconf");
   eal->prefix_ = file_prefix(args);
+  if (unlink_after_init) {
+    for (const std::string& dir : hugetlbfs_mounts()) remove_entries(dir, eal->prefix_ + "map_");
+  }
   eal->runtime_dir_ = rte_eal_get_runtime_dir();
   // In a shared runtime directory (in memory), ours are the sockets we listen on.
   if (!eal->primary_) eal->own_files_ = own_unix_sockets(eal->runtime_dir_);

@@ -118,9 +118,10 @@ Result<void> LtranLink::watch(std::function<void()> lost) {
   return {};
 }
 
-std::string LtranLink::memif_vdev() const {
+std::string LtranLink::memif_vdev(bool zero_copy) const {
   return "--vdev=net_memif_ltran,role=client,id=0,socket-abstract=no,rsize=10,socket=" +
-         std::string(reg_.memif_socket) + ",secret=" + reg_.memif_secret + ",mac=" + conf::mac_text(reg_.mac);
+         std::string(reg_.memif_socket) + ",secret=" + reg_.memif_secret + ",mac=" + conf::mac_text(reg_.mac) +
+         (zero_copy ? ",zero-copy=yes" : "");
 }
 
 int LtranLink::call(std::uint32_t type, const void* body, std::uint32_t len, void* out, std::uint32_t out_len,

@@ -34,8 +34,10 @@ class LtranLink final : public PortClaims {
   LtranLink& operator=(const LtranLink&) = delete;
 
   const wire::LtranRegistered& registered() const noexcept { return reg_; }
-  // "--vdev=net_memif...,role=client,...": the port ltran made for us.
-  std::string memif_vdev() const;
+  // "--vdev=net_memif...,role=client,...": the port ltran made for us. With
+  // zero_copy our mbufs are memif's buffers (ltran copies once each way);
+  // it needs every mbuf in the first DPDK memory list (Port checks that).
+  std::string memif_vdev(bool zero_copy) const;
   // Starts a thread (lstack_ltran) that waits for ltran to hang up (it
   // stopped or died) and then calls lost once. Errors: EAGAIN (no thread).
   Result<void> watch(std::function<void()> lost);

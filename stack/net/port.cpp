@@ -2,6 +2,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -44,6 +45,45 @@ class DpdkQueue final : public NetDev {
   std::uint16_t mtu_;
   Offloads off_;
 };
+
+// net_memif's zero-copy client (DPDK 22.11) describes every buffer as an
+// offset into region 1: the first memory list holding memory, which the server
+// maps from its start for as many bytes as the list has allocated. A pool
+// anywhere else would give ltran offsets outside its mapping.
+struct MemifRegion {
+  const rte_memseg_list* list = nullptr;
+  std::size_t mapped = 0;
+};
+
+MemifRegion memif_region() {
+  MemifRegion r;
+  rte_memseg_walk(
+      [](const rte_memseg_list* msl, const rte_memseg* ms, void* arg) -> int {
+        auto* r = static_cast<MemifRegion*>(arg);
+        if (r->list == nullptr) r->list = msl;
+        if (msl == r->list) r->mapped += ms->len;
+        return 0;
+      },
+      &r);
+  return r;
+}
+
+bool pool_in_region(rte_mempool* pool, const MemifRegion& region) {
+  struct Check {
+    const MemifRegion* region;
+    bool ok = true;
+  } check{&region};
+  rte_mempool_mem_iter(
+      pool,
+      [](rte_mempool*, void* arg, rte_mempool_memhdr* hdr, unsigned) {
+        auto* c = static_cast<Check*>(arg);
+        const auto* base = static_cast<const char*>(c->region->list->base_va);
+        const auto* at = static_cast<const char*>(hdr->addr);
+        if (at < base || at + hdr->len > base + c->region->mapped) c->ok = false;
+      },
+      &check);
+  return check.ok;
+}
 
 }  // namespace
 
@@ -93,6 +133,15 @@ Result<void> Port::create_pools(const Options& opts) {
                                     " mbufs: " + rte_strerror(rte_errno) + " (hugepages reserved and free?)");
     }
     pools_.push_back(pool);
+  }
+  if (!opts.memif_zero_copy) return {};
+  const MemifRegion region = memif_region();
+  for (rte_mempool* pool : pools_) {
+    if (region.list == nullptr || !pool_in_region(pool, region)) {
+      return make_error(EFAULT, std::string("mbuf pool ") + pool->name +
+                                    " lies outside the first DPDK memory list, which memif zero-copy shares with "
+                                    "ltran: give dpdk_args --socket-mem (or -m) large enough for all pools");
+    }
   }
   return {};
 }

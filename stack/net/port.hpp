@@ -32,13 +32,15 @@ class Port final : public NetDevSource {
     std::uint32_t mbufs_per_queue = 8192;
     std::vector<int> numa_nodes;        // NUMA node per queue's pool (-1: the port's)
     std::uint16_t data_room = 0;        // mbuf data room, headroom included (gz::stack::mbuf_data_room); 0: DPDK's default
+    bool memif_zero_copy = false;       // the port is a zero-copy memif client: pools must lie in its region
   };
 
   static std::vector<PortSummary> list();
   // Finds the port whose MAC equals opts.mac, configures opts.queues queue pairs
   // (RSS when there are several), creates a pool per queue and starts the port.
   // Errors: ENODEV no such MAC, EINVAL too many queues, ENOMEM pool creation,
-  // else the negative DPDK return as errno.
+  // EFAULT a pool outside a zero-copy memif's region, else the negative DPDK
+  // return as errno.
   static Result<std::unique_ptr<Port>> open(const Options& opts);
   ~Port();
   Port(const Port&) = delete;

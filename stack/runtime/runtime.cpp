@@ -77,6 +77,25 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
   return rt;
 }
 
+namespace {
+// net_memif's zero-copy client hands ltran its DPDK memory by the fd of each
+// memory list, so ltran copies frames straight into and out of our mbufs (one
+// copy each way instead of two). That needs single-file segments, which EAL
+// refuses with --legacy-mem (a file a page) and with --huge-unlink. Gazelle's
+// documented --legacy-mem only preallocates, as --socket-mem does without it:
+// it goes. A user's own --huge-unlink keeps copy mode. True: zero-copy.
+bool memif_zero_copy_args(std::vector<std::string>& args) {
+  if (!conf::has_eal_arg(args, "--no-huge")) std::erase(args, std::string("--legacy-mem"));
+  if (conf::has_eal_arg(args, "--huge-unlink")) {
+    std::fprintf(stderr, "lstack: --huge-unlink in dpdk_args: ltran copies each frame twice (memif zero-copy needs "
+                         "single-file segments, which EAL refuses with --huge-unlink)\n");
+    return false;
+  }
+  if (!conf::has_eal_arg(args, "--single-file-segments")) args.emplace_back("--single-file-segments");
+  return true;
+}
+}  // namespace
+
 // dpdk_args, and with use_ltran = 1 the memif port ltran made for this
 // process (registering first: ltran's answer names it). No PCI device is ours then.
 Result<std::vector<std::string>> Runtime::eal_args() {
@@ -90,6 +109,7 @@ Result<std::vector<std::string>> Runtime::eal_args() {
                                   " cannot be used with use_ltran = 1 (net_memif needs DPDK's multi-process channel); "
                                   "use --file-prefix, and --no-huge to run without hugepages");
   }
+  zero_copy_ = memif_zero_copy_args(args);
   // Each process behind ltran is a DPDK primary of its own: a prefix of its own.
   if (std::none_of(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--file-prefix", 0) == 0; })) {
     args.push_back("--file-prefix=lstack" + std::to_string(getpid()));
@@ -107,7 +127,7 @@ Result<std::vector<std::string>> Runtime::eal_args() {
   auto link = LtranLink::connect(config_.run_dir + "/" + config_.unix_prefix + "ltran.sock", req);
   if (!link) return make_error(link.error().code, config_.where("use_ltran") + ": " + link.error().message);
   ltran_ = std::move(link.value());
-  args.push_back(ltran_->memif_vdev());
+  args.push_back(ltran_->memif_vdev(zero_copy_));
   if (!has("--no-pci")) args.emplace_back("--no-pci");
   return args;
 }
@@ -139,6 +159,7 @@ Result<void> Runtime::start_stacks() {
   po.mac = c.devices;
   po.queues = static_cast<std::uint16_t>(c.cpus.size());
   po.mbufs_per_queue = static_cast<std::uint32_t>(pool_mbufs(c));
+  po.memif_zero_copy = zero_copy_;
   po.data_room = static_cast<std::uint16_t>(mbuf_data_room(c));
   for (int cpu : c.cpus) po.numa_nodes.push_back(node_of(c, cpu));
   auto devs = open_netdevs(plan);

@@ -55,6 +55,7 @@ class Runtime final : public StackGroup {
 
   const Config& config_;
   std::unique_ptr<LtranLink> ltran_;  // use_ltran: outlives the stacks (their listeners release ports)
+  bool zero_copy_ = false;            // use_ltran: memif zero-copy client (our mbufs are its buffers)
   std::unique_ptr<Eal> eal_;
   std::unique_ptr<NetDevSource> devs_;  // one NetDev per stack
   struct RingFree {

@@ -71,6 +71,15 @@ sed 's/^/  ltran: /' "$dir/show.txt"
 [ "$(grep -c ' nginx ' "$dir/show.txt")" = 2 ] || gz_fail "gazellectl ltran show -i: want 2 nginx workers registered"
 grep -q " redis-server .* tcp:6379" "$dir/show.txt" || gz_fail "gazellectl ltran show -i: redis-server with tcp:6379 missing"
 awk '$5 == "nginx" {print $3}' "$dir/show.txt" | grep -qvx 33 && gz_fail "an nginx worker registered with a uid other than www-data (33)"
+# One copy each way: every process is a zero-copy memif client, so ltran maps
+# the processes' own DPDK memory (memfd "nohuge" under --no-huge, the unlinked
+# hugepage file otherwise) besides each one's ring region (memfd "memif_region_0").
+maps=$(awk '$6 != "" {print $1, $6, $7}' "/proc/$GZ_LTRAN_PID/maps")
+nohuge=$(echo "$maps" | grep -c ' /memfd:nohuge')
+[ "$nohuge" -ge 3 ] || gz_fail "ltran maps $nohuge --no-huge process memories, want 3 (2 nginx workers, redis): zero-copy memif not in use"
+echo_prefix=gzlt${echo_ip##*.}$GZ_IF_L  # gz_ltran_lstack_conf's
+echo "$maps" | grep -q " /dev/hugepages/${echo_prefix}map_0 (deleted)" || gz_fail "ltran does not map gz-echo's hugepages (unlinked): zero-copy memif not in use"
+ls /dev/hugepages | grep -q "^${echo_prefix}map_" && gz_fail "gz-echo's hugepage files are still linked: SIGKILL would leak them"
 
 # --- nginx: a big file, two workers serving, a reload under load -------------------
 timeout 60 ip netns exec "$GZ_NS_P" curl -sS -f --max-time 50 -o "$dir/got.bin" "http://$nginx_ip/big.bin" 2>"$dir/curl.err" \

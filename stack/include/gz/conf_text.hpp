@@ -224,7 +224,9 @@ inline bool has_eal_arg(const std::vector<std::string>& args, std::string_view n
 // start of the same prefix. --huge-unlink unlinks each file once mapped, so
 // the pages go back with the process, whatever ends it. Secondaries
 // (dpdk-proc-info, dpdk-pdump) cannot attach then: "--huge-unlink=never" in
-// the arguments keeps the files for them.
+// the arguments keeps the files for them. EAL refuses --huge-unlink with
+// --single-file-segments: such a process unlinks its files after init instead
+// (Eal::init), since DPDK keeps each list's file open.
 inline bool should_unlink_hugepages(const std::vector<std::string>& args) {
   if (has_eal_arg(args, "--in-memory") || has_eal_arg(args, "--no-huge") || has_eal_arg(args, "--huge-unlink")) return false;
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
