@@ -58,6 +58,8 @@ constexpr TotalsCounter kTotals[] = {
     {"rx_unclaimed", &LtranTotals::rx_unclaimed}, {"rx_to_kernel", &LtranTotals::rx_to_kernel},
     {"rx_malformed", &LtranTotals::rx_malformed}, {"rx_dropped", &LtranTotals::rx_dropped},
     {"tx_dropped", &LtranTotals::tx_dropped},     {"arp_replies", &LtranTotals::arp_replies},
+    {"tcp_handoffs", &LtranTotals::tcp_handoffs}, {"tcp_handoffs_dropped", &LtranTotals::tcp_handoffs_dropped},
+    {"tcp_syn_held", &LtranTotals::tcp_syn_held},
 };
 
 // An instance's counters, with their column width in -i and -r's tables.

@@ -17,13 +17,6 @@ namespace {
 
 constexpr std::uint16_t kEphemeralFirst = 49152;  // RFC 6335 section 6: 49152..65535, split among the slots
 
-std::uint32_t mix(std::uint32_t a, std::uint32_t b, std::uint32_t c) noexcept {
-  std::uint64_t h = (static_cast<std::uint64_t>(a) << 32 | b) ^ (static_cast<std::uint64_t>(c) * 0x9e3779b97f4a7c15ULL);
-  h ^= h >> 29;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  return static_cast<std::uint32_t>(h ^ (h >> 32));
-}
-
 std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
 
 int length_bucket(std::uint32_t len) noexcept {
@@ -45,6 +38,8 @@ Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), flows_(1u << 20) 
 }
 
 Dispatcher::~Dispatcher() {
+  for (const Parked& p : parked_) rte_pktmbuf_free(p.m);
+  for (const Unconfirmed& u : unconfirmed_) rte_pktmbuf_free(u.copy.m);
   for (Instance& inst : slots_) {
     if (inst.live) detach_memif(memifs_[inst.slot], inst);
   }
@@ -56,6 +51,8 @@ std::size_t Dispatcher::poll() noexcept {
   const std::size_t n = from_wire() + from_instances() + from_kernel();
   const std::uint64_t now = rte_rdtsc();
   if (scan_tsc_ != 0 && now - last_scan_ >= scan_tsc_) age_flows(now);
+  if (!parked_.empty() || !released_.empty() || !unconfirmed_.empty()) tend_held(now);
+  if (connecting_ != 0) check_links();
   return n;
 }
 
@@ -196,6 +193,11 @@ void Dispatcher::dispatch_ipv4(rte_mbuf* m) noexcept {
   // ICMP, TCP/UDP of no flow and no claim (the owner answers with a reset or
   // port unreachable, as a host would), and fragments whose first one has not
   // come (yet): the address's first owner.
+  if (t.hold) {  // no reset while the port waits for its next listener: the peer sends again
+    ++totals_.tcp_syn_held;
+    rte_pktmbuf_free(m);
+    return;
+  }
   if (t.inst == nullptr) t.inst = owner_of(ip->dst_addr);
   if (t.inst != nullptr) return deliver(*t.inst, t.queue, m);
   unclaimed(m);
@@ -206,7 +208,7 @@ void Dispatcher::dispatch_ipv4(rte_mbuf* m) noexcept {
 // A direct-mapped table, overwritten by newer datagrams, entries good for 15 s
 // (lwIP's IP_REASS_MAXAGE): reassembly gives up on older ones anyway.
 std::size_t Dispatcher::fragment_slot(const rte_ipv4_hdr& ip) const noexcept {
-  return mix(ip.src_addr, ip.dst_addr, static_cast<std::uint32_t>(ip.packet_id) << 8 | ip.next_proto_id) % frags_.size();
+  return mix3(ip.src_addr, ip.dst_addr, static_cast<std::uint32_t>(ip.packet_id) << 8 | ip.next_proto_id) % frags_.size();
 }
 
 void Dispatcher::remember_fragments(const rte_ipv4_hdr& ip, Target t) noexcept {
@@ -229,14 +231,15 @@ Dispatcher::Target Dispatcher::route_tcp(std::uint32_t src, std::uint32_t dst, c
   Flow* f = flows_.find(key);
   const bool syn = (tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
   if (f == nullptr && syn) {
-    const std::uint32_t h = mix(src, dst, static_cast<std::uint32_t>(key.local_port) << 16 | key.remote_port);
+    const std::uint32_t h = mix3(src, dst, static_cast<std::uint32_t>(key.local_port) << 16 | key.remote_port);
     Instance* inst = listener(IPPROTO_TCP, dst, key.local_port, h);
-    if (inst == nullptr) return {};
+    if (inst == nullptr) return {nullptr, 0, held(dst, key.local_port)};
     f = flows_.insert(key, inst->slot, static_cast<std::uint16_t>(h % inst->queues));
     if (f == nullptr) return {};  // table full: the owner answers with a reset
   }
-  if (f == nullptr) return {};
+  if (f == nullptr) return {nullptr, 0, syn && held(dst, key.local_port)};
   f->last_seen = rte_rdtsc();
+  if (f->instance == kParkedSlot) return {nullptr, 0, true};  // its connection waits for the port's next listener
   if (tcp->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) f->closing = 1;
   if (syn) f->closing = 0;  // a new connection on a TIME-WAIT 4-tuple
   return {&slots_[f->instance], f->queue};
@@ -246,7 +249,7 @@ Dispatcher::Target Dispatcher::route_udp(std::uint32_t src, std::uint32_t dst, c
                                          std::uint32_t l4_len) noexcept {
   if (l4_len < 8) return {};
   const std::uint16_t dport = be16(l4 + 2);
-  const std::uint32_t h = mix(src, dst, static_cast<std::uint32_t>(be16(l4)) << 16 | dport);
+  const std::uint32_t h = mix3(src, dst, static_cast<std::uint32_t>(be16(l4)) << 16 | dport);
   Instance* inst = listener(IPPROTO_UDP, dst, dport, h);
   if (inst == nullptr) {
     // A port the process sent from without binding: learned as a flow with no peer.
@@ -258,13 +261,16 @@ Dispatcher::Target Dispatcher::route_udp(std::uint32_t src, std::uint32_t dst, c
   return {inst, static_cast<std::uint16_t>(h % inst->queues)};
 }
 
-Instance* Dispatcher::listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash) noexcept {
-  std::uint32_t count = 0;
-  for (const Claim& c : claims_) count += c.proto == proto && c.addr == addr && c.port == port;
+Instance* Dispatcher::listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash,
+                               std::uint32_t except_slot) noexcept {
+  auto fits = [&](const Claim& c) {
+    return c.proto == proto && c.addr == addr && c.port == port && c.slot != except_slot && slots_[c.slot].up;
+  };
+  const auto count = static_cast<std::uint32_t>(std::count_if(claims_.begin(), claims_.end(), fits));
   if (count == 0) return nullptr;
   std::uint32_t pick = hash % count;
   for (const Claim& c : claims_) {
-    if (c.proto == proto && c.addr == addr && c.port == port && pick-- == 0) return &slots_[c.slot];
+    if (fits(c) && pick-- == 0) return &slots_[c.slot];
   }
   return nullptr;
 }
@@ -330,6 +336,9 @@ void Dispatcher::outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept
     const bool first = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0;
     if (ok && first && ip->next_proto_id == IPPROTO_TCP && m->data_len >= l2 + ihl + sizeof(rte_tcp_hdr)) {
       const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(l4);
+      if (!unconfirmed_.empty()) {
+        confirm(inst.slot, FlowKey{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)});
+      }
       if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
         const FlowKey key{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)};
         if (Flow* f = flows_.insert(key, inst.slot, q)) {

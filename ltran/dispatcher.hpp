@@ -68,6 +68,10 @@ class Dispatcher {
   bool registered(int fd) const noexcept { return find_fd(fd) != nullptr; }
   // 0, or -EADDRINUSE (another uid holds it), -EACCES (not its address), -ENOSPC.
   int claim(int fd, const wire::LtranClaim& c, std::string& why);
+  // A registered process hands over a connection (wire::kLtranHandoff): 0, or
+  // -EINVAL (malformed, not its flow), -ENOMEM. handoff.cpp.
+  int handoff_request(int fd, const char* body, std::uint32_t len) noexcept;
+  // The last TCP listener of a port gone: its SYNs are held a moment (handoff.cpp).
   void release(int fd, const wire::LtranClaim& c) noexcept;
   wire::LtranTotals totals() const noexcept;
   std::vector<wire::LtranInstanceInfo> infos() const;
@@ -95,7 +99,23 @@ class Dispatcher {
   struct Target {
     Instance* inst = nullptr;
     std::uint16_t queue = 0;
+    bool hold = false;  // inst nullptr: drop unanswered (the port waits for its next listener)
   };
+  // handoff.cpp. A process hands a connection its closed listener had queued
+  // (the frame m: Ethernet, wire::TcpHandoff, data) to another listener of
+  // the port, or to the next one within kReloadGraceSeconds (parked): frees m
+  // or passes it on; false: refused (m freed).
+  bool handoff(Instance& from, rte_mbuf* m) noexcept;
+  void park(rte_mbuf* m, const FlowKey& key, std::uint32_t hash, std::uint32_t uid) noexcept;
+  bool try_deliver(Instance& to, const FlowKey& key, std::uint32_t hash, std::uint32_t uid, rte_mbuf* m) noexcept;
+  // The receiver sent a segment of the flow: it has the connection.
+  void confirm(std::uint16_t slot, const FlowKey& key) noexcept;
+  // The receiver went before it sent anything of those: parked again.
+  void repark(std::uint16_t slot) noexcept;
+  // The last listener of a TCP port left: SYNs to it are held for a moment.
+  void note_released(std::uint32_t addr, std::uint16_t port, std::uint32_t uid) noexcept;
+  bool held(std::uint32_t addr, std::uint16_t port) const noexcept;
+  void tend_held(std::uint64_t now) noexcept;
   Target route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
   Target route_udp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
   // IPv4 fragments follow the first one (which has the ports).
@@ -120,7 +140,38 @@ class Dispatcher {
   Instance* owner_of(std::uint32_t addr) noexcept;
   Instance* find_fd(int fd) const noexcept;
   // The process listening on (proto, addr, port), chosen by hash among them; nullptr if none.
-  Instance* listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash) noexcept;
+  // except_slot: a process to leave out (the one handing a connection over).
+  Instance* listener(std::uint8_t proto, std::uint32_t addr, std::uint16_t port, std::uint32_t hash,
+                     std::uint32_t except_slot = ~0u) noexcept;
+
+  // A nginx reload starts the new workers' lstack while the old ones close
+  // their listeners: a port may have no listener for a moment.
+  static constexpr std::uint64_t kReloadGraceSeconds = 3;
+  static constexpr std::size_t kMaxParked = 4096;
+  static constexpr std::uint16_t kParkedSlot = 0xffff;  // Flow::instance of a parked connection
+  struct Released {
+    std::uint32_t addr;
+    std::uint16_t port;
+    std::uint32_t uid;
+    std::uint64_t until;  // TSC
+  };
+  struct Parked {
+    rte_mbuf* m;  // the handoff frame
+    FlowKey key;
+    std::uint32_t hash, uid;
+    std::uint64_t until;
+  };
+  std::vector<Released> released_;
+  std::vector<Parked> parked_;
+  // Delivered, not yet confirmed: a copy of the frame, and who got it (an old
+  // nginx worker may take one and exit before it reads its queue).
+  struct Unconfirmed {
+    Parked copy;
+    std::uint16_t slot;
+  };
+  std::vector<Unconfirmed> unconfirmed_;
+  std::size_t connecting_ = 0;  // live processes whose memif is not up yet
+  void check_links() noexcept;
 
   Options opts_;
   std::vector<Instance> slots_;

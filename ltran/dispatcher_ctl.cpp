@@ -65,6 +65,8 @@ Result<wire::LtranRegistered> Dispatcher::add(int fd, const ucred& who, const wi
   MemifPort& memif = memifs_[slot];
   if (auto ok = attach_memif(memif, inst, opts_.run_dir, opts_.prefix, opts_.pool); !ok) return ok.error();
   inst.live = true;
+  inst.up = false;
+  ++connecting_;
   ++totals_.instances;
   wire::LtranRegistered out{};
   out.instance = slot;
@@ -82,10 +84,20 @@ void Dispatcher::remove(int fd) noexcept {
   if (inst == nullptr) return;
   const std::uint16_t slot = inst->slot;
   flush_wire();
+  repark(slot);  // connections handed to it that it never took
   detach_memif(memifs_[slot], *inst);
-  std::erase_if(claims_, [&](const Claim& c) { return c.slot == slot; });
+  std::vector<Claim> gone;
+  std::erase_if(claims_, [&](const Claim& c) {
+    if (c.slot == slot) gone.push_back(c);
+    return c.slot == slot;
+  });
+  for (const Claim& c : gone) {
+    if (c.proto == wire::kProtoTcp) note_released(c.addr, c.port, c.uid);
+  }
   flows_.erase_if([&](const Flow& f) { return f.instance == slot; });
+  if (!inst->up) --connecting_;
   inst->live = false;
+  inst->up = false;
   inst->fd = -1;
   --totals_.instances;
 }
@@ -127,6 +139,7 @@ void Dispatcher::release(int fd, const wire::LtranClaim& c) noexcept {
       if (--it->refs == 0) {
         claims_.erase(it);
         --inst->counters.claims;
+        if (c.proto == wire::kProtoTcp) note_released(addr, c.port, inst->uid);
       }
       return;
     }
@@ -155,7 +168,9 @@ wire::LtranTotals Dispatcher::totals() const noexcept {
 std::vector<wire::LtranInstanceInfo> Dispatcher::infos() const {
   std::vector<wire::LtranInstanceInfo> out;
   std::vector<std::uint32_t> flows(slots_.size(), 0);
-  flows_.for_each([&](const Flow& f) { ++flows[f.instance]; });
+  flows_.for_each([&](const Flow& f) {
+    if (f.instance < flows.size()) ++flows[f.instance];  // not a parked connection's
+  });
   for (const Instance& inst : slots_) {
     if (!inst.live) continue;
     wire::LtranInstanceInfo i = inst.counters;

@@ -18,6 +18,14 @@ struct FlowKey {
   bool operator==(const FlowKey&) const = default;
 };
 
+// Three words to 32 well mixed bits (a 4-tuple: a SYN's listener and queue).
+inline std::uint32_t mix3(std::uint32_t a, std::uint32_t b, std::uint32_t c) noexcept {
+  std::uint64_t h = (static_cast<std::uint64_t>(a) << 32 | b) ^ (static_cast<std::uint64_t>(c) * 0x9e3779b97f4a7c15ULL);
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
 struct Flow {
   FlowKey key;
   std::uint16_t instance = 0;  // slot of the registered process

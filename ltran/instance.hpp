@@ -39,6 +39,7 @@ struct TxLimit {
 
 struct Instance {
   bool live = false;
+  bool up = false;  // its memif connected: frames sent now arrive (SYNs and parked connections wait for it)
   std::uint16_t slot = 0;
   int fd = -1;  // its registration connection
   pid_t pid = 0;

@@ -177,6 +177,8 @@ bool Server::handle(Dispatcher& d, int fd, Conn& c, const wire::LtranRequest& re
       const int rc = req.type == wire::kLtranClaim ? d.claim(fd, cl, why) : (d.release(fd, cl), 0);
       return reply(fd, rc, why);
     }
+    case wire::kLtranHandoff:
+      return reply(fd, d.handoff_request(fd, body, req.length), "");
     case wire::kLtranShow: {
       const wire::LtranTotals t = d.totals();
       const std::vector<wire::LtranInstanceInfo> infos = d.infos();

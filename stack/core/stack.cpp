@@ -197,6 +197,7 @@ unsigned Stack::poll_once() noexcept {
 }
 
 void Stack::input(rte_mbuf* m) noexcept {
+  if (claims_ != nullptr && ltran_frame(m)) return;
   pbuf* p = pbuf_from_mbuf(m);
   if (netif_.input(p, &netif_) != ERR_OK) {
     pbuf_free(p);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "gz/result.hpp"
@@ -73,6 +74,7 @@ class Stack {
   void count_idle_sleep() noexcept { ++counters_.idle_sleeps; }
   void count_rx_copy() noexcept { ++counters_.rx_copied; }
   void count_tx_retry() noexcept { ++counters_.tx_retried; }
+  void count_handoff_reset() noexcept { ++counters_.tcp_handoff_reset; }
   void count_syn_evicted() noexcept { ++counters_.syn_evicted; }
   // Whether the mbuf pool was low at the last check (every 64 polls): then
   // received data is copied out of the mbufs of connections whose readers lag.
@@ -143,8 +145,20 @@ class Stack {
   // process (a round trip to ltran); 0 or the errno for the program. Without: 0.
   int claim_port(std::uint8_t proto, std::uint16_t port) noexcept { return claims_ != nullptr ? claims_->claim(proto, port) : 0; }
   void release_port(std::uint8_t proto, std::uint16_t port) noexcept {
-    if (claims_ != nullptr) claims_->release(proto, port);
+    if (claims_ == nullptr) return;
+    claims_->release(proto, port);
+    if (proto == wire::kProtoTcp) remember_released(port);
   }
+  bool behind_ltran() const noexcept { return claims_ != nullptr; }
+  // ltran (tcp_handoff.cpp): a connection a closing listener had queued, with
+  // the data it received that nobody read (and its FIN), goes to another
+  // process listening on the port (ltran keeps it a moment when none does
+  // yet); pcb is freed without a reset. False (pcb
+  // untouched): it cannot be described (data of ours in flight, more unread
+  // data than wire::kHandoffMaxData) or ltran refused it; the caller resets it.
+  bool hand_off(tcp_pcb* pcb, std::span<pbuf* const> unread, bool fin) noexcept;
+  // The same for every half-open connection (SYN-RECEIVED) of listener.
+  void hand_off_half_open(tcp_pcb_listen* listener) noexcept;
 
  private:
   Stack(int index, std::unique_ptr<NetDev> dev, const StackOptions& opts);
@@ -156,6 +170,15 @@ class Stack {
   void relieve_pressure() noexcept;
   bool steer(rte_mbuf* m) noexcept;  // true: handed to another stack (or dropped)
   void input(rte_mbuf* m) noexcept;
+  // ltran's frames that are not for lwIP: a connection handed to us, or a
+  // segment of one we handed off. True: taken.
+  bool ltran_frame(rte_mbuf* m) noexcept;
+  void adopt(rte_mbuf* m) noexcept;
+  tcp_pcb* rebuild(const wire::TcpHandoff& h, tcp_pcb_listen* listener) noexcept;
+  void deliver_adopted(tcp_pcb* pcb, tcp_pcb_listen* listener, const wire::TcpHandoff& h, const char* data) noexcept;
+  void remember_moved(const wire::TcpHandoff& h) noexcept;
+  void remember_released(std::uint16_t port) noexcept;
+  bool moved_segment(rte_mbuf* m) noexcept;
 
   int index_;
   std::unique_ptr<NetDev> dev_;
@@ -183,6 +206,16 @@ class Stack {
   alignas(64) LatencyStats latency_;  // its on_ is read by every application read and write
   std::array<std::uint64_t, kMaxBurst> tx_stamps_{};  // writes waiting for their tx burst (latency on)
   std::uint16_t tx_stamps_count_ = 0;
+  struct Moved {  // a connection handed off lately (ltran): its late segments are dropped, not reset
+    std::uint16_t local_port = 0;
+    std::uint32_t remote_ip = 0;
+    std::uint16_t remote_port = 0;
+  };
+  std::array<Moved, 256> moved_{};  // a listener may hand off many at once
+  std::array<std::uint16_t, 8> released_ports_{};  // TCP ports given back to ltran lately: their SYNs get no reset
+  std::size_t released_next_ = 0;
+  std::size_t moved_next_ = 0;
+  std::uint64_t moved_until_ = 0;  // TSC; 0: none lately
 };
 
 }  // namespace gz::stack

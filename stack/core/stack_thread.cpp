@@ -26,13 +26,11 @@ constexpr long kMaxSleepUs = 1000;                 // bounds rx latency while id
 
 // LSTACK_DEBUG_STATS=1: the counters on stderr when the stack stops (tests, debugging).
 void dump_counters(int index, const wire::StackCounters& c) {
-  std::fprintf(stderr,
-               "lstack stack %d: rx %lu pkts %lu B, tx %lu pkts %lu B, rx_dropped %lu, tx_nombuf %lu, tx_full %lu, "
-               "ip drop %lu chk %lu len %lu proto %lu reass %lu, tcp drop %lu chk %lu ooseq_dropped %lu, icmp rx %lu tx %lu, "
-               "arp rx %lu tx %lu, polls %lu sleeps %lu\n",
-               index, c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.rx_dropped, c.tx_dropped_nombuf,
-               c.tx_dropped_full, c.ip_drop, c.ip_chkerr, c.ip_lenerr, c.ip_proterr, c.ip_reass_ok, c.tcp_drop,
-               c.tcp_chkerr, c.ooseq_dropped, c.icmp_recv, c.icmp_xmit, c.arp_recv, c.arp_xmit, c.polls, c.idle_sleeps);
+  std::fprintf(stderr, "lstack stack %d (pid %d):", index, static_cast<int>(getpid()));
+  for (const wire::NamedCounter& n : wire::kCounters) {
+    if (c.*n.field != 0) std::fprintf(stderr, " %s %lu", n.name, static_cast<unsigned long>(c.*n.field));
+  }
+  std::fputc('\n', stderr);
 }
 }  // namespace
 

@@ -155,6 +155,13 @@ int LtranLink::claim(std::uint8_t proto, std::uint16_t port) noexcept {
   return rc < 0 ? -rc : 0;
 }
 
+int LtranLink::hand_off(const void* handoff, std::uint32_t len) noexcept {
+  std::lock_guard lock(mu_);
+  if (down_) return ENETDOWN;
+  const int rc = call(wire::kLtranHandoff, handoff, len, nullptr, 0, nullptr);
+  return rc < 0 ? -rc : 0;
+}
+
 void LtranLink::release(std::uint8_t proto, std::uint16_t port) noexcept {
   std::lock_guard lock(mu_);
   if (down_) return;

@@ -45,6 +45,7 @@ class LtranLink final : public PortClaims {
   void stop_watch() noexcept;
   int claim(std::uint8_t proto, std::uint16_t port) noexcept override;
   void release(std::uint8_t proto, std::uint16_t port) noexcept override;
+  int hand_off(const void* handoff, std::uint32_t len) noexcept override;
 
  private:
   LtranLink() = default;

@@ -64,6 +64,8 @@ class PortClaims {
   // EACCES, ENETDOWN (ltran is gone). proto: 6 TCP, 17 UDP; port host order.
   virtual int claim(std::uint8_t proto, std::uint16_t port) noexcept = 0;
   virtual void release(std::uint8_t proto, std::uint16_t port) noexcept = 0;
+  // A wire::TcpHandoff and its data to ltran; 0 once ltran has it, else the errno.
+  virtual int hand_off(const void* handoff, std::uint32_t len) noexcept = 0;
 };
 
 }  // namespace gz::stack

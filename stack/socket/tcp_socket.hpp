@@ -68,6 +68,8 @@ class TcpSocket final : public StackSocket {
   int exec_setopt(int level, int name, int value) noexcept;
   void free_all_rx() noexcept;
   void abandon() noexcept;     // listener closing: drop a queued, never accepted child
+  void hand_off() noexcept;    // listener closing behind ltran: the child goes to another process (else abandon)
+  void release_claim() noexcept;  // ltran: the port is no longer ours (idempotent)
   void destroy() noexcept;     // stack thread: give the slot back and delete
 
   // --- application thread ---

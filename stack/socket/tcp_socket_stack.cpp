@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <array>
+#include <span>
 #include <new>
 #include <utility>
 
@@ -233,8 +235,35 @@ void TcpSocket::destroy() noexcept {
   delete this;
 }
 
-void TcpSocket::unlisten() noexcept {
+// A never accepted child of a closing listener, behind ltran with another
+// process listening on the port: it goes there with what it received.
+void TcpSocket::hand_off() noexcept {
+  std::array<pbuf*, 8> unread{};
+  std::size_t n = 0;
+  bool fits = pcb_ != nullptr && pcb_->refused_data == nullptr && rx_head_ == nullptr;
+  for (pbuf* p; fits && rx_.pop(p);) {
+    if (n == unread.size()) {
+      pbuf_free(p);
+      fits = false;
+    } else {
+      unread[n++] = p;
+    }
+  }
+  if (fits && Stack::current()->hand_off(pcb_, std::span<pbuf* const>(unread.data(), n), rx_fin_.load())) {
+    pcb_ = nullptr;  // freed without a reset
+  } else {
+    Stack::current()->count_handoff_reset();
+  }
+  for (std::size_t i = 0; i < n; ++i) pbuf_free(unread[i]);
+  abandon();
+}
+
+void TcpSocket::release_claim() noexcept {
   if (claimed_port_ != 0) Stack::current()->release_port(wire::kProtoTcp, std::exchange(claimed_port_, 0));
+}
+
+void TcpSocket::unlisten() noexcept {
+  release_claim();
   tcp_arg(pcb_, nullptr);
   tcp_accept(pcb_, nullptr);
   tcp_close(pcb_);
@@ -243,10 +272,22 @@ void TcpSocket::unlisten() noexcept {
 
 void TcpSocket::finish_close() noexcept {
   // A listener's (also one shut down) queued connections: the app is done with
-  // us, so they are reset. The one given back may be another stack's (a
-  // shadow's): closed through its own stack.
+  // us. Behind ltran the port's other (or next) listening process takes them
+  // and the half-open ones, as the workers sharing a kernel listener would:
+  // the claim goes first, so that no new SYN comes here meanwhile. Otherwise
+  // they are reset. The one given back may be another stack's (a shadow's):
+  // closed through its own stack.
+  const bool hand = pcb_ != nullptr && state_.load() == State::Listening && Stack::current()->behind_ltran();
+  if (hand) release_claim();
   TcpSocket* child;
-  while (accepted_ != nullptr && accepted_->pop(child)) child->abandon();
+  while (accepted_ != nullptr && accepted_->pop(child)) {
+    if (hand) {
+      child->hand_off();
+    } else {
+      child->abandon();
+    }
+  }
+  if (hand) Stack::current()->hand_off_half_open(reinterpret_cast<tcp_pcb_listen*>(pcb_));
   if (returned_ != nullptr) std::exchange(returned_, nullptr)->close();
   if (pcb_ != nullptr && state_.load() == State::Listening) {
     unlisten();

@@ -3,6 +3,8 @@
 #  - instance_tx_pps: a process sending 4000 datagrams over 2 s (4x its budget) gets about its
 #    budget through; the rest are counted as tx_limited (gazellectl ltran show -i);
 #  - IPv4 fragments reach the process of their first fragment (two processes share an address);
+#  - a listener closed with connections queued hands them (and what they received) to
+#    another process listening on the port: none is reset;
 #  - a process killed while a child it forked lives on is forgotten at once;
 #  - ltran killed with SIGKILL: the process's blocked recv() fails (ENETDOWN) within
 #    2 s and a new connect() fails at once (ENETUNREACH) instead of hanging; a new ltran
@@ -105,6 +107,57 @@ echo "  4000-byte datagrams (fragmented) to two processes sharing $me: $frag"
 [ "$frag" = "got 5,got 4000,got 5,got 4000" ] || gz_fail "fragmented datagrams to two processes on one address: $frag"
 kill "$u1" "$u2" 2>/dev/null
 wait "$u1" "$u2" 2>/dev/null
+
+# --- a listener closed with connections queued: another process listening takes them --
+# Two processes listen on $me:8080 (SYNs spread between them by 4-tuple hash). A never
+# accepts; 16 connections each send a line, then A closes its listener and lives on. As
+# on Linux, where the workers share one listening socket, nothing is reset: A hands each
+# queued connection, with the line it received, to B through ltran (tcp_handoffs).
+tcp_server() {  # ROLE LOG: "queue" listens and never accepts; "echo" answers each connection's line
+  ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/lstack.conf" \
+    timeout 60 /usr/bin/python3 -c '
+import os, select, socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 8080)); s.listen(64)
+select.select([s], [], [], 0.01)  # lstack starts at the first data-path call
+print("ready", flush=True)
+if sys.argv[1] == "queue":
+    while not os.path.exists(sys.argv[2]):
+        time.sleep(0.05)
+    s.close(); print("closed", flush=True); time.sleep(20)
+else:
+    s.settimeout(15)
+    for _ in range(16):
+        c, _ = s.accept(); c.settimeout(5); c.sendall(c.recv(100)); c.close()' "$1" "$dir/close_a" >"$2" 2>&1 &
+}
+tcp_server queue "$dir/tcp_a.log"; ta=$!
+tcp_server echo "$dir/tcp_b.log"; tb=$!
+gz_wait_line "$dir/tcp_a.log" ready 30 && gz_wait_line "$dir/tcp_b.log" ready 30 || gz_fail "the TCP servers behind ltran did not start"
+sleep 1
+GZ_CTL=$ctl
+handoffs0=$(gz_ltran_json 'd["tcp_handoffs"]')
+answers=$(ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '
+import socket, sys, time
+conns = []
+for i in range(16):
+    c = socket.create_connection((sys.argv[1], 8080), timeout=5); c.sendall(b"line %d" % i); conns.append(c)
+time.sleep(1)
+open(sys.argv[2], "w").close()  # A closes its listener now
+out = []
+for i, c in enumerate(conns):
+    c.settimeout(10)
+    try:
+        out.append("ok" if c.recv(100) == b"line %d" % i else "wrong")
+    except Exception as e:
+        out.append(type(e).__name__)
+print(" ".join(out))' "$me" "$dir/close_a" 2>&1)
+handoffs=$(gz_ltran_json 'd["tcp_handoffs"] - '"${handoffs0:-0}")
+echo "  16 connections to two listeners, one closed with its queue: $answers (tcp_handoffs $handoffs)"
+[ "$answers" = "$(printf 'ok %.0s' $(seq 16) | sed 's/ $//')" ] || gz_fail "connections queued at a closed listener: $answers"
+[ "${handoffs:-0}" -ge 1 ] 2>/dev/null || gz_fail "no connection was handed off (tcp_handoffs $handoffs): A's queue was empty?"
+grep -q closed "$dir/tcp_a.log" || gz_fail "the queueing server did not close its listener: $(cat "$dir/tcp_a.log")"
+kill "$ta" "$tb" 2>/dev/null
+wait "$ta" "$tb" 2>/dev/null
 
 # --- a process killed while a child it forked lives on is forgotten at once -----------
 run_py "$dir/fork.log" '

@@ -8,7 +8,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 8;
+inline constexpr std::uint32_t kWireVersion = 9;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -41,6 +41,10 @@ struct StackCounters {
   std::uint64_t syn_evicted;       // half-open connections evicted for a new SYN (listener full: SYN flood)
   std::uint64_t accept_fd_limit;   // accept() gave EMFILE/ENFILE; the connection stayed queued
   std::uint64_t rx_cksum_bad;      // dropped: bad checksum found by the device or by us (offload on)
+  std::uint64_t tcp_handed_off;    // ltran: queued connections of a closed listener moved to another process
+  std::uint64_t tcp_adopted;       // ltran: connections another process's closed listener moved here
+  std::uint64_t tcp_handoff_reset; // ltran: queued connections reset at a listener's close (no other listener, too much data)
+  std::uint64_t moved_dropped;     // ltran: segments of a moved connection that came before ltran rerouted it (resent by the peer)
   // malformed/protocol drops as lwIP counts them (lwip_stats)
   std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;
   std::uint64_t tcp_drop, tcp_chkerr, tcp_lenerr, tcp_proterr;
@@ -74,6 +78,10 @@ inline constexpr NamedCounter kCounters[] = {
     {"syn_evicted", &wire::StackCounters::syn_evicted},
     {"accept_fd_limit", &wire::StackCounters::accept_fd_limit},
     {"rx_cksum_bad", &wire::StackCounters::rx_cksum_bad},
+    {"tcp_handed_off", &wire::StackCounters::tcp_handed_off},
+    {"tcp_adopted", &wire::StackCounters::tcp_adopted},
+    {"tcp_handoff_reset", &wire::StackCounters::tcp_handoff_reset},
+    {"moved_dropped", &wire::StackCounters::moved_dropped},
     {"ip_drop", &wire::StackCounters::ip_drop},
     {"ip_chkerr", &wire::StackCounters::ip_chkerr},
     {"ip_lenerr", &wire::StackCounters::ip_lenerr},
@@ -260,12 +268,20 @@ static_assert(std::string_view(kSnmpNames[kSnmpTcpCurrEstab]) == "TcpCurrEstab")
 //    a registered connection: a listening TCP port or a bound UDP port is
 //    dispatched to this process from now on / no more. -EADDRINUSE when a
 //    process of another uid holds it, -EACCES for an address not its own.
+//    A released TCP port with no other listener stays held for a moment
+//    (ltran's kReloadGraceSeconds): its SYNs are dropped, not reset, and
+//    connections handed off are kept, until a process of the same uid
+//    listens again (nginx's new workers at a reload).
+//  - kLtranHandoff (body TcpHandoff and its data; answer: the reply alone), on
+//    a registered connection: a connection its closed listener had queued.
+//    Over this socket, not the memif ring: the answer means ltran has it,
+//    even if the process exits at once (nginx's old workers do).
 //  - kLtranShow (answer LtranTotals, then `items` LtranInstanceInfo) and
 //    kLtranQuit (answer: the reply alone; root or ltran's own uid only): for
 //    gazellectl, one request per connection.
 inline constexpr std::uint32_t kLtranMagic = 0x677a6c74;  // "gzlt"
 inline constexpr std::uint32_t kLtranRegister = 1, kLtranClaim = 2, kLtranRelease = 3, kLtranShow = 4,
-                               kLtranQuit = 5;
+                               kLtranQuit = 5, kLtranHandoff = 6;
 inline constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
 
 struct LtranRequest {
@@ -340,6 +356,9 @@ struct LtranTotals {
   std::uint64_t tx_dropped;            // the port's tx queue stayed full
   std::uint64_t arp_replies;           // ARP requests ltran answered itself
   std::uint64_t flows;                 // TCP flows in the dispatch table
+  std::uint64_t tcp_handoffs;          // connections moved from a closed listener to another process's
+  std::uint64_t tcp_handoffs_dropped;  // handoffs refused (not the sender's flow, malformed) or kept too long
+  std::uint64_t tcp_syn_held;          // SYNs dropped (the peer retries) while a released port waits for its next listener
   std::uint32_t instances;
   std::uint32_t pid;
   std::uint64_t uptime_ns;
@@ -363,7 +382,39 @@ struct LtranTotals {
   std::uint64_t latency_out[kLatencyBuckets];
 };
 inline constexpr std::uint32_t kLtranLengths[8] = {64, 128, 256, 512, 1024, 1518, 9018, 0xffffffff};
-static_assert(sizeof(LtranTotals) == 184 + 74 * 8 + 2 * kLatencyBuckets * 8);
+static_assert(sizeof(LtranTotals) == 208 + 74 * 8 + 2 * kLatencyBuckets * 8);
+
+// A connection a process's closed listener had queued (or half open), moved
+// to another process listening on the same port (as Linux's tcp_migrate_req
+// moves them between SO_REUSEPORT listeners): a kLtranHandoff request from
+// the process to ltran, which checks that the flow is the sender's, points it
+// at another listener and passes it on as an Ethernet frame of
+// kHandoffEtherType (IEEE 802 local experimental) on that process's queue;
+// that process rebuilds the connection from it (or hands it back the same
+// way when its listener closed too). Followed by data_len bytes the
+// connection received and nobody has read (at most kHandoffMaxData).
+inline constexpr std::uint16_t kHandoffEtherType = 0x88b5;
+inline constexpr std::uint32_t kHandoffMagic = 0x677a686f;  // "gzho"
+inline constexpr std::uint16_t kHandoffMaxData = 1900;       // one mbuf: 14 + 56 + 1900 fits 2048
+inline constexpr std::uint8_t kHandoffSynRcvd = 0, kHandoffEstablished = 1, kHandoffCloseWait = 2;
+inline constexpr std::uint8_t kHandoffWndScale = 1, kHandoffSack = 2, kHandoffNoDelay = 4;
+struct TcpHandoff {
+  std::uint32_t magic;
+  std::uint8_t version;               // kWireVersion's low byte
+  std::uint8_t hops;                  // ltran's passes: bounded, a closing receiver may pass it on
+  std::uint8_t state;                 // kHandoff{SynRcvd,Established,CloseWait}
+  std::uint8_t flags;                 // kHandoff{WndScale,Sack,NoDelay}
+  std::uint32_t local_ip, remote_ip;  // network order
+  std::uint16_t local_port, remote_port;
+  std::uint32_t iss, snd_nxt;         // RFC 9293 3.3.1's send variables (ISS, SND.NXT = SND.UNA: nothing of ours in flight)
+  std::uint32_t snd_wnd, snd_wl1, snd_wl2;
+  std::uint32_t rcv_nxt, rcv_wnd;     // rcv_wnd already less the unread data
+  std::uint16_t mss;
+  std::uint8_t snd_scale, rcv_scale;
+  std::uint16_t data_len;
+  std::uint16_t reserved;
+};
+static_assert(sizeof(TcpHandoff) == 56);
 
 inline constexpr std::uint32_t kOffloadRxIp = 1, kOffloadRxL4 = 2, kOffloadTxIp = 4, kOffloadTxL4 = 8;
 static_assert(kSnmpCount == sizeof(CtlStackStats::snmp) / sizeof(std::uint64_t), "one counter per name");
