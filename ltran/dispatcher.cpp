@@ -53,6 +53,12 @@ std::size_t Dispatcher::poll() noexcept {
   if (scan_tsc_ != 0 && now - last_scan_ >= scan_tsc_) age_flows(now);
   if (!parked_.empty() || !released_.empty() || !unconfirmed_.empty()) tend_held(now);
   if (connecting_ != 0) check_links();
+  // 802.3ad without dedicated queues: LACPDUs leave only inside a tx burst of
+  // the bond's, which must come at least every 100 ms even with nothing to send.
+  if (opts_.bond_mode == 4 && now - last_lacp_tx_ >= hz_ / 50) {
+    rte_eth_tx_burst(opts_.wire_port, 0, nullptr, 0);
+    last_lacp_tx_ = now;
+  }
   return n;
 }
 

@@ -148,6 +148,7 @@ class Dispatcher {
   // their listeners: a port may have no listener for a moment.
   static constexpr std::uint64_t kReloadGraceSeconds = 3;
   static constexpr std::size_t kMaxParked = 4096;
+  static constexpr std::uint64_t kUnconfirmedSeconds = 30;  // a copy kept until the receiver answers or goes
   static constexpr std::uint16_t kParkedSlot = 0xffff;  // Flow::instance of a parked connection
   struct Released {
     std::uint32_t addr;
@@ -185,7 +186,7 @@ class Dispatcher {
   std::array<rte_mbuf*, kBurst> kni_out_{};
   std::uint16_t kni_out_count_ = 0;
   std::uint16_t wire_out_count_ = 0;
-  std::uint64_t hz_ = 0, started_ = 0, last_scan_ = 0;
+  std::uint64_t hz_ = 0, started_ = 0, last_scan_ = 0, last_lacp_tx_ = 0;
   std::uint64_t scan_tsc_ = 0;  // tcp_conn_scan_interval in TSC cycles
 };
 

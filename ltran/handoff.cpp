@@ -84,7 +84,7 @@ bool Dispatcher::try_deliver(Instance& to, const FlowKey& key, std::uint32_t has
     rte_pktmbuf_free(copy);
     return false;
   }
-  unconfirmed_.push_back(Unconfirmed{Parked{copy, key, hash, uid, rte_rdtsc() + kReloadGraceSeconds * hz_}, to.slot});
+  unconfirmed_.push_back(Unconfirmed{Parked{copy, key, hash, uid, rte_rdtsc() + kUnconfirmedSeconds * hz_}, to.slot});
   Flow* f = flows_.find(key);
   if (f == nullptr) f = flows_.insert(key, to.slot, queue);  // aged out meanwhile
   if (f != nullptr) {

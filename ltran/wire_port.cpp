@@ -83,6 +83,12 @@ Result<void> WirePort::start(const Options& opts, rte_mempool* pool) {
   if (opts.mtu != 1500) rte_eth_dev_set_mtu(id_, opts.mtu);
   if (int rc = rte_eth_dev_start(id_); rc != 0) return error_from_rc(rc, "starting the port");
   started_ = true;
+  // The wire carries many addresses' frames to the one MAC, and broadcasts
+  // (ARP): an 802.3ad bond passes a broadcast only when promiscuous or all-
+  // multicast, and af_packet members have no all-multicast.
+  if (int rc = rte_eth_promiscuous_enable(id_); rc != 0 && rc != -ENOTSUP) {
+    std::fprintf(stderr, "ltran: port %u: promiscuous mode: %s (broadcasts may not arrive)\n", id_, rte_strerror(-rc));
+  }
   rte_eth_dev_get_mtu(id_, &mtu_);
   if (mtu_ == 0 || mtu_ > opts.mtu) mtu_ = opts.mtu;
   return {};

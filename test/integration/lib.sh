@@ -433,7 +433,8 @@ gz_ltran_start() {
 # linux bridge (no STP) holding GZ_PEER: a switch, so the peer reaches ltran's bond MAC on
 # whichever link carries it (learned from what the bond sends; a port whose link goes down
 # is forgotten at once). PEER "lacp": the peer's ends in a kernel 802.3ad bond (lacp_rate
-# fast), the partner bond_mode 4 needs. GZ_MAC: the bond's MAC (bond_macs), one of ours:
+# fast), the partner bond_mode 4 needs. PEER "none": the peer's ends bare (up, offloads
+# off, no address): a DPDK program there drives them. GZ_MAC: the bond's MAC (bond_macs), one of ours:
 # af_packet lets the bond give it to its members. Offloads off on every end.
 gz_bond_setup() {
   local name=$1 idx=$2 peer=${3:-bridge} i
@@ -448,10 +449,12 @@ gz_bond_setup() {
     && ip link add "$GZ_IF_L2" netns "$GZ_NS_L" type veth peer name "$GZ_IF_P2" netns "$GZ_NS_P" || gz_skip "cannot create veth pairs"
   if [ "$peer" = lacp ]; then
     ip -n "$GZ_NS_P" link add "$GZ_BR" type bond mode 802.3ad lacp_rate fast miimon 50 || gz_skip "cannot create a kernel 802.3ad bond"
-  else
+  elif [ "$peer" = bridge ]; then
     ip -n "$GZ_NS_P" link add "$GZ_BR" type bridge stp_state 0 forward_delay 0 || gz_skip "cannot create a bridge"
   fi
-  for i in "$GZ_IF_P" "$GZ_IF_P2"; do ip -n "$GZ_NS_P" link set "$i" master "$GZ_BR"; done
+  if [ "$peer" != none ]; then
+    for i in "$GZ_IF_P" "$GZ_IF_P2"; do ip -n "$GZ_NS_P" link set "$i" master "$GZ_BR"; done
+  fi
   ip -n "$GZ_NS_L" link set lo up
   ip -n "$GZ_NS_P" link set lo up
   # No IPv6 on ltran's side: the kernel's own router solicitations would only be noise on the links.
@@ -461,10 +464,11 @@ gz_bond_setup() {
     ip netns exec "$GZ_NS_L" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || true
   done
   for i in "$GZ_IF_P" "$GZ_IF_P2" "$GZ_BR"; do
+    [ "$peer" = none ] && [ "$i" = "$GZ_BR" ] && continue
     ip -n "$GZ_NS_P" link set "$i" up
     ip netns exec "$GZ_NS_P" ethtool -K "$i" tx off tso off gso off gro off >/dev/null 2>&1 || true
   done
-  ip -n "$GZ_NS_P" addr add "$GZ_PEER/24" dev "$GZ_BR"
+  [ "$peer" = none ] || ip -n "$GZ_NS_P" addr add "$GZ_PEER/24" dev "$GZ_BR"
 }
 
 # gz_ltran_bond_conf FILE MODE [MIIMON]: gz_ltran_conf's ltran.conf with both members in
