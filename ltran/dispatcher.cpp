@@ -243,7 +243,7 @@ Dispatcher::Target Dispatcher::route_tcp(std::uint32_t src, std::uint32_t dst, c
     f = flows_.insert(key, inst->slot, static_cast<std::uint16_t>(h % inst->queues));
     if (f == nullptr) return {};  // table full: the owner answers with a reset
   }
-  if (f == nullptr) return {nullptr, 0, syn && held(dst, key.local_port)};
+  if (f == nullptr) return {};
   f->last_seen = rte_rdtsc();
   if (f->instance == kParkedSlot) return {nullptr, 0, true};  // its connection waits for the port's next listener
   if (tcp->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) f->closing = 1;

@@ -108,12 +108,12 @@ class Dispatcher {
   bool handoff(Instance& from, rte_mbuf* m) noexcept;
   void park(rte_mbuf* m, const FlowKey& key, std::uint32_t hash, std::uint32_t uid) noexcept;
   bool try_deliver(Instance& to, const FlowKey& key, std::uint32_t hash, std::uint32_t uid, rte_mbuf* m) noexcept;
-  // The receiver sent a segment of the flow: it has the connection.
+  // The receiver (kAnySlot: whoever) sent a segment of the flow: it has the connection.
   void confirm(std::uint16_t slot, const FlowKey& key) noexcept;
   // The receiver went before it sent anything of those: parked again.
   void repark(std::uint16_t slot) noexcept;
   // The last listener of a TCP port left: SYNs to it are held for a moment.
-  void note_released(std::uint32_t addr, std::uint16_t port, std::uint32_t uid) noexcept;
+  void note_released(std::uint32_t addr, std::uint16_t port) noexcept;
   bool held(std::uint32_t addr, std::uint16_t port) const noexcept;
   void tend_held(std::uint64_t now) noexcept;
   Target route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
@@ -150,10 +150,10 @@ class Dispatcher {
   static constexpr std::size_t kMaxParked = 4096;
   static constexpr std::uint64_t kUnconfirmedSeconds = 30;  // a copy kept until the receiver answers or goes
   static constexpr std::uint16_t kParkedSlot = 0xffff;  // Flow::instance of a parked connection
+  static constexpr std::uint16_t kAnySlot = 0xffff;     // confirm(): any receiver
   struct Released {
     std::uint32_t addr;
     std::uint16_t port;
-    std::uint32_t uid;
     std::uint64_t until;  // TSC
   };
   struct Parked {

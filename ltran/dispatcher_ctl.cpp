@@ -92,7 +92,7 @@ void Dispatcher::remove(int fd) noexcept {
     return c.slot == slot;
   });
   for (const Claim& c : gone) {
-    if (c.proto == wire::kProtoTcp) note_released(c.addr, c.port, c.uid);
+    if (c.proto == wire::kProtoTcp) note_released(c.addr, c.port);
   }
   flows_.erase_if([&](const Flow& f) { return f.instance == slot; });
   if (!inst->up) --connecting_;
@@ -139,7 +139,7 @@ void Dispatcher::release(int fd, const wire::LtranClaim& c) noexcept {
       if (--it->refs == 0) {
         claims_.erase(it);
         --inst->counters.claims;
-        if (c.proto == wire::kProtoTcp) note_released(addr, c.port, inst->uid);
+        if (c.proto == wire::kProtoTcp) note_released(addr, c.port);
       }
       return;
     }

@@ -59,11 +59,7 @@ bool Dispatcher::handoff(Instance& from, rte_mbuf* m) noexcept {
   rte_pktmbuf_mtod_offset(m, wire::TcpHandoff*, l2)->hops = static_cast<std::uint8_t>(h.hops + 1);
   const std::uint32_t hash = mix3(h.remote_ip, h.local_ip, static_cast<std::uint32_t>(h.local_port) << 16 | h.remote_port);
   Instance* to = listener(IPPROTO_TCP, h.local_ip, h.local_port, hash, from.slot);
-  // Passed on again: whoever had it no longer does.
-  std::erase_if(unconfirmed_, [&](const Unconfirmed& u) {
-    if (u.copy.key == key) rte_pktmbuf_free(u.copy.m);
-    return u.copy.key == key;
-  });
+  confirm(kAnySlot, key);  // passed on again: whoever had it no longer does
   if (to != nullptr && to->uid == from.uid && try_deliver(*to, key, hash, from.uid, m)) return true;
   f->instance = kParkedSlot;  // its segments are dropped meanwhile (the peer sends them again)
   f->last_seen = rte_rdtsc();
@@ -100,7 +96,7 @@ bool Dispatcher::try_deliver(Instance& to, const FlowKey& key, std::uint32_t has
 
 void Dispatcher::confirm(std::uint16_t slot, const FlowKey& key) noexcept {
   std::erase_if(unconfirmed_, [&](const Unconfirmed& u) {
-    const bool done = u.slot == slot && u.copy.key == key;
+    const bool done = (slot == kAnySlot || u.slot == slot) && u.copy.key == key;
     if (done) rte_pktmbuf_free(u.copy.m);
     return done;
   });
@@ -137,13 +133,13 @@ void Dispatcher::check_links() noexcept {
   }
 }
 
-void Dispatcher::note_released(std::uint32_t addr, std::uint16_t port, std::uint32_t uid) noexcept {
+void Dispatcher::note_released(std::uint32_t addr, std::uint16_t port) noexcept {
   const bool listened = std::any_of(claims_.begin(), claims_.end(), [&](const Claim& c) {
     return c.proto == IPPROTO_TCP && c.addr == addr && c.port == port && slots_[c.slot].up;
   });
   if (listened) return;
   std::erase_if(released_, [&](const Released& r) { return r.addr == addr && r.port == port; });
-  released_.push_back(Released{addr, port, uid, rte_rdtsc() + kReloadGraceSeconds * hz_});
+  released_.push_back(Released{addr, port, rte_rdtsc() + kReloadGraceSeconds * hz_});
 }
 
 // No process up listens on the port: one that claimed it is still connecting

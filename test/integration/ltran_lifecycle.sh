@@ -112,7 +112,8 @@ wait "$u1" "$u2" 2>/dev/null
 # Two processes listen on $me:8080 (SYNs spread between them by 4-tuple hash). A never
 # accepts; 16 connections each send a line, then A closes its listener and lives on. As
 # on Linux, where the workers share one listening socket, nothing is reset: A hands each
-# queued connection, with the line it received, to B through ltran (tcp_handoffs).
+# queued connection, with the line it received, to B through ltran (tcp_handoffs). Both
+# stop as users stop them, with their exit status and logs checked.
 tcp_server() {  # ROLE LOG: "queue" listens and never accepts; "echo" answers each connection's line
   ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/lstack.conf" \
     timeout 60 /usr/bin/python3 -c '
@@ -156,8 +157,10 @@ echo "  16 connections to two listeners, one closed with its queue: $answers (tc
 [ "$answers" = "$(printf 'ok %.0s' $(seq 16) | sed 's/ $//')" ] || gz_fail "connections queued at a closed listener: $answers"
 [ "${handoffs:-0}" -ge 1 ] 2>/dev/null || gz_fail "no connection was handed off (tcp_handoffs $handoffs): A's queue was empty?"
 grep -q closed "$dir/tcp_a.log" || gz_fail "the queueing server did not close its listener: $(cat "$dir/tcp_a.log")"
-kill "$ta" "$tb" 2>/dev/null
-wait "$ta" "$tb" 2>/dev/null
+# B ends by itself after its 16 answers; A is stopped as users stop python (SIGTERM,
+# no handler: status 143 through timeout, as on the kernel).
+gz_wait_exit "$tb" 0 "the echoing server" "$dir/tcp_b.log"
+gz_stop_app "$ta" 143 "the queueing server" "$dir/tcp_a.log"
 
 # --- a process killed while a child it forked lives on is forgotten at once -----------
 run_py "$dir/fork.log" '
