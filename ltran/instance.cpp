@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "memif_guard.hpp"
+
 namespace gz::ltran {
 namespace {
 
@@ -100,7 +102,7 @@ void detach_memif(MemifPort& m, Instance& inst) noexcept {
     rte_pktmbuf_free_bulk(inst.pending[q].data(), inst.pending_count[q]);
     inst.pending_count[q] = 0;
   }
-  if (inst.port != kNoPort) rte_eth_dev_stop(inst.port);
+  if (inst.port != kNoPort) stop_memif_port(inst.port);  // never beside memif's own disconnect
   inst.port = kNoPort;
   if (!m.socket_path.empty() && chown(m.socket_path.c_str(), 0, 0) == 0) chmod(m.socket_path.c_str(), 0600);
 }

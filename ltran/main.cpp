@@ -30,6 +30,7 @@
 #include "dispatcher.hpp"
 #include "gz/conf_text.hpp"
 #include "kni_port.hpp"
+#include "memif_guard.hpp"
 #include "gz/version.hpp"
 #include "server.hpp"
 #include "wire_port.hpp"
@@ -94,7 +95,12 @@ void run(Dispatcher& d, Server& server) {
   unsigned idle = 0, rounds = 0;
   while (!g_stop.load(std::memory_order_relaxed) && !server.quit_requested()) {
     WirePort::poll_all_links();  // a clock read; the kernel's link state every bond_miimon ms
-    if (d.poll() != 0) {
+    std::size_t moved;
+    {
+      PollPass pass;  // memif's unmaps on the interrupt thread wait for it (memif_guard.hpp)
+      moved = d.poll();
+    }
+    if (moved != 0) {
       idle = 0;
       if ((++rounds & 255) == 0) server.serve(d, 0);
       continue;
@@ -225,6 +231,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int rc = serve(config.value());
+  if (const std::uint64_t w = unmaps_waited(); w != 0) {
+    std::fprintf(stderr, "ltran: %llu memif unmaps waited for a dispatch pass to end\n", static_cast<unsigned long long>(w));
+  }
   // No rte_eal_cleanup(): in DPDK 22.11 it unmaps the hugepages while EAL's
   // interrupt thread still runs over handles that live there (the memif
   // sockets', the bond's alarm): a crash at exit, seen with a bond. The

@@ -1,0 +1,94 @@
+#include "memif_guard.hpp"
+
+#include <rte_alarm.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+
+namespace gz::ltran {
+namespace {
+
+// Odd while the dispatch thread is inside a pass.
+std::atomic<std::uint64_t> g_pass{0};
+std::atomic<std::uint64_t> g_waited{0};
+thread_local bool t_dispatch = false;
+
+void pause_10us() noexcept {
+  timespec ts{0, 10000};
+  nanosleep(&ts, nullptr);
+}
+
+// Called before any unmap by a thread other than the dispatch thread.
+void wait_for_pass() noexcept {
+  if (t_dispatch) return;
+  // Pairs with the pass's fetch_add: the caller's earlier stores (memif's
+  // CONNECTED flag) are visible to any pass that starts after this load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const std::uint64_t seen = g_pass.load(std::memory_order_seq_cst);
+  if ((seen & 1) == 0) return;
+  g_waited.fetch_add(1, std::memory_order_relaxed);
+  // A pass lasts microseconds; bounded at 2 s so a stuck one cannot hang us.
+  for (unsigned i = 0; i < 200000 && g_pass.load(std::memory_order_acquire) == seen; ++i) {
+    if (i < 256) {
+      rte_pause();
+    } else {
+      pause_10us();
+    }
+  }
+}
+
+struct StopTask {
+  std::uint16_t port;
+  std::atomic<bool> done{false};
+};
+
+void stop_on_interrupt_thread(void* arg) {
+  std::shared_ptr<StopTask>* task = static_cast<std::shared_ptr<StopTask>*>(arg);
+  rte_eth_dev_stop((*task)->port);
+  (*task)->done.store(true, std::memory_order_release);
+  delete task;
+}
+
+}  // namespace
+
+PollPass::PollPass() noexcept {
+  t_dispatch = true;
+  g_pass.fetch_add(1, std::memory_order_seq_cst);  // a full barrier before the pass's loads
+}
+
+PollPass::~PollPass() { g_pass.fetch_add(1, std::memory_order_release); }
+
+void stop_memif_port(std::uint16_t port) noexcept {
+  auto task = std::make_shared<StopTask>();
+  task->port = port;
+  auto* arg = new std::shared_ptr<StopTask>(task);
+  // EAL's alarms fire on its interrupt thread, one callback at a time.
+  if (rte_eal_alarm_set(1, stop_on_interrupt_thread, arg) != 0) {
+    delete arg;
+    rte_eth_dev_stop(port);  // no interrupt thread to race
+    return;
+  }
+  for (unsigned i = 0; i < 500000 && !task->done.load(std::memory_order_acquire); ++i) pause_10us();
+  if (!task->done.load(std::memory_order_acquire)) {
+    std::fprintf(stderr, "ltran: stopping memif port %u took more than 5 s; going on\n", port);
+  }
+}
+
+std::uint64_t unmaps_waited() noexcept { return g_waited.load(std::memory_order_relaxed); }
+
+}  // namespace gz::ltran
+
+// The PMD's unmaps come here (ltran exports this symbol; see the header).
+// glibc's own internal unmaps do not, nor does the dynamic loader's.
+// Return value and errno as munmap(2): syscall() sets errno on failure.
+extern "C" int munmap(void* addr, size_t len) noexcept {
+  gz::ltran::wait_for_pass();
+  return static_cast<int>(syscall(SYS_munmap, addr, len));
+}
