@@ -118,8 +118,23 @@ Result<void> LtranLink::watch(std::function<void()> lost) {
   return {};
 }
 
-std::string LtranLink::memif_vdev(bool zero_copy) const {
-  return "--vdev=net_memif_ltran,role=client,id=0,socket-abstract=no,rsize=10,socket=" +
+// The rings are the only buffer between ltran and the stack, as a NIC's rx
+// ring is: a burst beyond them is dropped (ltran's rx_dropped) and must be
+// sent again. 4096 slots absorb a 100,000-connection burst that 1024 did not
+// (bench/results/ltran-scale-*); a small pool keeps 1024, since zero-copy
+// fills the whole rx ring with the pool's mbufs. The client picks the size
+// (memif's server offers up to 2^14).
+namespace {
+unsigned memif_log2_ring(std::size_t pool_mbufs) noexcept {
+  unsigned log2 = 10;
+  while (log2 < 14 && (std::size_t{2} << log2) * 4 <= pool_mbufs) ++log2;  // the ring: at most a quarter of the pool
+  return log2;
+}
+}  // namespace
+
+std::string LtranLink::memif_vdev(bool zero_copy, std::size_t pool_mbufs) const {
+  return "--vdev=net_memif_ltran,role=client,id=0,socket-abstract=no,rsize=" + std::to_string(memif_log2_ring(pool_mbufs)) +
+         ",socket=" +
          std::string(reg_.memif_socket) + ",secret=" + reg_.memif_secret + ",mac=" + conf::mac_text(reg_.mac) +
          (zero_copy ? ",zero-copy=yes" : "");
 }

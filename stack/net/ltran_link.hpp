@@ -37,7 +37,8 @@ class LtranLink final : public PortClaims {
   // "--vdev=net_memif...,role=client,...": the port ltran made for us. With
   // zero_copy our mbufs are memif's buffers (ltran copies once each way);
   // it needs every mbuf in the first DPDK memory list (Port checks that).
-  std::string memif_vdev(bool zero_copy) const;
+  // pool_mbufs (one queue's pool) sizes the rings: see memif_log2_ring.
+  std::string memif_vdev(bool zero_copy, std::size_t pool_mbufs) const;
   // Starts a thread (lstack_ltran) that waits for ltran to hang up (it
   // stopped or died) and then calls lost once. Errors: EAGAIN (no thread).
   Result<void> watch(std::function<void()> lost);

@@ -127,7 +127,7 @@ Result<std::vector<std::string>> Runtime::eal_args() {
   auto link = LtranLink::connect(config_.run_dir + "/" + config_.unix_prefix + "ltran.sock", req);
   if (!link) return make_error(link.error().code, config_.where("use_ltran") + ": " + link.error().message);
   ltran_ = std::move(link.value());
-  args.push_back(ltran_->memif_vdev(zero_copy_));
+  args.push_back(ltran_->memif_vdev(zero_copy_, pool_mbufs(config_)));
   if (!has("--no-pci")) args.emplace_back("--no-pci");
   return args;
 }

@@ -1,5 +1,6 @@
 #include "gz/event.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <list>
@@ -65,6 +66,7 @@ long remaining_ms(Clock::time_point deadline, bool forever) {
 Result<EpollRef> EpollSet::create(int kernel_epfd) {
   EpollRef set = EpollRef::adopt(new EpollSet(kernel_epfd));
   if (!set->waiter_.ok()) return make_error(errno, "eventfd for epoll wake-ups");
+  set->waiter_.set_sink(&EpollSet::on_ready, set.get());
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
@@ -92,14 +94,21 @@ int EpollSet::ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexc
     case EPOLL_CTL_ADD:
       if (it != index_.end()) return -EEXIST;
       if (ev == nullptr) return -EFAULT;
-      if (!sock->attach(&waiter_)) return -ENOSPC;
       try {
-        entries_.push_back({fd, sock, *ev, sock->edge_seq() - 1, false});
+        entries_.push_back({fd, sock, *ev, sock->edge_seq() - 1, false, false, 0});
         index_[fd] = entries_.size() - 1;
       } catch (const std::bad_alloc&) {
         if (entries_.size() > index_.size()) entries_.pop_back();
-        sock->detach(&waiter_);
         return -ENOMEM;
+      }
+      try {
+        list(entries_.back());  // it may be ready already
+      } catch (const std::bad_alloc&) {
+        degraded_ = true;
+      }
+      if (!sock->attach(&waiter_, fd)) {
+        remove_at(entries_.size() - 1);
+        return -ENOSPC;
       }
       return 0;
     case EPOLL_CTL_MOD:
@@ -108,6 +117,11 @@ int EpollSet::ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexc
       entries_[it->second].ev = *ev;
       entries_[it->second].disabled = false;
       entries_[it->second].last_seq = sock->edge_seq() - 1;
+      try {
+        list(entries_[it->second]);
+      } catch (const std::bad_alloc&) {
+        degraded_ = true;  // the change stands; collect scans everything from now on
+      }
       return 0;
     case EPOLL_CTL_DEL:
       if (it == index_.end()) return -ENOENT;
@@ -151,25 +165,111 @@ void EpollSet::move_to_kernel(int fd, SocketBase* sock) noexcept {
   }
 }
 
+void EpollSet::list(Entry& e) {
+  if (e.listed || degraded_) return;
+  ready_.push_back(e.fd);
+  e.listed = true;
+}
+
+void EpollSet::on_ready(void* self, int fd) noexcept {
+  auto* set = static_cast<EpollSet*>(self);
+  std::lock_guard lock(set->pending_mu_);
+  if (set->overflow_) return;
+  if (set->pending_.size() >= set->pending_limit_) {  // repeats outgrew the set: collect relists all
+    set->overflow_ = true;
+    set->pending_.clear();
+    return;
+  }
+  try {
+    set->pending_.push_back(fd);
+  } catch (const std::bad_alloc&) {
+    set->overflow_ = true;
+  }
+}
+
+// The fds notified since the last call join ready_. False when the set must
+// be scanned whole (out of memory).
+bool EpollSet::take_pending() noexcept {
+  bool overflow;
+  {
+    std::lock_guard lock(pending_mu_);
+    std::swap(pending_, incoming_);
+    overflow = overflow_;
+    overflow_ = false;
+    pending_limit_ = 2 * entries_.size() + 1024;
+  }
+  if (degraded_) return false;
+  try {
+    if (overflow) {
+      for (Entry& e : entries_) list(e);
+    }
+    for (const int fd : incoming_) {
+      auto it = index_.find(fd);
+      if (it != index_.end()) list(entries_[it->second]);
+    }
+  } catch (const std::bad_alloc&) {
+    degraded_ = true;
+  }
+  incoming_.clear();
+  return !degraded_;
+}
+
+// Whether e is to be reported now (out filled): its readiness, EPOLLET's
+// edge and EPOLLONESHOT as epoll(7) says.
+bool EpollSet::report(Entry& e, epoll_event& out) noexcept {
+  if (e.disabled) return false;
+  const std::uint32_t ready = e.sock->events() & (e.ev.events | EPOLLERR | EPOLLHUP);
+  if (ready == 0) return false;
+  if (e.ev.events & EPOLLET) {
+    const std::uint32_t seq = e.sock->edge_seq();
+    if (seq == e.last_seq) return false;
+    e.last_seq = seq;
+  }
+  if (e.ev.events & EPOLLONESHOT) e.disabled = true;
+  out.events = ready;
+  out.data = e.ev.data;
+  return true;
+}
+
 int EpollSet::collect(epoll_event* out, int max) noexcept {
   std::lock_guard lock(mu_);
+  if (!take_pending()) return collect_all(out, max);
+  return collect_listed(out, max);
+}
+
+// A listed fd stays listed while it is level-triggered and ready (moved to
+// the back: fairness when max is small); any other leaves until its next
+// raise. Listings of a removed fd, or repeated ones, are dropped here.
+int EpollSet::collect_listed(epoll_event* out, int max) noexcept {
+  ++collects_;
+  int got = 0;
+  std::size_t i = 0, kept = 0;  // ready_[0, kept): looked at and staying
+  for (; i < ready_.size() && got < max; ++i) {
+    auto it = index_.find(ready_[i]);
+    if (it == index_.end()) continue;
+    Entry& e = entries_[it->second];
+    if (!e.listed || e.seen == collects_) continue;
+    e.seen = collects_;
+    const bool fired = report(e, out[got]);
+    got += fired;
+    if (fired && (e.ev.events & (EPOLLET | EPOLLONESHOT)) == 0) {
+      ready_[kept++] = e.fd;
+    } else {
+      e.listed = false;
+    }
+  }
+  // [staying | dropped | not looked at] -> [not looked at | staying]: no allocation.
+  const auto first = ready_.begin();
+  ready_.erase(first + static_cast<std::ptrdiff_t>(kept), first + static_cast<std::ptrdiff_t>(i));
+  std::rotate(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(kept), ready_.end());
+  return got;
+}
+
+// The whole set, as before the ready list: after an allocation failed.
+int EpollSet::collect_all(epoll_event* out, int max) noexcept {
   const std::size_t n = entries_.size();
   int got = 0;
-  for (std::size_t k = 0; k < n && got < max; ++k) {
-    Entry& e = entries_[(cursor_ + k) % n];
-    if (e.disabled) continue;
-    const std::uint32_t ready = e.sock->events() & (e.ev.events | EPOLLERR | EPOLLHUP);
-    if (ready == 0) continue;
-    if (e.ev.events & EPOLLET) {
-      const std::uint32_t seq = e.sock->edge_seq();
-      if (seq == e.last_seq) continue;
-      e.last_seq = seq;
-    }
-    if (e.ev.events & EPOLLONESHOT) e.disabled = true;
-    out[got].events = ready;
-    out[got].data = e.ev.data;
-    ++got;
-  }
+  for (std::size_t k = 0; k < n && got < max; ++k) got += report(entries_[(cursor_ + k) % n], out[got]);
   if (n != 0) cursor_ = (cursor_ + 1) % n;
   return got;
 }

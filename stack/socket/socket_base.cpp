@@ -25,18 +25,20 @@ void Waiter::disarm() noexcept {
   }
 }
 
-void Waiter::notify() noexcept {
+void Waiter::notify(int cookie) noexcept {
+  if (sink_ != nullptr && cookie >= 0) sink_(sink_ctx_, cookie);
   if (armed_.load(std::memory_order_seq_cst) && armed_.exchange(false)) {
     const std::uint64_t one = 1;
     (void)!kernel().write(efd_, &one, sizeof one);
   }
 }
 
-bool SocketBase::attach(Waiter* w) noexcept {
+bool SocketBase::attach(Waiter* w, int cookie) noexcept {
   std::lock_guard lock(waiters_mu_);
-  for (auto& slot : waiters_) {
-    if (slot == nullptr) {
-      slot = w;
+  for (int i = 0; i < kMaxWaiters; ++i) {
+    if (waiters_[i] == nullptr) {
+      waiters_[i] = w;
+      cookies_[i] = cookie;
       return true;
     }
   }
@@ -71,8 +73,8 @@ void SocketBase::wake_now() noexcept {
   wake_queued_.store(false, std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake(&wait_seq_, INT32_MAX);
   std::lock_guard lock(waiters_mu_);
-  for (Waiter* w : waiters_) {
-    if (w != nullptr) w->notify();
+  for (int i = 0; i < kMaxWaiters; ++i) {
+    if (waiters_[i] != nullptr) waiters_[i]->notify(cookies_[i]);
   }
 }
 

@@ -62,11 +62,23 @@ class EpollSet {
     SocketBase* sock;
     epoll_event ev;
     std::uint32_t last_seq;
-    bool disabled;  // EPOLLONESHOT fired
+    bool disabled;       // EPOLLONESHOT fired
+    bool listed;         // in ready_
+    std::uint64_t seen;  // the collect() that last looked at it
   };
   explicit EpollSet(int kfd) : kfd_(kfd) {}
   ~EpollSet();
+  // The ready list (as the kernel's rdllist): a socket's raise() lists its fd
+  // (on_ready, through the Waiter's sink), collect() looks at the listed ones
+  // only and keeps those still ready (level-triggered) for the next call. So
+  // epoll_wait costs what is ready, not what is registered.
+  static void on_ready(void* self, int fd) noexcept;
+  void list(Entry& e);  // mu_ held; may throw bad_alloc
   int collect(epoll_event* out, int max) noexcept;
+  bool take_pending() noexcept;
+  int collect_listed(epoll_event* out, int max) noexcept;
+  int collect_all(epoll_event* out, int max) noexcept;
+  bool report(Entry& e, epoll_event& out) noexcept;
   int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken);
   int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   void remove_at(std::size_t i) noexcept;
@@ -77,7 +89,17 @@ class EpollSet {
   std::mutex mu_;
   std::vector<Entry> entries_;
   std::unordered_map<int, std::size_t> index_;
-  std::size_t cursor_ = 0;  // where the next scan starts: fairness when max is small
+  std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
+  std::vector<int> incoming_;  // mu_: collect's scratch
+  std::uint64_t collects_ = 0;
+  bool degraded_ = false;      // mu_: out of memory once: every call scans all (still correct)
+  std::size_t cursor_ = 0;     // the scan's start when degraded: fairness when max is small
+  // Innermost lock (the stacks' raise() takes it): fds notified since the
+  // last collect, repeats allowed; overflow_ when they outgrew the set.
+  std::mutex pending_mu_;
+  std::vector<int> pending_;
+  std::size_t pending_limit_ = 1024;
+  bool overflow_ = false;
 };
 
 // Finds the lstack socket behind fd (a reference held until the call ends),

@@ -39,11 +39,23 @@ class Waiter {
   void arm() noexcept { armed_.store(true, std::memory_order_seq_cst); }
   // After waking: stop writing and drain the eventfd.
   void disarm() noexcept;
-  void notify() noexcept;
+  // A socket attached under cookie (>= 0) changed: the sink hears of it
+  // first (an epoll set's ready list), then an armed waiter wakes.
+  void notify(int cookie = -1) noexcept;
+  // Called by notify with the cookie, from the thread that raised the
+  // socket (a stack thread, or an application thread). Must not block: a
+  // short lock at most. Set once, before any attach.
+  using ReadySink = void (*)(void* ctx, int cookie) noexcept;
+  void set_sink(ReadySink fn, void* ctx) noexcept {
+    sink_ = fn;
+    sink_ctx_ = ctx;
+  }
 
  private:
   int efd_ = -1;
   std::atomic<bool> armed_{false};
+  ReadySink sink_ = nullptr;
+  void* sink_ctx_ = nullptr;
 };
 
 class SocketBase {
@@ -101,8 +113,9 @@ class SocketBase {
   std::uint32_t edge_seq() const noexcept { return wait_seq_.load(std::memory_order_acquire); }
   bool nonblocking() const noexcept { return nonblocking_.load(std::memory_order_relaxed); }
   void set_nonblocking(bool on) noexcept { nonblocking_.store(on, std::memory_order_relaxed); }
-  // A waiter attached here is notified on every raise. At most kMaxWaiters.
-  bool attach(Waiter* w) noexcept;
+  // A waiter attached here is notified on every raise, with cookie (the fd
+  // an epoll set knows us by; -1 for none). At most kMaxWaiters.
+  bool attach(Waiter* w, int cookie = -1) noexcept;
   void detach(Waiter* w) noexcept;
 
  protected:
@@ -131,6 +144,7 @@ class SocketBase {
   StackThread* driver_ = nullptr;  // run to completion: the stack its owner drives while waiting
   std::mutex waiters_mu_;  // attach/detach vs raise: short, uncontended in practice
   Waiter* waiters_[kMaxWaiters] = {};
+  int cookies_[kMaxWaiters] = {};
 };
 
 using SocketRef = Ref<SocketBase>;
