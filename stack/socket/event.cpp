@@ -5,6 +5,7 @@
 #include <chrono>
 #include <list>
 #include <new>
+#include <span>
 
 #include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
@@ -355,16 +356,53 @@ namespace {
 // One poll_mixed call: lstack's sockets are read in user space, the kernel's
 // fds (and the kernel half of twin listeners) with one ppoll, next to the
 // eventfd the stacks write when a socket of ours changes.
+// poll's working arrays, kept by the thread between calls (they keep their
+// capacity): poll and select allocate nothing once a thread's sets stop growing.
+struct PollScratch {
+  std::vector<SocketRef> socks;
+  std::vector<pollfd> kfds;
+  std::vector<nfds_t> kidx;
+  bool busy = false;  // a poll from a signal handler inside ours gets arrays of its own
+};
+
+// The calling thread's, made on its first call; nullptr without memory.
+PollScratch* poll_scratch() noexcept {
+  ThreadState& ts = this_thread_state();
+  if (auto* s = static_cast<PollScratch*>(ts.owned[ThreadState::kPollScratch])) return s;
+  auto* s = new (std::nothrow) PollScratch();
+  if (s == nullptr || !ts.own(ThreadState::kPollScratch, s, [](void* p) { delete static_cast<PollScratch*>(p); })) {
+    delete s;
+    return nullptr;
+  }
+  return s;
+}
+
 class MixedPoll {
  public:
   // socks_ holds a reference per lstack socket until the call returns: a
-  // close() meanwhile from another thread frees none of them.
-  MixedPoll(pollfd* fds, nfds_t n, Waiter& w) : fds_(fds), n_(n), waiter_(w), socks_(n) {}
+  // close() meanwhile from another thread frees none of them. May throw
+  // bad_alloc (arrays not yet as large as fds).
+  MixedPoll(pollfd* fds, nfds_t n, Waiter& w, PollScratch& s)
+      : fds_(fds), n_(n), waiter_(w), scratch_(s), socks_(s.socks), kfds_(s.kfds), kidx_(s.kidx) {
+    scratch_.busy = true;
+    try {
+      socks_.resize(n);
+    } catch (...) {
+      scratch_.busy = false;
+      throw;
+    }
+  }
   ~MixedPoll() {
     for (SocketRef& s : socks_) {
       if (s) s->detach(&waiter_);
     }
+    socks_.clear();  // the references go; the capacity stays
+    kfds_.clear();
+    kidx_.clear();
+    scratch_.busy = false;
   }
+  MixedPoll(const MixedPoll&) = delete;
+  MixedPoll& operator=(const MixedPoll&) = delete;
 
   void split(SocketLookup lookup, TwinLookup twin) {
     for (nfds_t i = 0; i < n_; ++i) {
@@ -416,9 +454,10 @@ class MixedPoll {
   pollfd* fds_;
   nfds_t n_;
   Waiter& waiter_;
-  std::vector<SocketRef> socks_;
-  std::vector<pollfd> kfds_;
-  std::vector<nfds_t> kidx_;
+  PollScratch& scratch_;
+  std::vector<SocketRef>& socks_;
+  std::vector<pollfd>& kfds_;
+  std::vector<nfds_t>& kidx_;
 };
 
 }  // namespace
@@ -428,8 +467,11 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
   Waiter* w = poll_waiter();
   if (w == nullptr) return -EMFILE;
   Waiter& waiter = *w;
+  PollScratch local;  // empty: allocates only if used
+  PollScratch* scratch = poll_scratch();
+  if (scratch == nullptr || scratch->busy) scratch = &local;
   try {
-    MixedPoll mp(fds, n, waiter);
+    MixedPoll mp(fds, n, waiter, *scratch);
     mp.split(lookup, twin);
     const bool forever = timeout == nullptr;
     const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
@@ -468,19 +510,17 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
                  SocketLookup lookup, TwinLookup twin) {
   if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
-  std::vector<pollfd> pfds;
-  try {
-    pfds.reserve(static_cast<std::size_t>(nfds));
-  } catch (const std::bad_alloc&) {
-    return -ENOMEM;
-  }
+  pollfd pfds_room[FD_SETSIZE];  // 8 KiB of stack: select allocates nothing
+  const std::span<pollfd> all(pfds_room, FD_SETSIZE);
+  std::size_t used = 0;
   for (int fd = 0; fd < nfds; ++fd) {
     short ev = 0;
     if (rd != nullptr && FD_ISSET(fd, rd)) ev |= POLLIN;
     if (wr != nullptr && FD_ISSET(fd, wr)) ev |= POLLOUT;
     if (ex != nullptr && FD_ISSET(fd, ex)) ev |= POLLPRI;
-    if (ev != 0) pfds.push_back({fd, ev, 0});
+    if (ev != 0) all[used++] = {fd, ev, 0};
   }
+  const std::span<pollfd> pfds = all.first(used);
   const int rc = poll_mixed(pfds.data(), pfds.size(), timeout, sigmask, lookup, twin);
   if (rc < 0) return rc;
   if (rd != nullptr) FD_ZERO(rd);

@@ -327,6 +327,73 @@ TEST_F(Link, EpollSeesDataAndTheFin) {
   l->close();
 }
 
+// The ready list: among many idle registered sockets, a call reports just
+// the ones that became ready (found through their raise, not a scan), keeps
+// a level-triggered one while it stays ready, an EPOLLET one once per edge,
+// takes turns when max is small, and forgets a deleted fd's stale listing
+// when the fd comes back for another socket.
+TEST_F(Link, EpollReportsWhatBecameReadyAmongManyIdle) {
+  SocketBase* l = listen_on(8006);
+  std::vector<std::pair<SocketBase*, SocketBase*>> pairs;
+  for (int i = 0; i < 24; ++i) {
+    pairs.push_back(connected_pair(l, 8006));
+    ASSERT_NE(pairs.back().first, nullptr);
+  }
+  const int kfd = epoll_create1(EPOLL_CLOEXEC);
+  auto made = EpollSet::create(kfd);
+  ASSERT_TRUE(made);
+  EpollSet& set = *made.value();
+  for (int i = 0; i < 24; ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (i == 5 ? static_cast<std::uint32_t>(EPOLLET) : 0u);
+    ev.data.u64 = static_cast<std::uint64_t>(i);
+    ASSERT_EQ(set.ctl(EPOLL_CTL_ADD, 200 + i, pairs[i].first, &ev), 0);
+  }
+  epoll_event out[24];
+  EXPECT_EQ(set.wait(out, 24, 20, nullptr), 0) << "nothing is ready yet";
+  auto send_to = [&](int i) {
+    iovec iov{const_cast<char*>("y"), 1};
+    ASSERT_EQ(pairs[i].second->send(&iov, 1, 0, nullptr, 0), 1);
+  };
+  send_to(17);
+  ASSERT_EQ(set.wait(out, 24, 3000, nullptr), 1);
+  EXPECT_EQ(out[0].data.u64, 17u);
+  ASSERT_EQ(set.wait(out, 24, 0, nullptr), 1) << "level-triggered: still unread, still reported";
+  send_to(5);  // EPOLLET
+  send_to(9);
+  std::set<std::uint64_t> seen;
+  for (int tries = 0; tries < 3000 && seen.size() < 3; ++tries) {  // max 1: each gets its turn (3 s bound)
+    const int n = set.wait(out, 1, 100, nullptr);
+    if (n == 1) seen.insert(out[0].data.u64);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // 5's and 9's bytes cross the link meanwhile
+  }
+  EXPECT_EQ(seen, (std::set<std::uint64_t>{5, 9, 17}));
+  int five = 0;
+  for (int k = 0; k < 3; ++k) {
+    const int n = set.wait(out, 24, 0, nullptr);
+    for (int j = 0; j < n; ++j) five += out[j].data.u64 == 5;
+  }
+  EXPECT_EQ(five, 0) << "EPOLLET: no new edge, no report";
+  // fd 209 goes and comes back for another (idle) socket: its old listing must not report it.
+  ASSERT_EQ(set.ctl(EPOLL_CTL_DEL, 209, pairs[9].first, nullptr), 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 99;
+  ASSERT_EQ(set.ctl(EPOLL_CTL_ADD, 209, pairs[20].first, &ev), 0);
+  const int n = set.wait(out, 24, 0, nullptr);
+  std::set<std::uint64_t> now;
+  for (int j = 0; j < n; ++j) now.insert(out[j].data.u64);
+  EXPECT_EQ(now, (std::set<std::uint64_t>{17})) << "17 unread; 5 edge-triggered and reported; 99 idle";
+  for (int i = 0; i < 24; ++i) set.forget(200 + i, i == 9 ? pairs[20].first : pairs[i].first);
+  made.value().reset();
+  close(kfd);
+  for (auto& [a, c] : pairs) {
+    a->close();
+    c->close();
+  }
+  l->close();
+}
+
 // UDP over the bad link: what arrives is whole; duplicates arrive twice, as
 // on a real network (UDP does not deduplicate).
 TEST_F(Link, UdpDatagramsCrossWholeAndDuplicatesArriveTwice) {

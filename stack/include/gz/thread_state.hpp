@@ -25,7 +25,7 @@ struct DeferredWake {
 
 struct ThreadState {
   // What ThreadState owns is freed when the thread exits (see own()).
-  enum Owned { kPollWaiter, kSendfileBuffer, kOwnedCount };
+  enum Owned { kPollWaiter, kSendfileBuffer, kPollScratch, kOwnedCount };
   static constexpr int kMaxDeferredWakes = 64;
 
   stack::Stack* stack = nullptr;       // core: the Stack this thread runs (Stack::current)
@@ -36,7 +36,7 @@ struct ThreadState {
   bool kernel_only = false;            // runtime: lstack's own thread, or lstack starting here
   bool replaying = false;              // runtime: deferred listeners being replayed here
   int app_cancel_state = -1;           // base: the app's cancel state in the innermost CallScope (-1: none)
-  void* owned[kOwnedCount] = {};       // socket: poll's Waiter; preload: sendfile's buffer
+  void* owned[kOwnedCount] = {};       // socket: poll's Waiter and arrays; preload: sendfile's buffer
   void (*drop[kOwnedCount])(void*) = {};
   bool batching = false;               // core: inside a stack round (WakeBatch)
   int deferred_count = 0;
