@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "dispatcher.hpp"
+#include "memif_guard.hpp"
 
 namespace gz::ltran {
 
@@ -72,6 +73,7 @@ bool Dispatcher::handoff(Instance& from, rte_mbuf* m) noexcept {
 // started) keeps the connection parked, to be tried again.
 bool Dispatcher::try_deliver(Instance& to, const FlowKey& key, std::uint32_t hash, std::uint32_t uid,
                              rte_mbuf* m) noexcept {
+  PollPass pass;  // also from a control request, outside the loop's pass (memif_guard.hpp)
   const auto queue = static_cast<std::uint16_t>(hash % to.queues);
   const std::uint32_t bytes = m->pkt_len;
   rte_mbuf* copy = rte_pktmbuf_copy(m, opts_.pool, 0, UINT32_MAX);

@@ -78,6 +78,7 @@ Result<void> make_port(MemifPort& m, std::uint16_t slot, const std::string& run_
 
 Result<void> attach_memif(MemifPort& m, Instance& inst, const std::string& run_dir, const std::string& prefix,
                           rte_mempool* pool) {
+  if (m.unusable) return make_error(EBUSY, "the memif port of slot " + std::to_string(inst.slot) + " could not be stopped");
   if (m.port == kNoPort) {
     if (auto ok = make_port(m, inst.slot, run_dir, prefix); !ok) return ok.error();
   }
@@ -102,7 +103,7 @@ void detach_memif(MemifPort& m, Instance& inst) noexcept {
     rte_pktmbuf_free_bulk(inst.pending[q].data(), inst.pending_count[q]);
     inst.pending_count[q] = 0;
   }
-  if (inst.port != kNoPort) stop_memif_port(inst.port);  // never beside memif's own disconnect
+  if (inst.port != kNoPort && !stop_memif_port(inst.port)) m.unusable = true;  // never beside memif's own disconnect
   inst.port = kNoPort;
   if (!m.socket_path.empty() && chown(m.socket_path.c_str(), 0, 0) == 0) chmod(m.socket_path.c_str(), 0600);
 }

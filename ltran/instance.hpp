@@ -68,6 +68,7 @@ struct MemifPort {
   std::uint16_t port = kNoPort;
   std::string vdev, socket_path;
   std::array<char, 24> secret{};  // the slot's memif secret=, beside the socket's owner and mode
+  bool unusable = false;          // its stop did not finish: never started again
 };
 
 // Starts m for inst (slot, queues, uid/gid set), making the port on first use:

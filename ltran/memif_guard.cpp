@@ -1,6 +1,7 @@
 #include "memif_guard.hpp"
 
 #include <rte_alarm.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_pause.h>
 #include <sys/mman.h>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <new>
 
 namespace gz::ltran {
 namespace {
@@ -19,6 +21,13 @@ namespace {
 std::atomic<std::uint64_t> g_pass{0};
 std::atomic<std::uint64_t> g_waited{0};
 thread_local bool t_dispatch = false;
+thread_local unsigned t_depth = 0;
+
+std::uint64_t now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 void pause_10us() noexcept {
   timespec ts{0, 10000};
@@ -35,11 +44,14 @@ void wait_for_pass() noexcept {
   if ((seen & 1) == 0) return;
   g_waited.fetch_add(1, std::memory_order_relaxed);
   // A pass lasts microseconds; bounded at 2 s so a stuck one cannot hang us.
-  for (unsigned i = 0; i < 200000 && g_pass.load(std::memory_order_acquire) == seen; ++i) {
+  const std::uint64_t deadline = now_ns() + 2000000000ull;
+  for (unsigned i = 0; g_pass.load(std::memory_order_acquire) == seen; ++i) {
     if (i < 256) {
       rte_pause();
-    } else {
+    } else if (now_ns() < deadline) {
       pause_10us();
+    } else {
+      break;
     }
   }
 }
@@ -60,25 +72,42 @@ void stop_on_interrupt_thread(void* arg) {
 
 PollPass::PollPass() noexcept {
   t_dispatch = true;
-  g_pass.fetch_add(1, std::memory_order_seq_cst);  // a full barrier before the pass's loads
+  if (t_depth++ != 0) return;
+  g_pass.fetch_add(1, std::memory_order_seq_cst);
+  // A full barrier before the pass's loads of memif's flags, on any CPU
+  // (the read-modify-write alone orders them only on x86).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-PollPass::~PollPass() { g_pass.fetch_add(1, std::memory_order_release); }
+PollPass::~PollPass() {
+  if (--t_depth == 0) g_pass.fetch_add(1, std::memory_order_release);
+}
 
-void stop_memif_port(std::uint16_t port) noexcept {
-  auto task = std::make_shared<StopTask>();
-  task->port = port;
-  auto* arg = new std::shared_ptr<StopTask>(task);
-  // EAL's alarms fire on its interrupt thread, one callback at a time.
-  if (rte_eal_alarm_set(1, stop_on_interrupt_thread, arg) != 0) {
+bool stop_memif_port(std::uint16_t port) noexcept {
+  std::shared_ptr<StopTask> task;
+  std::shared_ptr<StopTask>* arg = nullptr;
+  try {
+    task = std::make_shared<StopTask>();
+    task->port = port;
+    arg = new std::shared_ptr<StopTask>(task);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "ltran: no memory to stop memif port %u\n", port);
+    return false;
+  }
+  // EAL's alarms fire on its interrupt thread, one callback at a time. Never
+  // stopped here instead: memif's own disconnect may be running there.
+  bool queued = false;
+  for (int i = 0; i < 100 && !(queued = rte_eal_alarm_set(1, stop_on_interrupt_thread, arg) == 0); ++i) pause_10us();
+  if (!queued) {
     delete arg;
-    rte_eth_dev_stop(port);  // no interrupt thread to race
-    return;
+    std::fprintf(stderr, "ltran: cannot queue the stop of memif port %u (%s)\n", port, rte_strerror(rte_errno));
+    return false;
   }
-  for (unsigned i = 0; i < 500000 && !task->done.load(std::memory_order_acquire); ++i) pause_10us();
-  if (!task->done.load(std::memory_order_acquire)) {
-    std::fprintf(stderr, "ltran: stopping memif port %u took more than 5 s; going on\n", port);
-  }
+  const std::uint64_t deadline = now_ns() + 5000000000ull;
+  while (!task->done.load(std::memory_order_acquire) && now_ns() < deadline) pause_10us();
+  if (task->done.load(std::memory_order_acquire)) return true;
+  std::fprintf(stderr, "ltran: stopping memif port %u took more than 5 s; its slot is not used again\n", port);
+  return false;
 }
 
 std::uint64_t unmaps_waited() noexcept { return g_waited.load(std::memory_order_relaxed); }

@@ -26,7 +26,9 @@
 namespace gz::ltran {
 
 // RAII: marks the calling thread as the dispatch thread and a pass in
-// progress. Thread: the dispatch thread only; not nested.
+// progress: around every rx or tx burst of a process's memif port (the
+// loop's poll, and a handoff sent from a control request). Nests (only the
+// outermost counts). Thread: the dispatch thread only.
 class PollPass {
  public:
   PollPass() noexcept;
@@ -36,10 +38,11 @@ class PollPass {
 };
 
 // Stops DPDK port `port` (a memif server) on EAL's interrupt thread and waits
-// for it, at most 5 s (then it says so on stderr and goes on; the stop still
-// runs). Thread: any but the interrupt thread, outside a PollPass (the stop's
-// unmap waits for the pass). Never fails.
-void stop_memif_port(std::uint16_t port) noexcept;
+// for it, at most 5 s. Returns false when it did not finish by then (it may
+// still run later: the port must not be started again) or could not be
+// queued (said on stderr; not stopped). Thread: any but the interrupt
+// thread, outside a PollPass (the stop's unmap waits for the pass).
+bool stop_memif_port(std::uint16_t port) noexcept;
 
 // How many unmaps had to wait for a pass (ltran prints it at exit; the
 // stops test reads it). Thread: any.

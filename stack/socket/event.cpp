@@ -134,7 +134,7 @@ int EpollSet::ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexc
 }
 
 void EpollSet::remove_at(std::size_t i) noexcept {
-  entries_[i].sock->detach(&waiter_);
+  entries_[i].sock->detach(&waiter_, entries_[i].fd);
   index_.erase(entries_[i].fd);
   if (i + 1 != entries_.size()) {
     entries_[i] = entries_.back();
@@ -199,7 +199,10 @@ bool EpollSet::take_pending() noexcept {
     overflow_ = false;
     pending_limit_ = 2 * entries_.size() + 1024;
   }
-  if (degraded_) return false;
+  if (degraded_) {
+    incoming_.clear();
+    return false;
+  }
   try {
     if (overflow) {
       for (Entry& e : entries_) list(e);
@@ -362,7 +365,10 @@ struct PollScratch {
   std::vector<SocketRef> socks;
   std::vector<pollfd> kfds;
   std::vector<nfds_t> kidx;
-  bool busy = false;  // a poll from a signal handler inside ours gets arrays of its own
+  // A poll from a signal handler inside ours gets arrays of its own (it
+  // still shares the thread's Waiter, as it always did: the outer call may
+  // then sleep to its timeout).
+  volatile bool busy = false;
 };
 
 // The calling thread's, made on its first call; nullptr without memory.

@@ -52,6 +52,16 @@ void SocketBase::detach(Waiter* w) noexcept {
   }
 }
 
+void SocketBase::detach(Waiter* w, int cookie) noexcept {
+  std::lock_guard lock(waiters_mu_);
+  for (int i = 0; i < kMaxWaiters; ++i) {
+    if (waiters_[i] == w && cookies_[i] == cookie) {
+      waiters_[i] = nullptr;
+      return;
+    }
+  }
+}
+
 SocketBase::~SocketBase() {
   if (wake_queued_.load(std::memory_order_relaxed)) cancel_deferred_wake(this);  // destroyed in the round that raised it
 }

@@ -163,7 +163,7 @@ int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) {
       *out = child;
       if (!any_accepted()) {
         clear(EPOLLIN);
-        if (any_accepted()) events_.fetch_or(EPOLLIN);
+        if (any_accepted()) raise(EPOLLIN);  // (raise: epoll's ready list hears of it)
       }
       return 0;
     }
@@ -255,7 +255,7 @@ ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
     if (n > 0 || want == 0) {
       if (rx_bytes_.load() == 0 && !fin) {
         clear(EPOLLIN);
-        if (rx_bytes_.load() != 0 || rx_fin_.load()) events_.fetch_or(EPOLLIN);
+        if (rx_bytes_.load() != 0 || rx_fin_.load()) raise(EPOLLIN);
       }
       if (from != nullptr) sockaddr_in_to(peer_, from, fromlen);
       return static_cast<ssize_t>(n);
@@ -310,7 +310,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
     if (nonblocking() || (flags & MSG_DONTWAIT)) {
       if (written != 0) return static_cast<ssize_t>(written);
       clear(EPOLLOUT);
-      if (tx_.free_space() != 0 && s == State::Connected) events_.fetch_or(EPOLLOUT);
+      if (tx_.free_space() != 0 && s == State::Connected) raise(EPOLLOUT);
       return -EAGAIN;
     }
     if (!wait_event(seen, sndtimeo_ms_)) return written != 0 ? static_cast<ssize_t>(written) : -EAGAIN;

@@ -208,7 +208,7 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
         schedule_service();
         if (rx_.empty()) {
           clear(EPOLLIN);
-          if (!rx_.empty()) events_.fetch_or(EPOLLIN);
+          if (!rx_.empty()) raise(EPOLLIN);  // (raise: epoll's ready list hears of it)
         }
       }
       return static_cast<ssize_t>((flags & MSG_TRUNC) ? full : copied);

@@ -384,6 +384,20 @@ TEST_F(Link, EpollReportsWhatBecameReadyAmongManyIdle) {
   std::set<std::uint64_t> now;
   for (int j = 0; j < n; ++j) now.insert(out[j].data.u64);
   EXPECT_EQ(now, (std::set<std::uint64_t>{17})) << "17 unread; 5 edge-triggered and reported; 99 idle";
+  // A dup of fd 203 in the same set (fd 300, same socket): deleting 203 leaves 300 notified.
+  ev.data.u64 = 300;
+  ASSERT_EQ(set.ctl(EPOLL_CTL_ADD, 300, pairs[3].first, &ev), 0);
+  ASSERT_EQ(set.ctl(EPOLL_CTL_DEL, 203, pairs[3].first, nullptr), 0);
+  EXPECT_EQ(set.wait(out, 24, 0, nullptr), 1) << "17 only";
+  send_to(3);
+  bool dup_seen = false;
+  for (int tries = 0; tries < 3000 && !dup_seen; ++tries) {  // 3 s bound; 17 keeps answering at once
+    const int k = set.wait(out, 24, 10, nullptr);
+    for (int j = 0; j < k; ++j) dup_seen = dup_seen || out[j].data.u64 == 300;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(dup_seen) << "the dup's registration lost its notifications with the original's";
+  set.forget(300, pairs[3].first);
   for (int i = 0; i < 24; ++i) set.forget(200 + i, i == 9 ? pairs[20].first : pairs[i].first);
   made.value().reset();
   close(kfd);

@@ -116,7 +116,10 @@ class SocketBase {
   // A waiter attached here is notified on every raise, with cookie (the fd
   // an epoll set knows us by; -1 for none). At most kMaxWaiters.
   bool attach(Waiter* w, int cookie = -1) noexcept;
+  // Every attachment of w; or only the one under cookie (a dup of the fd in
+  // the same epoll set keeps its own).
   void detach(Waiter* w) noexcept;
+  void detach(Waiter* w, int cookie) noexcept;
 
  protected:
   static constexpr int kMaxWaiters = 8;
