@@ -20,8 +20,7 @@ namespace {
 // Odd while the dispatch thread is inside a pass.
 std::atomic<std::uint64_t> g_pass{0};
 std::atomic<std::uint64_t> g_waited{0};
-thread_local bool t_dispatch = false;
-thread_local unsigned t_depth = 0;
+thread_local unsigned t_depth = 0;  // the dispatch thread's nested passes
 
 std::uint64_t now_ns() noexcept {
   timespec ts{};
@@ -34,9 +33,10 @@ void pause_10us() noexcept {
   nanosleep(&ts, nullptr);
 }
 
-// Called before any unmap by a thread other than the dispatch thread.
+// Called before any unmap. Only the dispatch thread makes g_pass odd: on it,
+// inside a pass, there is nothing to wait for (and outside one, g_pass is even).
 void wait_for_pass() noexcept {
-  if (t_dispatch) return;
+  if (t_depth != 0) return;
   // Pairs with the pass's fetch_add: the caller's earlier stores (memif's
   // CONNECTED flag) are visible to any pass that starts after this load.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -71,7 +71,6 @@ void stop_on_interrupt_thread(void* arg) {
 }  // namespace
 
 PollPass::PollPass() noexcept {
-  t_dispatch = true;
   if (t_depth++ != 0) return;
   g_pass.fetch_add(1, std::memory_order_seq_cst);
   // A full barrier before the pass's loads of memif's flags, on any CPU

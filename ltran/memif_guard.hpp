@@ -25,8 +25,8 @@
 
 namespace gz::ltran {
 
-// RAII: marks the calling thread as the dispatch thread and a pass in
-// progress: around every rx or tx burst of a process's memif port (the
+// RAII: a pass of the dispatch thread in progress (its own unmaps meanwhile
+// do not wait): around every rx or tx burst of a process's memif port (the
 // loop's poll, and a handoff sent from a control request). Nests (only the
 // outermost counts). Thread: the dispatch thread only.
 class PollPass {

@@ -120,10 +120,11 @@ Result<void> LtranLink::watch(std::function<void()> lost) {
 
 // The rings are the only buffer between ltran and the stack, as a NIC's rx
 // ring is: a burst beyond them is dropped (ltran's rx_dropped) and must be
-// sent again. 4096 slots absorb a 100,000-connection burst that 1024 did not
-// (bench/results/ltran-scale-*); a small pool keeps 1024, since zero-copy
-// fills the whole rx ring with the pool's mbufs. The client picks the size
-// (memif's server offers up to 2^14).
+// sent again. They grow with the pool, up to 16384 slots; a small pool keeps
+// 1024, since zero-copy fills the whole rx ring with the pool's mbufs. (Size
+// alone did not stop tools/bench ltran-scale's drops, a stack too slow to
+// drain them did: lwIP patch 0009.) The client picks the size (memif's
+// server offers up to 2^14).
 namespace {
 unsigned memif_log2_ring(std::size_t pool_mbufs) noexcept {
   unsigned log2 = 10;

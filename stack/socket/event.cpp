@@ -41,18 +41,24 @@ class Armed {
   Waiter* w_;
 };
 
-// poll/select's Waiter of the calling thread, made on its first call and
-// closed when the thread exits. nullptr without memory or an eventfd.
-Waiter* poll_waiter() noexcept {
+// The calling thread's T in ThreadState's slot, made on its first call and
+// deleted when the thread exits. nullptr without memory or when usable(t)
+// says the new one is not.
+template <typename T, typename Usable>
+T* thread_owned(ThreadState::Owned slot, Usable usable) noexcept {
   ThreadState& ts = this_thread_state();
-  if (auto* w = static_cast<Waiter*>(ts.owned[ThreadState::kPollWaiter])) return w;
-  auto* w = new (std::nothrow) Waiter();
-  if (w == nullptr || !w->ok() ||
-      !ts.own(ThreadState::kPollWaiter, w, [](void* p) { delete static_cast<Waiter*>(p); })) {
-    delete w;
+  if (auto* t = static_cast<T*>(ts.owned[slot])) return t;
+  auto* t = new (std::nothrow) T();
+  if (t == nullptr || !usable(*t) || !ts.own(slot, t, [](void* p) { delete static_cast<T*>(p); })) {
+    delete t;
     return nullptr;
   }
-  return w;
+  return t;
+}
+
+// poll/select's Waiter of the calling thread; nullptr without memory or an eventfd.
+Waiter* poll_waiter() noexcept {
+  return thread_owned<Waiter>(ThreadState::kPollWaiter, [](const Waiter& w) { return w.ok(); });
 }
 
 long remaining_ms(Clock::time_point deadline, bool forever) {
@@ -356,9 +362,6 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
 
 namespace {
 
-// One poll_mixed call: lstack's sockets are read in user space, the kernel's
-// fds (and the kernel half of twin listeners) with one ppoll, next to the
-// eventfd the stacks write when a socket of ours changes.
 // poll's working arrays, kept by the thread between calls (they keep their
 // capacity): poll and select allocate nothing once a thread's sets stop growing.
 struct PollScratch {
@@ -371,18 +374,14 @@ struct PollScratch {
   volatile bool busy = false;
 };
 
-// The calling thread's, made on its first call; nullptr without memory.
+// The calling thread's; nullptr without memory.
 PollScratch* poll_scratch() noexcept {
-  ThreadState& ts = this_thread_state();
-  if (auto* s = static_cast<PollScratch*>(ts.owned[ThreadState::kPollScratch])) return s;
-  auto* s = new (std::nothrow) PollScratch();
-  if (s == nullptr || !ts.own(ThreadState::kPollScratch, s, [](void* p) { delete static_cast<PollScratch*>(p); })) {
-    delete s;
-    return nullptr;
-  }
-  return s;
+  return thread_owned<PollScratch>(ThreadState::kPollScratch, [](const PollScratch&) { return true; });
 }
 
+// One poll_mixed call: lstack's sockets are read in user space, the kernel's
+// fds (and the kernel half of twin listeners) with one ppoll, next to the
+// eventfd the stacks write when a socket of ours changes.
 class MixedPoll {
  public:
   // socks_ holds a reference per lstack socket until the call returns: a
@@ -516,17 +515,16 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
 int select_mixed(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const timespec* timeout, const sigset_t* sigmask,
                  SocketLookup lookup, TwinLookup twin) {
   if (nfds < 0 || nfds > FD_SETSIZE) return -EINVAL;
-  pollfd pfds_room[FD_SETSIZE];  // 8 KiB of stack: select allocates nothing
-  const std::span<pollfd> all(pfds_room, FD_SETSIZE);
+  pollfd room[FD_SETSIZE];  // 8 KiB of stack: select allocates nothing
   std::size_t used = 0;
   for (int fd = 0; fd < nfds; ++fd) {
     short ev = 0;
     if (rd != nullptr && FD_ISSET(fd, rd)) ev |= POLLIN;
     if (wr != nullptr && FD_ISSET(fd, wr)) ev |= POLLOUT;
     if (ex != nullptr && FD_ISSET(fd, ex)) ev |= POLLPRI;
-    if (ev != 0) all[used++] = {fd, ev, 0};
+    if (ev != 0) room[used++] = {fd, ev, 0};
   }
-  const std::span<pollfd> pfds = all.first(used);
+  const std::span<pollfd> pfds(room, used);
   const int rc = poll_mixed(pfds.data(), pfds.size(), timeout, sigmask, lookup, twin);
   if (rc < 0) return rc;
   if (rd != nullptr) FD_ZERO(rd);
