@@ -50,7 +50,10 @@ void CaptureTap::offer_one(rte_mbuf* m, std::uint64_t tsc, CaptureDir dir) noexc
       return;
     }
   } else {
-    if (dir == CaptureDir::kRx) {
+    // lwIP may rewrite a frame's headers later: a received one in place (an
+    // ICMP reply), a sent segment the application filled (its mbuf is
+    // shared with lwIP until acknowledged) when it is retransmitted.
+    if (dir == CaptureDir::kRx || rte_mbuf_refcnt_read(m) > 1) {
       r.head_len = m->data_len < kCaptureHead ? m->data_len : kCaptureHead;
       std::memcpy(r.head, rte_pktmbuf_mtod(m, const void*), r.head_len);
     }

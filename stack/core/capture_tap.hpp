@@ -31,7 +31,7 @@ struct CaptureRecord {
   rte_mbuf* m;        // a reference the taker must free (rte_pktmbuf_free)
   std::uint64_t tsc;  // rte_rdtsc() when the stack saw the frame
   std::uint32_t dir;  // CaptureDir
-  std::uint32_t head_len;  // the frame's first head_len bytes are in head, as received
+  std::uint32_t head_len;  // the frame's first head_len bytes are in head, as offered
   std::uint8_t head[kCaptureHead];
 };
 

@@ -110,7 +110,9 @@ err_t Stack::link_output(netif* nif, pbuf* p) {
     ++self->counters_.tx_dropped_oversize;
     return ERR_BUF;
   }
-  rte_mbuf* m = mbuf_from_pbuf(self->dev_->tx_pool(), p, self->offloads_);
+  // A segment the application filled goes out in its own mbuf; anything else is copied into one.
+  rte_mbuf* m = tx_mbuf_of(p, self->offloads_);
+  if (m == nullptr) m = mbuf_from_pbuf(self->dev_->tx_pool(), p, self->offloads_);
   if (m == nullptr) {
     ++self->counters_.tx_dropped_nombuf;
     return ERR_MEM;

@@ -103,6 +103,9 @@ class Stack {
   CaptureTap* tap() noexcept { return tap_.get(); }
   // Latency recording (gazellectl lstack show -l). Any thread, as the tap.
   LatencyStats* latency() noexcept { return &latency_; }
+  // The pool application threads fill transmit mbufs from (TcpSocket::send).
+  // Any thread: fixed for the stack's life.
+  rte_mempool* tx_pool() noexcept { return dev_->tx_pool(); }
   // Stack thread: lwIP took the last of a TCP write made at tsc; its send
   // latency ends with the next device burst (dropped beyond kMaxBurst per round).
   void note_tx_write(std::uint64_t tsc) noexcept {

@@ -6,7 +6,9 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_mempool.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -89,16 +91,23 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
     if (!stack) return stack.error();
     t->rtc_stack_ = std::move(stack.value());
   }
-  t->stack_ = t->rtc_stack_.get();
-  t->counters_ = &t->stack_->counters();
-  t->tap_ = t->stack_->tap();
-  t->latency_ = t->stack_->latency();
+  t->bind_stack(t->rtc_stack_.get());
   t->started_.store(1);
   this_thread_state().rtc = t.get();
   return t;
 }
 
 StackThread* StackThread::rtc_of_this_thread() noexcept { return this_thread_state().rtc; }
+
+void StackThread::bind_stack(Stack* s) noexcept {
+  stack_ = s;
+  counters_ = &s->counters();
+  tap_ = s->tap();
+  latency_ = s->latency();
+  tx_pool_ = s->tx_pool();
+  tx_budget_full_ = tx_pool_ != nullptr ? rte_mempool_avail_count(tx_pool_) / 2 : 0;
+  tx_budget_.store(tx_budget_full_);
+}
 
 unsigned StackThread::poll_stack() noexcept {
   if (rx_open_ != nullptr && !rx_open_->load(std::memory_order_acquire)) return 0;
@@ -107,7 +116,45 @@ unsigned StackThread::poll_stack() noexcept {
 
 unsigned StackThread::drive() noexcept {
   WakeBatch batch;  // readers woken once per round
-  return poll_stack() + run_tasks();
+  const unsigned work = poll_stack() + run_tasks();
+  // Transmit mbufs lwIP let go this round go back to the senders at once
+  // (one atomic add a round, not one a segment).
+  std::uint32_t& freed = this_thread_state().tx_mbufs_freed;
+  if (freed != 0) give_tx_budget(freed);
+  if (!tx_budget_waiters_.empty()) wake_tx_waiters(freed != 0);
+  freed = 0;
+  return work;
+}
+
+void StackThread::wake_tx_waiters(bool freed) noexcept {
+  constexpr std::uint64_t kTxWaitMs = 10;
+  if (!(freed && tx_budget_left()) && rte_rdtsc() - tx_wait_since_ < rte_get_tsc_hz() / 1000 * kTxWaitMs) return;
+  std::swap(tx_budget_waiters_, tx_woken_);  // a woken sender may park again at once
+  for (const auto& [fn, ctx] : tx_woken_) fn(ctx);
+  tx_woken_.clear();
+}
+
+std::uint32_t StackThread::take_tx_budget(std::uint32_t n) noexcept {
+  std::int64_t left = tx_budget_.load(std::memory_order_relaxed);
+  for (;;) {
+    const auto k = static_cast<std::uint32_t>(std::min<std::int64_t>(left, n));
+    if (left <= 0) return 0;
+    if (tx_budget_.compare_exchange_weak(left, left - k, std::memory_order_acquire)) return k;
+  }
+}
+
+bool StackThread::wait_tx_budget(void (*fn)(void*), void* ctx) noexcept {
+  try {
+    if (tx_budget_waiters_.empty()) tx_wait_since_ = rte_rdtsc();
+    tx_budget_waiters_.emplace_back(fn, ctx);
+    return true;
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+}
+
+void StackThread::forget_tx_budget_wait(void* ctx) noexcept {
+  std::erase_if(tx_budget_waiters_, [ctx](const auto& w) { return w.second == ctx; });
 }
 
 long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
@@ -171,10 +218,7 @@ void StackThread::main(Setup setup) {
     started_.store(-1, std::memory_order_release);
     return;
   }
-  stack_ = stack.value().get();
-  counters_ = &stack_->counters();
-  tap_ = stack_->tap();
-  latency_ = stack_->latency();
+  bind_stack(stack.value().get());
   started_.store(1, std::memory_order_release);
   unsigned idle_rounds = 0;
   while (!stop_.load(std::memory_order_relaxed)) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "gz/result.hpp"
@@ -95,6 +96,28 @@ class StackThread {
   // The stack's latency recording (valid while this StackThread lives). Any thread.
   LatencyStats* latency() const noexcept { return latency_; }
 
+  // Transmit mbufs the application fills (one copy on send). They come from
+  // the stack's pool, so a budget of half of it keeps senders from taking
+  // the mbufs received ACKs need. Any thread: take up to n (returns how many:
+  // 0 when the budget is spent), give back what was taken and not queued.
+  // lwIP's frees come back through the stack's rounds.
+  rte_mempool* tx_pool() const noexcept { return tx_pool_; }
+  std::uint32_t take_tx_budget(std::uint32_t n) noexcept;
+  void give_tx_budget(std::uint32_t n) noexcept { tx_budget_.fetch_add(n, std::memory_order_release); }
+  bool tx_budget_left() const noexcept { return tx_budget_.load(std::memory_order_relaxed) > 0; }
+  std::int64_t tx_budget() const noexcept { return tx_budget_.load(std::memory_order_relaxed); }
+  // Under an eighth of the budget left: the stack copies what senders queue
+  // into lwIP's memory (the mbufs come back at once) instead of keeping the
+  // mbufs until the peer acknowledges, so that peers that stop reading
+  // cannot hold every sender of the stack up.
+  bool tx_budget_low() const noexcept { return tx_budget_.load(std::memory_order_relaxed) < tx_budget_full_ / 8; }
+  // Stack thread: fn(ctx) once a round gave mbufs back with budget left, or
+  // after kTxWaitMs (the pool may have been short for another reason); false
+  // without memory to remember it: the caller wakes its sender at once.
+  // forget_tx_budget_wait(ctx) before ctx goes away.
+  bool wait_tx_budget(void (*fn)(void*), void* ctx) noexcept;
+  void forget_tx_budget_wait(void* ctx) noexcept;
+
   // A snapshot of the stack for the control socket, waited for at most
   // timeout_ms. Any thread but the stack's. False (out holds only the CPU)
   // when the stack did not answer in time, or without memory.
@@ -119,6 +142,7 @@ class StackThread {
   unsigned run_tasks() noexcept;
   void idle(unsigned& idle_rounds) noexcept;
   void sleep_idle(long us);  // a cancellation point inside a CancelPoint
+  void bind_stack(Stack* s) noexcept;  // the pointers any thread reads, once the stack is up
 
   int index_;
   std::thread thread_;
@@ -136,6 +160,14 @@ class StackThread {
   CaptureTap* tap_ = nullptr;
   LatencyStats* latency_ = nullptr;
   Stack* stack_ = nullptr;  // stack thread only
+  rte_mempool* tx_pool_ = nullptr;
+  std::atomic<std::int64_t> tx_budget_{0};
+  std::int64_t tx_budget_full_ = 0;
+  // Stack thread only: senders waiting for mbufs, since tx_wait_since_ (rte_rdtsc);
+  // tx_woken_ keeps the other vector's memory for the next ones.
+  std::vector<std::pair<void (*)(void*), void*>> tx_budget_waiters_, tx_woken_;
+  std::uint64_t tx_wait_since_ = 0;
+  void wake_tx_waiters(bool freed) noexcept;
   std::atomic<bool> low_power_{false};
   bool rtc_ = false;
   std::thread::id owner_id_;

@@ -8,13 +8,19 @@
 #include <rte_udp.h>
 
 #include "gz/handover.hpp"
+#include "gz/thread_state.hpp"
 #include "lwip/pbuf.h"
+#include "lwip/prot/tcp.h"
 #include "netdev.hpp"
 
 namespace gz::stack {
 namespace {
 
 static_assert(sizeof(pbuf_custom) <= kMbufPrivBytes, "pbuf_custom must fit the mbuf private area");
+// lwIP's own bound on headers added in place is the pbuf struct (in the
+// private area), not the buffer: the headroom must hold the longest headers.
+static_assert(kTxHeadroom >= PBUF_LINK_ENCAPSULATION_HLEN + PBUF_LINK_HLEN + PBUF_IP_HLEN + TCP_HLEN + 40,
+              "the headroom of a transmit mbuf must hold every header lwIP adds");
 // The rx stamp follows the pbuf_custom in the private area.
 constexpr std::size_t kStampOffset = (sizeof(pbuf_custom) + 7) & ~std::size_t{7};
 static_assert(kStampOffset + sizeof(std::uint64_t) <= kMbufPrivBytes, "the rx stamp must fit the mbuf private area");
@@ -29,6 +35,15 @@ void free_mbuf_pbuf(pbuf* p) noexcept {
   rte_mbuf* m = mbuf_of(p);
   handover_release(m->pool);
   rte_pktmbuf_free_seg(m);
+}
+
+// lwIP is done with an application-filled segment (acknowledged, or the
+// connection went): the stack thread gives it back to the tx budget.
+void free_tx_pbuf(pbuf* p) noexcept {
+  ++this_thread_state().tx_mbufs_freed;
+  rte_mbuf* m = mbuf_of(p);
+  handover_release(m->pool);  // an application thread fills it next (ThreadSanitizer)
+  rte_pktmbuf_free_seg(m);    // a transmission still queued keeps it until the driver is done
 }
 
 pbuf* wrap_segment(rte_mbuf* seg) noexcept {
@@ -72,6 +87,15 @@ pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept {
     m = next;
   }
   return head;
+}
+
+pbuf* pbuf_from_tx_mbuf(rte_mbuf* m) noexcept {
+  auto* pc = static_cast<pbuf_custom*>(rte_mbuf_to_priv(m));
+  pc->custom_free_function = free_tx_pbuf;
+  // PBUF_RAM: struct and payload count as one buffer, so lwIP adds headers in
+  // place (pbuf_add_header); custom, so it never trims it with mem_trim.
+  auto* data = rte_pktmbuf_mtod(m, u8_t*);
+  return pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_RAM, pc, data, m->data_len);
 }
 
 namespace {
@@ -157,6 +181,26 @@ bool rx_checksums_ok(rte_mbuf* m) noexcept {
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   return sum == 0xffff;
+}
+
+rte_mbuf* tx_mbuf_of(pbuf* p, const Offloads& off) noexcept {
+  if (p->next != nullptr || (p->flags & PBUF_FLAG_IS_CUSTOM) == 0 ||
+      reinterpret_cast<const pbuf_custom*>(p)->custom_free_function != free_tx_pbuf) {
+    return nullptr;
+  }
+  rte_mbuf* m = mbuf_of(p);
+  // Still held by the device, the wire or a capture from an earlier
+  // transmission: this one goes as a copy, leaving that one's fields alone.
+  // (lwIP has rewritten the headers in place already: a frame still being
+  // read then may go out torn, fails its checksum and is sent again.)
+  if (rte_mbuf_refcnt_read(m) != 1) return nullptr;
+  m->data_off = static_cast<std::uint16_t>(static_cast<char*>(p->payload) - static_cast<char*>(m->buf_addr));
+  m->data_len = p->len;
+  m->pkt_len = p->len;
+  m->ol_flags = 0;
+  if (off.tx_ip_cksum || off.tx_l4_cksum) request_tx_offloads(m, off);
+  rte_mbuf_refcnt_update(m, 1);  // lwIP keeps its reference until the data is acknowledged
+  return m;
 }
 
 rte_mbuf* mbuf_from_pbuf(rte_mempool* pool, const pbuf* p, const Offloads& off) noexcept {

@@ -97,6 +97,7 @@ class MemoryLink::End final : public NetDev {
     rte_ring* r = link_.queues_[q_].returns;
     while ((n = rte_ring_dequeue_burst(r, m, 64, nullptr)) > 0) {
       handover_acquire(r);
+      handover_release(link_.queues_[q_].pool);  // application threads fill transmit mbufs from it
       for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(static_cast<rte_mbuf*>(m[i]));
     }
     while (!leftover_.empty() && hand_back(leftover_.back())) leftover_.pop_back();
@@ -106,6 +107,7 @@ class MemoryLink::End final : public NetDev {
   bool send_one(rte_mbuf* m) noexcept {
     if (chance(link_.loss_ppm_)) {
       link_.lost_.fetch_add(1, std::memory_order_relaxed);
+      handover_release(m->pool);
       rte_pktmbuf_free(m);
       return true;
     }

@@ -1,5 +1,7 @@
 #include "port.hpp"
 
+#include "dpdk_compat.hpp"
+
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
@@ -120,6 +122,9 @@ Result<std::unique_ptr<Port>> Port::open(const Options& opts) {
 
 Result<void> Port::create_pools(const Options& opts) {
   const int port_node = rte_eth_dev_socket_id(id_);
+  rte_eth_dev_info info{};
+  const bool af_xdp = rte_eth_dev_info_get(id_, &info) == 0 && info.driver_name != nullptr &&
+                      std::strcmp(info.driver_name, "net_af_xdp") == 0;
   for (std::uint16_t q = 0; q < opts.queues; ++q) {
     const int node = q < opts.numa_nodes.size() && opts.numa_nodes[q] >= 0 ? opts.numa_nodes[q] : port_node;
     const std::string name = "gz_p" + std::to_string(id_) + "_q" + std::to_string(q);
@@ -133,6 +138,11 @@ Result<void> Port::create_pools(const Options& opts) {
                                     " mbufs: " + rte_strerror(rte_errno) + " (hugepages reserved and free?)");
     }
     pools_.push_back(pool);
+    const unsigned lost = af_xdp ? set_aside_outside_af_xdp_umem(pool) : 0;
+    if (lost > opts.mbufs_per_queue / 16) {  // a few on hugepages say nothing; many are worth knowing
+      std::fprintf(stderr, "lstack: %u of the %u mbufs of %s lie outside net_af_xdp's umem (DPDK 22.11) and are set aside: "
+                   "give dpdk_args hugepages\n", lost, opts.mbufs_per_queue, name.c_str());
+    }
   }
   if (!opts.memif_zero_copy) return {};
   const MemifRegion region = memif_region();

@@ -5,13 +5,17 @@
 #include <sched.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <new>
 #include <utility>
 
 #include <rte_cycles.h>
+#include <rte_mbuf.h>
 
+#include "gz/handover.hpp"
 #include "pbuf_mbuf.hpp"
 #include "sock_util.hpp"
 #include "stack.hpp"
@@ -24,6 +28,26 @@ std::size_t iov_total(const iovec* iov, int n) {
   std::size_t t = 0;
   for (int i = 0; i < n; ++i) t += iov[i].iov_len;
   return t;
+}
+
+// What the iovecs hold from iov[i] at off on.
+std::size_t iov_left(const iovec* iov, int n, int i, std::size_t off) {
+  return i < n ? iov_total(iov + i, n - i) - off : 0;
+}
+
+// Copies len bytes from the iovecs at (i, off) to dst and moves (i, off) past them.
+void gather(char* dst, std::size_t len, const iovec* iov, int n, int& i, std::size_t& off) noexcept {
+  while (len > 0 && i < n) {
+    const std::size_t k = std::min(len, iov[i].iov_len - off);
+    std::memcpy(dst, static_cast<const char*>(iov[i].iov_base) + off, k);
+    dst += k;
+    len -= k;
+    off += k;
+    if (off == iov[i].iov_len) {
+      ++i;
+      off = 0;
+    }
+  }
 }
 
 }  // namespace
@@ -288,17 +312,10 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
       // Latency on and no write being timed: this one is, up to its last byte.
       const bool timed = written == 0 && owner_.latency()->on() && tx_stamp_.load(std::memory_order_acquire) == 0;
       const std::uint64_t t0 = timed ? rte_rdtsc() : 0;
-      while (i < iovcnt) {
-        const std::size_t n = tx_.write(static_cast<const char*>(iov[i].iov_base) + ioff, iov[i].iov_len - ioff);
-        written += n;
-        ioff += n;
-        if (ioff < iov[i].iov_len) break;
-        ++i;
-        ioff = 0;
-      }
+      written += fill_tx(iov, iovcnt, i, ioff);
       if (written != 0) {
         if (timed) {
-          tx_stamp_end_.store(tx_.written(), std::memory_order_relaxed);
+          tx_stamp_end_.store(tx_written_, std::memory_order_relaxed);
           tx_stamp_.store(t0, std::memory_order_release);  // the end is seen with it
         }
         schedule_service();
@@ -309,12 +326,94 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
     }
     if (nonblocking() || (flags & MSG_DONTWAIT)) {
       if (written != 0) return static_cast<ssize_t>(written);
-      clear(EPOLLOUT);
-      if (tx_.free_space() != 0 && s == State::Connected) raise(EPOLLOUT);
+      clear(EPOLLOUT);  // then look again: the stack may have made room meanwhile
+      if (tx_charged_.load() < kTxQueueBytes && !tx_starved_.load() && s == State::Connected) raise(EPOLLOUT);
       return -EAGAIN;
     }
     if (!wait_event(seen, sndtimeo_ms_)) return written != 0 ? static_cast<ssize_t>(written) : -EAGAIN;
   }
+}
+
+// Application thread, under tx_mu_: copies what fits from the iovecs at
+// (i, off) into mbufs of the stack's pool and queues them: the one copy of a
+// send. Returns the bytes queued, fewer than there are when the queue is
+// full or no mbufs are to be had (the stack's tx budget is spent, or its
+// pool short); then tx_starved_ is set and the stack raises EPOLLOUT later.
+std::size_t TcpSocket::fill_tx(const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept {
+  std::size_t done = 0;
+  for (;;) {
+    const std::size_t charged = std::min(tx_charged_.load(std::memory_order_acquire), kTxQueueBytes);
+    const std::size_t want = std::min(kTxQueueBytes - charged, iov_left(iov, iovcnt, i, off));
+    const std::size_t n = want != 0 ? queue_burst(want, iov, iovcnt, i, off) : 0;
+    if (n == 0) return done;
+    done += n;
+  }
+}
+
+// What the stack takes off tx_charged_ for the mbufs of `bytes` at seg each.
+std::size_t TcpSocket::tx_charge(std::size_t bytes, std::size_t seg) noexcept {
+  const std::size_t rest = bytes % seg;
+  return bytes / seg * std::max(seg, kTxMinCharge) + (rest != 0 ? std::max(rest, kTxMinCharge) : 0);
+}
+
+// Up to want bytes in one burst of mbufs (a segment each); returns the bytes queued.
+std::size_t TcpSocket::queue_burst(std::size_t want, const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept {
+  const std::size_t seg = std::min<std::size_t>(tx_seg_.load(std::memory_order_relaxed),
+                                                rte_pktmbuf_data_room_size(owner_.tx_pool()) - kTxHeadroom);
+  std::array<rte_mbuf*, kTxBatch> ms;
+  const std::uint32_t got = take_tx_mbufs(ms.data(), static_cast<std::uint32_t>(std::min((want + seg - 1) / seg, kTxBatch)));
+  if (got == 0) {
+    tx_starved_.store(true);
+    schedule_service();
+    return 0;
+  }
+  want = std::min(want, got * seg);
+  const std::size_t charge = tx_charge(want, seg);
+  tx_charged_.fetch_add(charge, std::memory_order_release);  // before the stack can take one off
+  std::size_t bytes = 0;
+  std::uint32_t used = 0;
+  for (; used < got && bytes < want; ++used) {
+    const std::size_t len = std::min(seg, want - bytes);
+    const int at_i = i;
+    const std::size_t at_off = off;
+    rte_mbuf* m = ms[used];
+    m->data_off = kTxHeadroom;
+    gather(rte_pktmbuf_mtod(m, char*), len, iov, iovcnt, i, off);
+    m->data_len = static_cast<std::uint16_t>(len);
+    m->pkt_len = static_cast<std::uint32_t>(len);
+    if (!tx_.push(m)) {  // no memory to grow the queue: this one stays ours
+      i = at_i;
+      off = at_off;
+      break;
+    }
+    bytes += len;
+  }
+  if (used < got) {
+    handover_release(owner_.tx_pool());
+    rte_pktmbuf_free_bulk(ms.data() + used, got - used);
+    owner_.give_tx_budget(got - used);
+    tx_charged_.fetch_sub(charge - tx_charge(bytes, seg), std::memory_order_release);
+  }
+  tx_written_ += bytes;
+  return bytes;
+}
+
+// Budget and mbufs for up to n segments; how many it got (0: none to be had now).
+std::uint32_t TcpSocket::take_tx_mbufs(rte_mbuf** ms, std::uint32_t n) noexcept {
+  rte_mempool* pool = owner_.tx_pool();
+  std::uint32_t got = owner_.take_tx_budget(n);
+  if (got == 0) return 0;
+  if (rte_pktmbuf_alloc_bulk(pool, ms, got) != 0) {  // all or nothing: the pool may hold fewer
+    owner_.give_tx_budget(got - 1);
+    got = 1;
+    ms[0] = rte_pktmbuf_alloc(pool);
+    if (ms[0] == nullptr) {
+      owner_.give_tx_budget(1);
+      return 0;
+    }
+  }
+  handover_acquire(pool);  // freed by the stack's thread (ThreadSanitizer)
+  return got;
 }
 
 int TcpSocket::shutdown(int how) noexcept {

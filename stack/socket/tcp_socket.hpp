@@ -7,12 +7,13 @@
 //   pbuf chains come in on rx_ (zero copy: the app copies straight out of the
 //   mbufs), consumed chains go back on rx_done_ to be freed and acknowledged
 //   (tcp_recved opens the window again, RFC 9293 section 3.8.6.2.2); bytes to
-//   send go through tx_.
+//   send are copied once, into mbufs that become lwIP's segments (tx_).
 #pragma once
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>  // before lwIP: see TCP_MSS in lwipopts.h
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,8 @@
 #include "lwip/tcp.h"
 #include "ring.hpp"
 #include "stack_socket.hpp"
+
+struct rte_mbuf;
 
 namespace gz::stack {
 
@@ -44,6 +47,9 @@ class TcpSocket final : public StackSocket {
 
  private:
   enum class State : std::uint8_t { Fresh, Bound, Listening, Connecting, Connected, Closed };
+  static constexpr std::size_t kTxBatch = 32;        // mbufs given to lwIP at once
+  static constexpr std::size_t kZeroCopyMin = 512;   // smaller ones are copied, for Nagle to merge
+  static constexpr std::size_t kCopyRun = 4096;      // small ones copied into lwIP with one tcp_write
   struct Task;  // a control call run on the stack thread
   friend struct Task;
 
@@ -54,6 +60,18 @@ class TcpSocket final : public StackSocket {
   void attach_pcb(tcp_pcb* pcb) noexcept;
   void service() noexcept override;  // free consumed rx, push pending tx, finish close
   void push_tx() noexcept;
+  rte_mbuf* next_tx() noexcept;
+  void hold_tx(rte_mbuf* const* ms, std::size_t n) noexcept;
+  bool tx_pending() const noexcept { return tx_held_ != nullptr || tx_charged_.load() != 0; }
+  std::size_t write_copies(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
+  std::size_t write_batch(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
+  std::size_t take_for_lwip(std::array<rte_mbuf*, kTxBatch>& ms) noexcept;
+  std::size_t write_to_lwip(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
+  void note_tx_written() noexcept;
+  void free_all_tx() noexcept;
+  void note_tx_starved() noexcept;
+  static void on_tx_budget(void* arg);
+  void set_segment_size() noexcept;
   void release_rx() noexcept;
   void finish_close() noexcept;
   void on_error(err_t err) noexcept;
@@ -75,6 +93,10 @@ class TcpSocket final : public StackSocket {
   // --- application thread ---
   int run(Task& t) noexcept;
   std::size_t copy_out(const iovec* iov, int iovcnt, bool peek) noexcept;
+  std::size_t fill_tx(const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept;
+  std::size_t queue_burst(std::size_t want, const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept;
+  std::uint32_t take_tx_mbufs(rte_mbuf** ms, std::uint32_t n) noexcept;
+  static std::size_t tx_charge(std::size_t bytes, std::size_t seg) noexcept;
   long timeout_ms(bool send_side) const noexcept;
   int take_error() noexcept;
   int listen_on_other_stacks(int backlog) noexcept;
@@ -104,7 +126,23 @@ class TcpSocket final : public StackSocket {
   pbuf* rx_seg_ = nullptr;         // app: segment within it
   std::uint16_t rx_off_ = 0;       // app: offset within the segment
   std::atomic<std::size_t> rx_bytes_{0};  // bytes in rx_ not yet read (FIONREAD)
-  ByteRing tx_{64 * 1024};
+  // One copy on send: the application writes straight into mbufs of the
+  // stack's pool (tx_seg_ bytes each: the connection's MSS) and queues them;
+  // the stack makes each a segment as it is (tcp_write_pbufs), copying only
+  // small ones into lwIP's memory, where Nagle merges them. tx_charged_ is
+  // what the queue holds, each mbuf charged at least kTxMinCharge: so the
+  // queue never holds more than kTxQueueMax of them.
+  static constexpr std::size_t kTxQueueBytes = 64 * 1024;
+  static constexpr std::size_t kTxMinCharge = 256;
+  static constexpr std::size_t kTxQueueMax = kTxQueueBytes / kTxMinCharge;
+  GrowingSpscQueue<rte_mbuf*> tx_{16, kTxQueueMax};
+  std::atomic<std::size_t> tx_charged_{0};
+  std::atomic<std::uint16_t> tx_seg_{536};     // RFC 9293 3.7.1's default until the stack knows the MSS
+  std::atomic<bool> tx_starved_{false};        // a send found the stack's tx budget spent
+  std::size_t tx_written_ = 0;                 // app, under tx_mu_: bytes ever queued
+  std::size_t tx_taken_ = 0;                   // stack: bytes ever given to lwIP
+  rte_mbuf* tx_held_ = nullptr;                // stack: taken from tx_, not yet by lwIP (listed through mbuf->next)
+  bool tx_parked_ = false;                     // stack: waiting for tx budget (StackThread::wait_tx_budget)
   // Listener: stack -> app, connections waiting for accept(); sized by the
   // backlog at listen (a connection socket has none: 2 KiB less each).
   std::unique_ptr<SpscRing<TcpSocket*>> accepted_;

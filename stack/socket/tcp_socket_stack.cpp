@@ -4,13 +4,19 @@
 #include <netinet/tcp.h>
 
 #include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <array>
 #include <span>
 #include <new>
 #include <utility>
 
+#include <rte_mbuf.h>
+
+#include "gz/handover.hpp"
+#include "gz/thread_state.hpp"
 #include "lwip/priv/tcp_priv.h"
+#include "pbuf_mbuf.hpp"
 #include "stack.hpp"
 #include "tcp_socket_task.hpp"
 
@@ -94,6 +100,7 @@ err_t TcpSocket::on_sent(void* arg, tcp_pcb*, u16_t) {
 
 err_t TcpSocket::on_connected(void* arg, tcp_pcb*, err_t) {
   auto* self = static_cast<TcpSocket*>(arg);
+  self->set_segment_size();
   self->state_.store(State::Connected);
   self->cache_addresses();
   self->raise(EPOLLOUT);
@@ -119,6 +126,7 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   Stack::current()->hold_flow(pcb);
   child->attach_pcb(pcb);
   if (listener->nodelay_) tcp_nagle_disable(pcb);
+  child->set_segment_size();
   child->state_.store(State::Connected);
   child->cache_addresses();
   child->events_.store(EPOLLOUT);
@@ -150,6 +158,7 @@ void TcpSocket::on_error(err_t err) noexcept {
     code = stack != nullptr && stack->gone() ? ENETDOWN : ETIMEDOUT;  // the device went for good (ltran stopped)
   }
   error_.store(code);
+  free_all_tx();  // unsendable now: its mbufs go back, not when the application closes
   raise(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP);
   if (closing_.load()) schedule_service();
 }
@@ -158,6 +167,7 @@ void TcpSocket::service() noexcept {
   service_started();
   release_rx();
   push_tx();
+  if (tx_starved_.load()) note_tx_starved();
   if (closing_.load()) finish_close();
 }
 
@@ -178,38 +188,180 @@ void TcpSocket::release_rx() noexcept {
   if (pcb_->refused_data != nullptr) tcp_process_refused_data(pcb_);
 }
 
+// The next mbuf to send: one lwIP refused before, else the queue's next.
+rte_mbuf* TcpSocket::next_tx() noexcept {
+  if (rte_mbuf* m = tx_held_) {
+    tx_held_ = m->next;
+    m->next = nullptr;
+    return m;
+  }
+  rte_mbuf* m = nullptr;
+  if (!tx_.pop(m)) return nullptr;
+  tx_charged_.fetch_sub(std::max<std::size_t>(m->data_len, kTxMinCharge), std::memory_order_release);
+  return m;
+}
+
+// ms[0..n), in order, go back in front of what is held.
+void TcpSocket::hold_tx(rte_mbuf* const* ms, std::size_t n) noexcept {
+  for (std::size_t k = n; k-- > 0;) {
+    ms[k]->next = tx_held_;
+    tx_held_ = ms[k];
+  }
+}
+
+// Segments of their own, not copied: returns how many lwIP took.
+std::size_t TcpSocket::write_batch(rte_mbuf* const* ms, std::size_t n, bool more) noexcept {
+  std::array<pbuf*, kTxBatch> ps;
+  std::array<std::uint16_t, kTxBatch> lens;  // read before lwIP owns them
+  for (std::size_t k = 0; k < n; ++k) {
+    lens[k] = ms[k]->data_len;
+    ps[k] = pbuf_from_tx_mbuf(ms[k]);
+  }
+  err_t err = ERR_OK;
+  const std::size_t took = tcp_write_pbufs(pcb_, ps.data(), static_cast<u16_t>(n), more ? TCP_WRITE_FLAG_MORE : 0, &err);
+  for (std::size_t k = 0; k < took; ++k) tx_taken_ += lens[k];
+  return took;
+}
+
+// Small ones (or one lwIP would not take as a segment of its own, larger than
+// its segments now): copied into lwIP's memory as one write, where they fill
+// whole segments and Nagle may merge them (RFC 9293 3.7.4). Returns how many
+// of ms[0..n) went (0: lwIP refused the data).
+std::size_t TcpSocket::write_copies(rte_mbuf* const* ms, std::size_t n, bool more) noexcept {
+  std::array<char, kCopyRun> buf;  // on the caller's stack: in run to completion, the application's
+  const char* data = rte_pktmbuf_mtod(ms[0], const char*);
+  std::size_t len = ms[0]->data_len, k = 1;
+  if (n > 1 && len + ms[1]->data_len <= buf.size()) {
+    for (len = 0, k = 0; k < n && len + ms[k]->data_len <= buf.size(); ++k) {
+      std::memcpy(buf.data() + len, rte_pktmbuf_mtod(ms[k], const void*), ms[k]->data_len);
+      len += ms[k]->data_len;
+    }
+    data = buf.data();
+  }
+  const u8_t flags = TCP_WRITE_FLAG_COPY | (more || k < n ? TCP_WRITE_FLAG_MORE : 0);
+  if (tcp_write(pcb_, data, static_cast<u16_t>(len), flags) != ERR_OK) return 0;
+  tx_taken_ += len;
+  handover_release(owner_.tx_pool());
+  for (std::size_t i = 0; i < k; ++i) rte_pktmbuf_free(ms[i]);
+  this_thread_state().tx_mbufs_freed += static_cast<std::uint32_t>(k);
+  return k;
+}
+
+// As many queued mbufs as lwIP has room for (its send buffer and queue), in order.
+std::size_t TcpSocket::take_for_lwip(std::array<rte_mbuf*, kTxBatch>& ms) noexcept {
+  std::size_t n = 0, bytes = 0;
+  const std::size_t room = tcp_sndbuf(pcb_);
+  const std::size_t slots = TCP_SND_QUEUELEN - std::min<std::size_t>(tcp_sndqueuelen(pcb_) + 2, TCP_SND_QUEUELEN);
+  while (n < std::min(ms.size(), slots)) {
+    rte_mbuf* m = next_tx();
+    if (m == nullptr) break;
+    if (bytes + m->data_len > room) {
+      hold_tx(&m, 1);
+      break;
+    }
+    ms[n++] = m;
+    bytes += m->data_len;
+  }
+  return n;
+}
+
+// Gives ms[0..n) to lwIP, in order: each a segment of its own, or copied
+// (small ones, unless TCP_NODELAY leaves nothing to merge; all while the
+// stack's tx budget is low). Returns how many went.
+std::size_t TcpSocket::write_to_lwip(rte_mbuf* const* ms, std::size_t n, bool more) noexcept {
+  std::size_t own_min = tcp_nagle_disabled(pcb_) ? 1 : kZeroCopyMin;
+  if (owner_.tx_budget_low()) own_min = SIZE_MAX;
+  std::size_t done = 0;
+  while (done < n) {
+    std::size_t run = 0;  // segments of their own from here, else ones to copy
+    while (done + run < n && ms[done + run]->data_len >= own_min) ++run;
+    if (run != 0) {
+      const std::size_t took = write_batch(&ms[done], run, more || done + run < n);
+      done += took;
+      if (took == run) continue;
+      run = 1;  // lwIP did not take ms[done] as it is: perhaps as a copy
+    } else {
+      while (done + run < n && ms[done + run]->data_len < own_min) ++run;
+    }
+    const std::size_t k = write_copies(&ms[done], run, more || done + run < n);
+    if (k == 0) break;
+    done += k;
+  }
+  return done;
+}
+
 void TcpSocket::push_tx() noexcept {
   if (pcb_ == nullptr || state_.load() != State::Connected) return;
   bool wrote = false;
   for (;;) {
-    auto [ptr, n] = tx_.peek();
-    std::size_t room = std::min<std::size_t>({n, static_cast<std::size_t>(tcp_sndbuf(pcb_)), std::size_t{0xffff}});
-    if (room == 0 || tcp_sndqueuelen(pcb_) + 2 >= TCP_SND_QUEUELEN) break;
-    const u8_t more = room < tx_.readable() ? TCP_WRITE_FLAG_MORE : 0;
-    if (tcp_write(pcb_, ptr, static_cast<u16_t>(room), TCP_WRITE_FLAG_COPY | more) != ERR_OK) {
+    std::array<rte_mbuf*, kTxBatch> ms;
+    const std::size_t n = take_for_lwip(ms);
+    if (n == 0) break;
+    const std::size_t done = write_to_lwip(ms.data(), n, tx_pending());
+    wrote |= done != 0;
+    if (done < n) {
+      hold_tx(&ms[done], n - done);
       tx_refused_ = true;  // ERR_MEM: on_poll tries again
       break;
     }
-    tx_.consume(room);
-    wrote = true;
   }
-  if (shut_wr_.load() && !wr_shut_done_ && tx_.readable() == 0) {
+  if (shut_wr_.load() && !wr_shut_done_ && !tx_pending()) {
     tcp_shutdown(pcb_, 0, 1);
     wr_shut_done_ = true;
     wrote = true;
   }
   if (wrote) {
     tcp_output(pcb_);
-    raise(EPOLLOUT);
+    if (!tx_starved_.load(std::memory_order_relaxed)) raise(EPOLLOUT);  // a starved writer hears it with the budget
   }
-  // The timed write's last byte is lwIP's now: its latency ends with the next
-  // burst. Looked at even when this round wrote nothing: an earlier round may
-  // have taken the bytes before the writer set the stamp.
+  note_tx_written();
+}
+
+// The timed write's last byte is lwIP's now: its latency ends with the next
+// burst. Looked at even when this round wrote nothing: an earlier round may
+// have taken the bytes before the writer set the stamp.
+void TcpSocket::note_tx_written() noexcept {
   if (const std::uint64_t t0 = tx_stamp_.load(std::memory_order_acquire);
-      t0 != 0 && tx_.consumed() >= tx_stamp_end_.load(std::memory_order_relaxed)) {
+      t0 != 0 && tx_taken_ >= tx_stamp_end_.load(std::memory_order_relaxed)) {
     tx_stamp_.store(0, std::memory_order_relaxed);
     if (Stack* s = Stack::current()) s->note_tx_write(t0);
   }
+}
+
+// The application's queued data goes with the socket (stack thread, the end).
+void TcpSocket::free_all_tx() noexcept {
+  std::uint32_t n = 0;
+  handover_release(owner_.tx_pool());
+  for (rte_mbuf* m; (m = next_tx()) != nullptr; ++n) rte_pktmbuf_free(m);
+  this_thread_state().tx_mbufs_freed += n;
+  if (tx_parked_) {
+    owner_.forget_tx_budget_wait(this);
+    tx_parked_ = false;
+  }
+}
+
+// A send found no mbufs to fill (the stack's tx budget spent, or its pool
+// short): its writer hears EPOLLOUT once a round gets some back.
+void TcpSocket::note_tx_starved() noexcept {
+  if (tx_parked_) return;
+  if (owner_.wait_tx_budget(on_tx_budget, this)) {
+    tx_parked_ = true;
+    return;
+  }
+  on_tx_budget(this);
+}
+
+void TcpSocket::on_tx_budget(void* arg) {
+  auto* self = static_cast<TcpSocket*>(arg);
+  self->tx_parked_ = false;
+  self->tx_starved_.store(false);
+  self->raise(EPOLLOUT);
+}
+
+// Stack thread, once the handshake is done: the application fills its mbufs
+// a segment each (RFC 9293 3.7.1: the MSS the peer announced, lwIP's own at most).
+void TcpSocket::set_segment_size() noexcept {
+  tx_seg_.store(std::max<u16_t>(tcp_mss(pcb_), 1), std::memory_order_relaxed);
 }
 
 void TcpSocket::free_all_rx() noexcept {
@@ -231,6 +383,7 @@ void TcpSocket::abandon() noexcept {
 }
 
 void TcpSocket::destroy() noexcept {
+  free_all_tx();
   if (has_slot_) Stack::current()->release_tcp_slot();
   delete this;
 }
@@ -297,7 +450,7 @@ void TcpSocket::finish_close() noexcept {
     tcp_abort(pcb_);  // SO_LINGER 0: RFC 9293 3.10.5 ABORT, send RST
   } else if (pcb_ != nullptr) {
     push_tx();
-    if (tx_.readable() != 0 && state_.load() == State::Connected) return;  // on_sent comes back here
+    if (tx_pending() && state_.load() == State::Connected) return;  // on_sent comes back here
     tcp_arg(pcb_, nullptr);  // lwIP's tcp_recv_null takes the rest of the conversation
     tcp_recv(pcb_, nullptr);
     tcp_sent(pcb_, nullptr);

@@ -22,7 +22,7 @@ gz_tmpdir GZ_RUN_DIR
 gz_leftovers_mark
 ulimit -n $((conns + 200))  # every stack socket holds a kernel fd number too
 # Without meson's MALLOC_PERTURB_: it fills every allocation and so touches
-# pages a program would not (each connection's 64 KiB send ring, for one).
+# pages a program would not (each connection's queues as they grow, for one).
 gz_start_echo "$echo_bin" "$dir/lstack.conf" "$dir/server.log" -u MALLOC_PERTURB_
 pid=$GZ_ECHO_PID
 ctl() { GAZELLE_RUN_DIR="$GZ_RUN_DIR" timeout 30 "$ctl" lstack show "$pid" "$@"; }

@@ -33,6 +33,7 @@ struct ThreadState {
   stack::LwipArena* arena = nullptr;   // lwip_port: this thread's lwIP heap
   std::uint64_t rand_state = 0;        // lwip_port: LWIP_RAND's xorshift64* state
   bool hosted_lwip = false;            // lwip_port: an lwIP instance lived here (one per thread)
+  std::uint32_t tx_mbufs_freed = 0;    // lwip_port: application-filled tx mbufs lwIP let go (core returns them to the budget)
   bool kernel_only = false;            // runtime: lstack's own thread, or lstack starting here
   bool replaying = false;              // runtime: deferred listeners being replayed here
   int app_cancel_state = -1;           // base: the app's cancel state in the innermost CallScope (-1: none)
