@@ -128,7 +128,9 @@ unsigned StackThread::drive() noexcept {
 
 void StackThread::wake_tx_waiters(bool freed) noexcept {
   constexpr std::uint64_t kTxWaitMs = 10;
-  if (!(freed && tx_budget_left()) && rte_rdtsc() - tx_wait_since_ < rte_get_tsc_hz() / 1000 * kTxWaitMs) return;
+  constexpr unsigned kTxWakeMbufs = 32;  // budget back is not mbufs back: the device may still hold them
+  const bool back = freed && tx_budget_left() && rte_mempool_avail_count(tx_pool_) >= kTxWakeMbufs;
+  if (!back && rte_rdtsc() - tx_wait_since_ < rte_get_tsc_hz() / 1000 * kTxWaitMs) return;
   std::swap(tx_budget_waiters_, tx_woken_);  // a woken sender may park again at once
   for (const auto& [fn, ctx] : tx_woken_) fn(ctx);
   tx_woken_.clear();

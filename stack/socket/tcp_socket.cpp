@@ -327,7 +327,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
     if (nonblocking() || (flags & MSG_DONTWAIT)) {
       if (written != 0) return static_cast<ssize_t>(written);
       clear(EPOLLOUT);  // then look again: the stack may have made room meanwhile
-      if (tx_charged_.load() < kTxQueueBytes && !tx_starved_.load() && s == State::Connected) raise(EPOLLOUT);
+      if (tx_room() != 0 && !tx_starved_.load() && s == State::Connected) raise(EPOLLOUT);
       return -EAGAIN;
     }
     if (!wait_event(seen, sndtimeo_ms_)) return written != 0 ? static_cast<ssize_t>(written) : -EAGAIN;
@@ -342,8 +342,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
 std::size_t TcpSocket::fill_tx(const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept {
   std::size_t done = 0;
   for (;;) {
-    const std::size_t charged = std::min(tx_charged_.load(std::memory_order_acquire), kTxQueueBytes);
-    const std::size_t want = std::min(kTxQueueBytes - charged, iov_left(iov, iovcnt, i, off));
+    const std::size_t want = std::min(tx_room(), iov_left(iov, iovcnt, i, off));
     const std::size_t n = want != 0 ? queue_burst(want, iov, iovcnt, i, off) : 0;
     if (n == 0) return done;
     done += n;
@@ -367,6 +366,7 @@ std::size_t TcpSocket::queue_burst(std::size_t want, const iovec* iov, int iovcn
     schedule_service();
     return 0;
   }
+  if (tx_starved_.load(std::memory_order_relaxed)) tx_starved_.store(false);  // EPOLLOUT need not wait for the stack
   want = std::min(want, got * seg);
   const std::size_t charge = tx_charge(want, seg);
   tx_charged_.fetch_add(charge, std::memory_order_release);  // before the stack can take one off

@@ -50,6 +50,8 @@ class TcpSocket final : public StackSocket {
   static constexpr std::size_t kTxBatch = 32;        // mbufs given to lwIP at once
   static constexpr std::size_t kZeroCopyMin = 512;   // smaller ones are copied, for Nagle to merge
   static constexpr std::size_t kCopyRun = 4096;      // small ones copied into lwIP with one tcp_write
+  static constexpr std::size_t kMaxSmallSegments = 64;  // TCP_NODELAY: small ones of their own up to this many queued
+  static constexpr std::size_t kTxQueueLowBytes = 4096; // a socket's queue while the stack's tx budget is low
   struct Task;  // a control call run on the stack thread
   friend struct Task;
 
@@ -63,6 +65,11 @@ class TcpSocket final : public StackSocket {
   rte_mbuf* next_tx() noexcept;
   void hold_tx(rte_mbuf* const* ms, std::size_t n) noexcept;
   bool tx_pending() const noexcept { return tx_held_ != nullptr || tx_charged_.load() != 0; }
+  // Application thread: what the queue may take now (less while the stack's tx budget is low).
+  std::size_t tx_room() const noexcept {
+    const std::size_t cap = owner_.tx_budget_low() ? kTxQueueLowBytes : kTxQueueBytes;
+    return cap - std::min(tx_charged_.load(std::memory_order_acquire), cap);
+  }
   std::size_t write_copies(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
   std::size_t write_batch(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
   std::size_t take_for_lwip(std::array<rte_mbuf*, kTxBatch>& ms) noexcept;

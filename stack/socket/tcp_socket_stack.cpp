@@ -167,6 +167,7 @@ void TcpSocket::service() noexcept {
   service_started();
   release_rx();
   push_tx();
+  if (pcb_ == nullptr && state_.load() == State::Closed) free_all_tx();  // queued after the reset: unsendable
   if (tx_starved_.load()) note_tx_starved();
   if (closing_.load()) finish_close();
 }
@@ -265,11 +266,14 @@ std::size_t TcpSocket::take_for_lwip(std::array<rte_mbuf*, kTxBatch>& ms) noexce
   return n;
 }
 
-// Gives ms[0..n) to lwIP, in order: each a segment of its own, or copied
-// (small ones, unless TCP_NODELAY leaves nothing to merge; all while the
-// stack's tx budget is low). Returns how many went.
+// Gives ms[0..n) to lwIP, in order: each a segment of its own, or copied.
+// Copied: small ones (Nagle merges them), unless TCP_NODELAY leaves nothing
+// to merge and the connection holds few segments (a peer that stops reading
+// must not pin an mbuf per small write); all while the stack's tx budget is
+// low. Returns how many went.
 std::size_t TcpSocket::write_to_lwip(rte_mbuf* const* ms, std::size_t n, bool more) noexcept {
-  std::size_t own_min = tcp_nagle_disabled(pcb_) ? 1 : kZeroCopyMin;
+  std::size_t own_min = kZeroCopyMin;
+  if (tcp_nagle_disabled(pcb_) && tcp_sndqueuelen(pcb_) < kMaxSmallSegments) own_min = 1;
   if (owner_.tx_budget_low()) own_min = SIZE_MAX;
   std::size_t done = 0;
   while (done < n) {
@@ -360,8 +364,11 @@ void TcpSocket::on_tx_budget(void* arg) {
 
 // Stack thread, once the handshake is done: the application fills its mbufs
 // a segment each (RFC 9293 3.7.1: the MSS the peer announced, lwIP's own at most).
+// Never under RFC 9293's default of 536: a peer announcing a tiny MSS would
+// make an mbuf per few bytes (lwIP refuses such mbufs as segments; they are
+// copied and cut to the peer's size).
 void TcpSocket::set_segment_size() noexcept {
-  tx_seg_.store(std::max<u16_t>(tcp_mss(pcb_), 1), std::memory_order_relaxed);
+  tx_seg_.store(std::max<u16_t>(tcp_mss(pcb_), 536), std::memory_order_relaxed);
 }
 
 void TcpSocket::free_all_rx() noexcept {

@@ -233,9 +233,10 @@ TEST_F(Link, WritesOfEverySizeArriveIntactOverALossyLink) {
 
 // The mbufs senders fill come out of a budget of half the stack's pool (the
 // rest stays for what it receives). Senders whose readers stop reading spend
-// it; then a send takes what comes back, epoll reports EPOLLOUT only when
-// mbufs came back (no busy loop: few EAGAINs after EPOLLOUT), and the stack
-// copies queued data into lwIP's memory instead of keeping mbufs: another
+// it; then their queues stay short and the stack copies what lwIP takes
+// into lwIP's memory instead of keeping mbufs, so writing on does not take
+// the rest; a send takes what comes back, epoll reports EPOLLOUT only when
+// mbufs came back (no busy loop: few EAGAINs after EPOLLOUT), and another
 // connection still sends. Once the readers read, every byte arrives and,
 // once closed, every mbuf is back.
 TEST_F(Link, SendersThatSpendTheTxBudgetWaitForItAndLoseNothing) {
@@ -264,6 +265,12 @@ TEST_F(Link, SendersThatSpendTheTxBudgetWaitForItAndLoseNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_TRUE(spent) << "the senders never spent the budget: the test proved nothing";
+  // They keep writing: with the budget low their queues stay short and what
+  // lwIP takes is copied, so they cannot take the rest of it.
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(200); std::chrono::steady_clock::now() < end;) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) send_some(i);
+  }
+  EXPECT_TRUE(host_[1]->tx_budget_left()) << "stalled senders took the whole budget";
   const int kfd = epoll_create1(EPOLL_CLOEXEC);
   auto set = EpollSet::create(kfd);
   ASSERT_TRUE(set);
