@@ -1,5 +1,6 @@
 #include "arena.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,19 +11,35 @@
 namespace gz::stack {
 namespace {
 
-// Each block starts with this header so release() finds its class without a
-// lookup; 16 bytes keep the payload 16-byte aligned.
+// Each block starts with this header: its class and its offset in the chunk,
+// so a release finds the block's buddy without a lookup. 16 bytes keep the
+// payload 16-byte aligned.
 struct alignas(16) BlockHeader {
+  std::uint32_t offset;
   std::uint32_t cls;
   std::uint32_t magic;
 };
-constexpr std::uint32_t kMagic = 0x6c774152;  // "lwAR"
+constexpr std::uint32_t kUsed = 0x6c774152;   // "lwAR"
+constexpr std::uint32_t kFree = 0x6c774652;   // "lwFR"
+constexpr std::uint32_t kFixed = 0x6c774348;  // "lwCH": the chunk's own header
 constexpr std::size_t kHeader = sizeof(BlockHeader);
+constexpr std::size_t kMinBlock = 64;
+// A chunk starts with a fixed 64-byte block: its BlockHeader, then the
+// ChunkHeader. Blocks are buddies by offset from the chunk's start.
+constexpr std::size_t kChunkMeta = 16;
 
 void* heap_alloc(std::size_t bytes, void*) noexcept { return std::aligned_alloc(64, bytes); }
 void heap_release(void* chunk, std::size_t, void*) noexcept { std::free(chunk); }
 
+constexpr std::size_t block_bytes(int cls) noexcept { return kMinBlock << cls; }
+
 }  // namespace
+
+struct LwipArena::FreeBlock {
+  BlockHeader header;
+  FreeBlock* prev;
+  FreeBlock* next;
+};
 
 LwipArena::ChunkSource LwipArena::heap_source() noexcept { return {heap_alloc, heap_release, nullptr}; }
 
@@ -32,30 +49,95 @@ LwipArena::LwipArena(std::size_t limit_bytes, ChunkSource source) noexcept
 LwipArena::~LwipArena() {
   while (chunks_ != nullptr) {
     ChunkHeader* next = chunks_->next;
-    source_.release(chunks_, chunks_->bytes, source_.ctx);
+    source_.release(reinterpret_cast<std::byte*>(chunks_) - kChunkMeta, chunks_->bytes, source_.ctx);
     chunks_ = next;
   }
 }
 
 int LwipArena::class_of(std::size_t total) noexcept {
   int cls = 0;
-  for (std::size_t size = 64; size < total; size <<= 1) ++cls;
+  for (std::size_t size = kMinBlock; size < total; size <<= 1) ++cls;
   return cls;
 }
 
-bool LwipArena::grow(std::size_t need) noexcept {
-  std::size_t bytes = kChunkBytes;
-  if (reserved_ + bytes > limit_) bytes = limit_ - reserved_;  // last, partial chunk
-  if (bytes < need + sizeof(ChunkHeader) + kHeader) return false;
+void LwipArena::push_free(std::byte* raw, int cls, std::uint32_t offset) noexcept {
+  static_assert(sizeof(FreeBlock) <= kMinBlock);
+  auto* block = new (raw) FreeBlock{{offset, static_cast<std::uint32_t>(cls), kFree}, nullptr, free_[cls]};
+  if (free_[cls] != nullptr) free_[cls]->prev = block;
+  free_[cls] = block;
+}
+
+void LwipArena::unlink(FreeBlock* block) noexcept {
+  if (block->prev != nullptr) {
+    block->prev->next = block->next;
+  } else {
+    free_[block->header.cls] = block->next;
+  }
+  if (block->next != nullptr) block->next->prev = block->prev;
+  block->header.magic = 0;
+}
+
+// Reserves one more chunk (the last may be partial) and cuts it into the
+// largest aligned buddies that fit.
+bool LwipArena::grow() noexcept {
+  const std::size_t bytes = std::min(kChunkBytes, limit_ - reserved_) & ~(kMinBlock - 1);
+  if (bytes < 2 * kMinBlock) return false;
   void* mem = source_.alloc(bytes, source_.ctx);
   if (mem == nullptr) return false;
-  auto* chunk = new (mem) ChunkHeader{chunks_, bytes};
-  chunks_ = chunk;
+  auto* base = static_cast<std::byte*>(mem);
+  new (base) BlockHeader{0, 0, kFixed};
+  chunks_ = new (base + kChunkMeta) ChunkHeader{chunks_, bytes};
   reserved_ += bytes;
-  // The tail of the previous chunk is abandoned: at most one block size.
-  bump_ = static_cast<std::byte*>(mem) + ((sizeof(ChunkHeader) + 15) & ~std::size_t{15});
-  bump_end_ = static_cast<std::byte*>(mem) + bytes;
+  for (std::size_t off = kMinBlock; off + kMinBlock <= bytes;) {
+    int cls = 0;
+    while (cls + 1 < kClasses && off % block_bytes(cls + 1) == 0 && off + block_bytes(cls + 1) <= bytes) ++cls;
+    push_free(base + off, cls, static_cast<std::uint32_t>(off));
+    off += block_bytes(cls);
+  }
   return true;
+}
+
+// Merges every pair of free buddies, smallest class first so merges cascade.
+// Returns false when nothing was released since the last pass (no work).
+bool LwipArena::coalesce() noexcept {
+  if (released_since_coalesce_ == 0) return false;
+  released_since_coalesce_ = 0;
+  for (int cls = 0; cls + 1 < kClasses; ++cls) {
+    const std::size_t size = block_bytes(cls);
+    for (FreeBlock* block = free_[cls]; block != nullptr;) {
+      FreeBlock* next = block->next;
+      const std::uint32_t off = block->header.offset;
+      std::byte* base = reinterpret_cast<std::byte*>(block) - off;
+      const std::size_t chunk_bytes = reinterpret_cast<ChunkHeader*>(base + kChunkMeta)->bytes;
+      const std::size_t buddy_off = off ^ size;
+      auto* buddy = reinterpret_cast<FreeBlock*>(base + buddy_off);
+      if (buddy_off + size <= chunk_bytes && buddy->header.magic == kFree && buddy->header.cls == block->header.cls) {
+        if (next == buddy) next = buddy->next;
+        unlink(block);
+        unlink(buddy);
+        const std::size_t low = std::min<std::size_t>(off, buddy_off);
+        push_free(base + low, cls + 1, static_cast<std::uint32_t>(low));
+      }
+      block = next;
+    }
+  }
+  return true;
+}
+
+std::byte* LwipArena::take(int cls) noexcept {
+  int from = cls;
+  while (from < kClasses && free_[from] == nullptr) ++from;
+  if (from == kClasses) return nullptr;
+  FreeBlock* block = free_[from];
+  unlink(block);
+  auto* raw = reinterpret_cast<std::byte*>(block);
+  const std::uint32_t off = block->header.offset;
+  while (from > cls) {  // keep the lower half, free the upper
+    --from;
+    const std::size_t half = block_bytes(from);
+    push_free(raw + half, from, static_cast<std::uint32_t>(off + half));
+  }
+  return raw;
 }
 
 void* LwipArena::alloc(std::size_t bytes) noexcept {
@@ -64,38 +146,33 @@ void* LwipArena::alloc(std::size_t bytes) noexcept {
     return nullptr;
   }
   const int cls = class_of(bytes + kHeader);
-  const std::size_t block = std::size_t{64} << cls;
-  std::byte* raw = reinterpret_cast<std::byte*>(free_[cls]);
-  if (raw != nullptr) {
-    free_[cls] = free_[cls]->next;
-  } else {
-    if (bump_ == nullptr || static_cast<std::size_t>(bump_end_ - bump_) < block) {
-      if (!grow(block)) {
-        ++failures_;
-        return nullptr;
-      }
+  std::byte* raw = take(cls);
+  // Bounded: grow() fails once the limit is reached, coalesce() once it has
+  // nothing new to merge.
+  while (raw == nullptr) {
+    if (!grow() && !coalesce()) {
+      ++failures_;
+      return nullptr;
     }
-    raw = bump_;
-    bump_ += block;
+    raw = take(cls);
   }
-  auto* header = new (raw) BlockHeader{static_cast<std::uint32_t>(cls), kMagic};
-  in_use_ += block;
+  const std::uint32_t off = reinterpret_cast<BlockHeader*>(raw)->offset;
+  auto* header = new (raw) BlockHeader{off, static_cast<std::uint32_t>(cls), kUsed};
+  in_use_ += block_bytes(cls);
   return header + 1;
 }
 
 void LwipArena::release(void* p) noexcept {
   if (p == nullptr) return;
   auto* header = static_cast<BlockHeader*>(p) - 1;
-  if (header->magic != kMagic || header->cls >= kClasses) {
+  if (header->magic != kUsed || header->cls >= kClasses) {
     gz_lwip_assert("lwip arena: release of a foreign or corrupt block", __FILE__, __LINE__);
     return;
   }
   const int cls = static_cast<int>(header->cls);
-  header->magic = 0;
-  in_use_ -= std::size_t{64} << cls;
-  auto* block = reinterpret_cast<FreeBlock*>(header);
-  block->next = free_[cls];
-  free_[cls] = block;
+  in_use_ -= block_bytes(cls);
+  ++released_since_coalesce_;
+  push_free(reinterpret_cast<std::byte*>(header), cls, header->offset);
 }
 
 void set_thread_arena(LwipArena* arena) noexcept { gz::this_thread_state().arena = arena; }

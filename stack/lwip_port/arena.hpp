@@ -49,21 +49,24 @@ class LwipArena {
 
  private:
   static constexpr int kClasses = 11;  // 64 B .. 64 KiB
-  struct FreeBlock { FreeBlock* next; };
+  struct FreeBlock;
   struct ChunkHeader { ChunkHeader* next; std::size_t bytes; };
 
   static int class_of(std::size_t total) noexcept;
-  bool grow(std::size_t need) noexcept;
+  bool grow() noexcept;
+  bool coalesce() noexcept;
+  std::byte* take(int cls) noexcept;
+  void push_free(std::byte* raw, int cls, std::uint32_t offset) noexcept;
+  void unlink(FreeBlock* block) noexcept;
 
   std::array<FreeBlock*, kClasses> free_{};
   ChunkSource source_;
   ChunkHeader* chunks_ = nullptr;
-  std::byte* bump_ = nullptr;
-  std::byte* bump_end_ = nullptr;
   std::size_t limit_;
   std::size_t reserved_ = 0;
   std::size_t in_use_ = 0;
   std::uint64_t failures_ = 0;
+  std::uint64_t released_since_coalesce_ = 0;
 };
 
 // The arena that gz_lwip_malloc() uses on the calling thread (nullptr: none,

@@ -61,6 +61,72 @@ TEST(LwipArena, StopsAtItsLimitAndRecoversAfterRelease) {
   for (std::size_t i = 0; i + 1 < blocks.size(); ++i) arena.release(blocks[i]);
 }
 
+// Fills the arena with blocks of one size, frees them, and counts how many
+// blocks of another size it then holds: memory must not stay with the size
+// that used it first.
+std::size_t fill_then_count(LwipArena& arena, std::size_t first, std::size_t second) {
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100000; ++i) {  // bounded: the limit is hit long before
+    void* p = arena.alloc(first);
+    if (p == nullptr) break;
+    blocks.push_back(p);
+  }
+  EXPECT_GT(blocks.size(), 4u);
+  for (void* p : blocks) arena.release(p);
+  blocks.clear();
+  for (int i = 0; i < 100000; ++i) {
+    void* p = arena.alloc(second);
+    if (p == nullptr) break;
+    blocks.push_back(p);
+  }
+  const std::size_t n = blocks.size();
+  for (void* p : blocks) arena.release(p);
+  return n;
+}
+
+TEST(LwipArena, MemoryFreedByOneSizeServesAnother) {
+  const std::size_t limit = 2 * LwipArena::kChunkBytes;
+  LwipArena arena(limit);
+  // 15 blocks of 16 KiB fit a chunk beside its header (the first 16 KiB holds
+  // the header and smaller buddies).
+  EXPECT_EQ(fill_then_count(arena, 100, 9000), 30u);
+  EXPECT_EQ(fill_then_count(arena, 9000, 100), 2 * (LwipArena::kChunkBytes / 128 - 1));
+  EXPECT_EQ(fill_then_count(arena, 40, 60000), 6u);  // 3 of 64 KiB per chunk
+  EXPECT_EQ(arena.usage().in_use_bytes, 0u);
+  EXPECT_EQ(arena.usage().reserved_bytes, limit);
+}
+
+TEST(LwipArena, MixedSizesNeverOverlapAndAllMemoryComesBack) {
+  LwipArena arena(3 * LwipArena::kChunkBytes / 2);  // a partial last chunk too
+  struct Held { unsigned char* p; std::size_t size; unsigned char tag; };
+  std::vector<Held> held;
+  std::uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u, seed >> 8; };
+  for (int round = 0; round < 20000; ++round) {
+    if (!held.empty() && next() % 3 == 0) {
+      const std::size_t i = next() % held.size();
+      for (std::size_t k = 0; k < held[i].size; ++k) ASSERT_EQ(held[i].p[k], held[i].tag) << round;
+      arena.release(held[i].p);
+      held[i] = held.back();
+      held.pop_back();
+      continue;
+    }
+    const std::size_t size = 1 + next() % (next() % 4 == 0 ? 20000 : 700);
+    auto* p = static_cast<unsigned char*>(arena.alloc(size));
+    if (p == nullptr) continue;
+    const auto tag = static_cast<unsigned char>(round);
+    std::memset(p, tag, size);
+    held.push_back({p, size, tag});
+  }
+  EXPECT_GT(arena.usage().failures, 0u);  // the limit was reached and survived
+  for (const Held& h : held) {
+    for (std::size_t k = 0; k < h.size; ++k) ASSERT_EQ(h.p[k], h.tag);
+    arena.release(h.p);
+  }
+  EXPECT_EQ(arena.usage().in_use_bytes, 0u);
+  EXPECT_EQ(fill_then_count(arena, 50, 60000), 4u);  // 3 in the whole chunk, 1 in the half
+}
+
 TEST(LwipArena, ThreadArenaRoutesLwipHooks) {
   LwipArena arena(1 << 20);
   set_thread_arena(nullptr);

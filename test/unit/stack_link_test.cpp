@@ -24,6 +24,7 @@
 #include "flow_directory.hpp"
 #include "gz/cancel.hpp"
 #include "gz/event.hpp"
+#include "lwip_instance.hpp"
 #include "memory_link.hpp"
 #include "stack_thread.hpp"
 #include "tcp_socket.hpp"
@@ -64,6 +65,7 @@ class Link : public ::testing::Test {
  protected:
   void SetUp() override {
     static int n = 0;
+    asserts_before_ = lwip_assert_count();
     auto link = MemoryLink::create("gzl" + std::to_string(n++) + "_", 4096);
     ASSERT_TRUE(link) << link.error().message;
     link_ = std::move(link.value());
@@ -84,6 +86,9 @@ class Link : public ::testing::Test {
     host_[0].reset();
     host_[1].reset();
     link_.reset();
+    // lwIP goes on after a failed assertion, in a state it did not plan for
+    // (a lost timer stops every TCP timer of the instance).
+    EXPECT_EQ(lwip_assert_count(), asserts_before_) << "lwIP asserted (see stderr)";
   }
 
   TcpSocket* tcp(int host) {
@@ -111,6 +116,7 @@ class Link : public ::testing::Test {
   std::unique_ptr<MemoryLink> link_;
   std::unique_ptr<StackThread> host_[2];
   std::size_t arena_bytes_[2] = {16u << 20, 16u << 20};  // lwIP's heap per host
+  std::uint64_t asserts_before_ = 0;
 };
 
 // Host 1 (the client) with an lwIP heap of two chunks: its tcp_write runs
@@ -597,22 +603,14 @@ TEST_F(SmallArenaLink, DataRefusedForWantOfMemoryIsSentWithoutAnotherCall) {
   l->close();
 }
 
-// The case that wedged before: one connection's unsent data (its reader
-// stopped reading) fills the sender's lwIP heap; another connection's short
-// write is refused with nothing of its own in flight, so no ACK will come to
-// retry it. Once the heap frees up, lwIP's poll timer sends it.
-TEST_F(SmallArenaLink, RefusedWithNothingInFlightIsRetriedByThePollTimer) {
-  SocketBase* l = listen_on(8008);
-  auto [ya, yc] = connected_pair(l, 8008);
-  auto [xa, xc] = connected_pair(l, 8008);
-  ASSERT_NE(ya, nullptr);
-  ASSERT_NE(xa, nullptr);
-  yc->set_nonblocking(true);
-  const auto bulk = pattern(256);  // small writes: copied into lwIP's heap
+// Writes on a non-blocking socket until 300 ms pass with nothing taken (the
+// socket's queue is full and lwIP takes no more); returns the bytes taken.
+std::size_t write_until_stalled(SocketBase* s, std::size_t piece) {
+  const auto data = pattern(piece);
   std::size_t queued = 0;
-  for (int idle = 0; idle < 60 && queued < (8u << 20);) {  // until 300 ms pass with nothing taken
-    iovec iov{const_cast<char*>(bulk.data()), bulk.size()};
-    const ssize_t n = yc->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0);
+  for (int idle = 0; idle < 60 && queued < (8u << 20);) {  // bounded both ways
+    iovec iov{const_cast<char*>(data.data()), data.size()};
+    const ssize_t n = s->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0);
     if (n > 0) {
       queued += static_cast<std::size_t>(n);
       idle = 0;
@@ -621,29 +619,53 @@ TEST_F(SmallArenaLink, RefusedWithNothingInFlightIsRetriedByThePollTimer) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
+  return queued;
+}
+
+// The case that wedged before: other connections' unsent data (their readers
+// stopped reading) fills the sender's lwIP heap; another connection's write
+// is refused with nothing of its own in flight, so no ACK will come to retry
+// it. Once the heap frees up, lwIP's poll timer sends it.
+TEST_F(SmallArenaLink, RefusedWithNothingInFlightIsRetriedByThePollTimer) {
+  SocketBase* l = listen_on(8008);
+  auto [ya, yc] = connected_pair(l, 8008);
+  auto [za, zc] = connected_pair(l, 8008);
+  auto [xa, xc] = connected_pair(l, 8008);
+  ASSERT_NE(ya, nullptr);
+  ASSERT_NE(za, nullptr);
+  ASSERT_NE(xa, nullptr);
+  yc->set_nonblocking(true);
+  zc->set_nonblocking(true);
+  // Small writes are copied into lwIP's heap, three segments at a time: they
+  // fill it but for a few kilobytes. Whole segments stay in their mbufs and
+  // need only lwIP's 64-byte segment structs: they take what is left.
+  const std::size_t queued = write_until_stalled(yc, 256);
+  const std::size_t soaked = write_until_stalled(zc, 1460);
   wire::CtlStackStats before{};
   ASSERT_TRUE(host_[1]->snapshot(before, 2000));
-  // Larger than what is left of the heap; whole segments, which need only
-  // their small header structs (a short tail would need a pbuf of the size
-  // class yc's copies used up, and the heap's classes do not trade memory).
-  const auto note = pattern(42 * 1460);
+  const auto note = pattern(41 * 1460 + 120);
   iovec ping{const_cast<char*>(note.data()), note.size()};
   ASSERT_EQ(xc->send(&ping, 1, 0, nullptr, 0), static_cast<ssize_t>(note.size()));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::vector<char> got(note.size());
+  iovec early{got.data(), got.size()};
+  const ssize_t arrived = xa->recv(&early, 1, MSG_DONTWAIT, nullptr, nullptr);
   wire::CtlStackStats full{};
   ASSERT_TRUE(host_[1]->snapshot(full, 2000));
-  ASSERT_GT(full.arena_failures, before.arena_failures) << "the second write was not refused: the test proved nothing";
+  ASSERT_GT(full.arena_failures, before.arena_failures) << "the write was not refused: the test proved nothing";
+  ASSERT_LT(arrived, 0) << "part of the refused write was sent: something was in flight";
   const auto drained = recv_all(ya, queued);  // the heap frees up as the bulk is acknowledged
   EXPECT_EQ(drained.size(), queued);
   const int ms = 3000;
   timeval tv{ms / 1000, 0};
   ASSERT_EQ(xa->setsockopt(SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-  const auto got = recv_all(xa, note.size());
+  got = recv_all(xa, note.size());
   EXPECT_TRUE(got == note) << "the refused write was never retried (" << got.size() << " bytes arrived)";
+  EXPECT_EQ(recv_all(za, soaked).size(), soaked);
   wire::CtlStackStats after{};
   ASSERT_TRUE(host_[1]->snapshot(after, 2000));
   EXPECT_GT(after.counters.tx_retried, 0u);
-  for (SocketBase* s : {ya, yc, xa, xc, l}) s->close();
+  for (SocketBase* s : {ya, yc, za, zc, xa, xc, l}) s->close();
 }
 
 // Not under the sanitizers: ASan's runtime aborts in a cancelled thread's
