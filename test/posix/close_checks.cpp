@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -27,11 +28,13 @@ struct Blocked {
   std::atomic<int> started{0};
   std::atomic<int> rc{-2};
   std::atomic<int> err{0};
+  std::atomic<pid_t> tid{0};
   pthread_t thread{};
 };
 
 void* run_blocked(void* arg) {
   auto* b = static_cast<Blocked*>(arg);
+  b->tid = gettid();
   b->started = 1;
   const int rc = b->call(b->fd);
   b->err = errno;
@@ -49,6 +52,23 @@ bool start(Blocked& b) {
   for (int i = 0; i < 300 && !b.started; ++i) sleep_ms(10);
   sleep_ms(100);  // into the call and asleep in it
   return true;
+}
+
+// Waits (at most limit_ms) until the thread sleeps, in its call by then: the
+// flag it sets comes just before the call, and a close before the call would
+// test nothing (the call would meet a closed or another fd).
+void wait_asleep(const Blocked& b, long limit_ms) {
+  const std::string stat = "/proc/self/task/" + std::to_string(b.tid.load()) + "/stat";
+  for (long waited = 0; waited < limit_ms; ++waited) {
+    char buf[512] = {};
+    FILE* f = std::fopen(stat.c_str(), "r");
+    if (f == nullptr) return;
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    const char* state = std::strrchr(buf, ')');  // "pid (comm) S ..."
+    if (n > 0 && state != nullptr && state[1] == ' ' && state[2] == 'S') return;
+    sleep_ms(1);
+  }
 }
 
 // Joins within limit_ms; a thread still blocked is cancelled so the run goes on.
@@ -163,6 +183,7 @@ void close_epoll_while_waiting(const char* peer, int port, const Check& check) {
 // its number reused at once by a new socket. The recv ends by its timeout.
 void close_and_reuse_rounds(const char* peer, int port, const Check& check) {
   int good = 0;
+  std::string bad;
   constexpr int kRounds = 40;
   for (int i = 0; i < kRounds; ++i) {
     Blocked b;
@@ -171,14 +192,19 @@ void close_and_reuse_rounds(const char* peer, int port, const Check& check) {
     setsockopt(b.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     b.call = do_recv;
     if (b.fd < 0 || pthread_create(&b.thread, nullptr, run_blocked, &b) != 0) break;
-    while (!b.started) sleep_ms(1);
+    for (int w = 0; w < 3000 && !b.started; ++w) sleep_ms(1);
+    wait_asleep(b, 30);
     close(b.fd);
     const int reuse = socket(AF_INET, SOCK_STREAM, 0);  // most likely the same number
-    if (joined(b, 3000) && b.rc == -1 && (b.err == EAGAIN || b.err == EWOULDBLOCK)) ++good;
+    if (joined(b, 3000) && b.rc == -1 && (b.err == EAGAIN || b.err == EWOULDBLOCK)) {
+      ++good;
+    } else if (bad.size() < 200) {
+      bad += " round " + std::to_string(i) + ": rc " + std::to_string(b.rc.load()) + " " + std::strerror(b.err) + ";";
+    }
     close(reuse);
   }
   check(good == kRounds, "close under a recv with SO_RCVTIMEO, fd reused at once: " + std::to_string(good) + "/" +
-                             std::to_string(kRounds) + " recvs end by their timeout");
+                             std::to_string(kRounds) + " recvs end by their timeout" + bad);
 }
 
 }  // namespace
