@@ -84,6 +84,7 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   t->cpu_ = setup.cpu;
   t->rtc_ = true;
   t->owner_id_ = std::this_thread::get_id();
+  t->stale_cycles_ = rte_get_tsc_hz() / 50000;
   {
     KernelOnlyScope internal;
     if (rte_lcore_id() == LCORE_ID_ANY) rte_thread_register();
@@ -114,7 +115,12 @@ unsigned StackThread::poll_stack() noexcept {
   return stack_->poll_once();
 }
 
+void StackThread::drive_if_stale() noexcept {
+  if (rte_rdtsc() - last_drive_ >= stale_cycles_) drive();
+}
+
 unsigned StackThread::drive() noexcept {
+  last_drive_ = rte_rdtsc();
   WakeBatch batch;  // readers woken once per round
   const unsigned work = poll_stack() + run_tasks();
   // Transmit mbufs lwIP let go this round go back to the senders at once

@@ -316,6 +316,9 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
     const long left = remaining_ms(deadline, forever);
     // Idle and polling on (not a zero timeout, not a round that looks at the kernel fds).
     if (n == 0 && sleep_us == 0 && left != 0 && (round & 7) != 0) d.relax(idle);
+    // Stack sockets ready: the kernel's fds (a syscall) only every 8th call,
+    // so they wait 7 calls at most and a busy loop skips the syscall.
+    if (n > 0 && (kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) != 0) return n;
     if (n > 0 || sleep_us > 0 || (round & 7) == 0 || left == 0) {
       bool woken = false;
       const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;

@@ -92,6 +92,17 @@ void SocketBase::drive_if_owner() noexcept {
   if (driver_ != nullptr && driver_->on_this_thread()) driver_->drive();
 }
 
+void SocketBase::drive_if_stale() noexcept {
+  if (driver_ != nullptr && driver_->on_this_thread()) driver_->drive_if_stale();
+}
+
+bool SocketBase::drive_once(bool& driven) noexcept {
+  if (driven || driver_ == nullptr || !driver_->on_this_thread()) return false;
+  driver_->drive();
+  driven = true;
+  return true;
+}
+
 bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);

@@ -269,9 +269,10 @@ std::size_t TcpSocket::copy_out(const iovec* iov, int iovcnt, bool peek) noexcep
 }
 
 ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
-  drive_if_owner();
+  drive_if_stale();
   std::lock_guard lock(rx_mu_);
   const std::size_t want = iov_total(iov, iovcnt);
+  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
     const bool fin = rx_fin_.load() || shut_rd_.load();  // read before the data: FIN comes after it
@@ -288,17 +289,19 @@ ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
     const State s = state_.load();
     if (s == State::Closed) return error_.load() != 0 ? -take_error() : 0;
     if (s != State::Connected && s != State::Connecting) return -ENOTCONN;
+    if (drive_once(driven)) continue;  // run to completion: what came in since the last round
     if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
     if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
   }
 }
 
 ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*, socklen_t) {
-  drive_if_owner();
+  drive_if_stale();
   std::lock_guard lock(tx_mu_);
   const std::size_t total = iov_total(iov, iovcnt);
   std::size_t written = 0, ioff = 0;
   int i = 0;
+  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
     const State s = state_.load();
@@ -324,6 +327,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
     } else if (s != State::Connecting) {
       return -ENOTCONN;
     }
+    if (drive_once(driven)) continue;  // run to completion: the round may make room (or connect)
     if (nonblocking() || (flags & MSG_DONTWAIT)) {
       if (written != 0) return static_cast<ssize_t>(written);
       clear(EPOLLOUT);  // then look again: the stack may have made room meanwhile

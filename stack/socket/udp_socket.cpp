@@ -185,8 +185,9 @@ int UdpSocket::connect(const sockaddr* addr, socklen_t len) {
 }
 
 ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
-  drive_if_owner();
+  drive_if_stale();
   std::lock_guard lock(rx_mu_);
+  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
     if (Datagram* d = rx_.front()) {
@@ -213,6 +214,7 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
       }
       return static_cast<ssize_t>((flags & MSG_TRUNC) ? full : copied);
     }
+    if (drive_once(driven)) continue;  // run to completion: what came in since the last round
     if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
     if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
   }

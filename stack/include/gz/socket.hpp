@@ -131,9 +131,15 @@ class SocketBase {
   // Application thread: sleep until the next raise or timeout_ms (<0: none).
   // Returns false on timeout. A cancellation point (gz/cancel.hpp): not noexcept.
   bool wait_event(std::uint32_t seen_seq, long timeout_ms);
-  // Run to completion: every data call of the owner thread first gives its
-  // stack one round, so packets (an RST, an ACK) are seen without a wait.
+  // Run to completion: a call of the owner thread gives its stack one round
+  // first, so packets (an RST, an ACK) are seen without a wait.
   void drive_if_owner() noexcept;
+  // Run to completion, for data calls: a round only if the last one is over
+  // 20 µs old (StackThread::drive_if_stale), and else one before the call
+  // would give up or sleep: drive_once(driven) drives when this thread owns
+  // the stack and driven is still false; true when it did (look again).
+  void drive_if_stale() noexcept;
+  bool drive_once(bool& driven) noexcept;
 
   std::atomic<std::uint32_t> events_{0};
   std::atomic<std::uint32_t> wait_seq_{0};
