@@ -4,10 +4,12 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 namespace gz::stack {
@@ -52,5 +54,31 @@ inline int put_option_int(void* val, socklen_t* len, int v) noexcept {
 
 // SO_SNDBUF/SO_RCVBUF: Linux clamps and reports twice what was asked.
 inline int buffer_option(int asked) noexcept { return std::clamp(asked, 2048, 1 << 29) * 2; }
+
+inline std::size_t iov_total(const iovec* iov, int n) noexcept {
+  std::size_t t = 0;
+  for (int i = 0; i < n; ++i) t += iov[i].iov_len;
+  return t;
+}
+
+// What the iovecs hold from iov[i] at off on.
+inline std::size_t iov_left(const iovec* iov, int n, int i, std::size_t off) noexcept {
+  return i < n ? iov_total(iov + i, n - i) - off : 0;
+}
+
+// Copies len bytes from the iovecs at (i, off) to dst and moves (i, off) past them.
+inline void gather(char* dst, std::size_t len, const iovec* iov, int n, int& i, std::size_t& off) noexcept {
+  while (len > 0 && i < n) {
+    const std::size_t k = std::min(len, iov[i].iov_len - off);
+    std::memcpy(dst, static_cast<const char*>(iov[i].iov_base) + off, k);
+    dst += k;
+    len -= k;
+    off += k;
+    if (off == iov[i].iov_len) {
+      ++i;
+      off = 0;
+    }
+  }
+}
 
 }  // namespace gz::stack

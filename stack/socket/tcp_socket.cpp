@@ -22,35 +22,6 @@
 #include "tcp_socket_task.hpp"
 
 namespace gz::stack {
-namespace {
-
-std::size_t iov_total(const iovec* iov, int n) {
-  std::size_t t = 0;
-  for (int i = 0; i < n; ++i) t += iov[i].iov_len;
-  return t;
-}
-
-// What the iovecs hold from iov[i] at off on.
-std::size_t iov_left(const iovec* iov, int n, int i, std::size_t off) {
-  return i < n ? iov_total(iov + i, n - i) - off : 0;
-}
-
-// Copies len bytes from the iovecs at (i, off) to dst and moves (i, off) past them.
-void gather(char* dst, std::size_t len, const iovec* iov, int n, int& i, std::size_t& off) noexcept {
-  while (len > 0 && i < n) {
-    const std::size_t k = std::min(len, iov[i].iov_len - off);
-    std::memcpy(dst, static_cast<const char*>(iov[i].iov_base) + off, k);
-    dst += k;
-    len -= k;
-    off += k;
-    if (off == iov[i].iov_len) {
-      ++i;
-      off = 0;
-    }
-  }
-}
-
-}  // namespace
 
 Result<TcpSocket*> TcpSocket::create(StackThread& owner) {
   auto* s = new (std::nothrow) TcpSocket(owner, nullptr);

@@ -3,10 +3,15 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <new>
 
+#include <rte_mbuf.h>
+
+#include "gz/handover.hpp"
+#include "gz/thread_state.hpp"
 #include "pbuf_mbuf.hpp"
 #include "sock_util.hpp"
 #include "stack.hpp"
@@ -63,39 +68,8 @@ void UdpSocket::service() noexcept {
   service_started();
   pbuf* done;
   while (rx_done_.pop(done)) pbuf_free(done);
-  bool sent = false;
-  for (;;) {
-    if (tx_.readable() < sizeof(Record)) break;
-    Record rec;
-    std::size_t got = 0;
-    while (got < sizeof rec) {  // the header may wrap around the ring's end
-      auto [ptr, n] = tx_.peek();
-      const std::size_t take = std::min(n, sizeof rec - got);
-      std::memcpy(reinterpret_cast<char*>(&rec) + got, ptr, take);
-      tx_.consume(take);
-      got += take;
-    }
-    pbuf* p = pcb_ != nullptr ? pbuf_alloc(PBUF_TRANSPORT, static_cast<u16_t>(rec.len), PBUF_POOL) : nullptr;
-    for (std::size_t off = 0; off < rec.len;) {
-      auto [ptr, n] = tx_.peek();
-      const std::size_t take = std::min<std::size_t>(n, rec.len - off);
-      if (p != nullptr) pbuf_take_at(p, ptr, static_cast<u16_t>(take), static_cast<u16_t>(off));
-      tx_.consume(take);
-      off += take;
-    }
-    if (p == nullptr) continue;  // out of memory: dropped, as a full NIC queue would
-    ip_addr_t to;
-    ip_addr_set_ip4_u32(&to, rec.addr);
-    (void)bind_ephemeral();  // replies find this stack
-    if (rec.addr == 0 && rec.port == 0) {
-      udp_send(pcb_, p);
-    } else {
-      udp_sendto(pcb_, p, &to, lwip_ntohs(rec.port));
-    }
-    pbuf_free(p);
-    sent = true;
-  }
-  if (sent) raise(EPOLLOUT);
+  send_queued();
+  if (tx_starved_.load()) note_tx_starved();
   if (!closing_.load()) return;
   if (pcb_ != nullptr) {
     if (holds_port_) Stack::current()->drop_udp_port(pcb_->local_port);
@@ -106,7 +80,76 @@ void UdpSocket::service() noexcept {
   Datagram d;
   while (rx_.pop(d)) pbuf_free(d.p);
   while (rx_done_.pop(done)) pbuf_free(done);
+  free_queued();
   delete this;
+}
+
+// Stack thread: each queued datagram as a pbuf chain over its mbufs (lwIP
+// puts the headers in the first one's headroom); freeing the chain counts the
+// mbufs back into the tx budget. Without a pcb (out of memory) they are
+// dropped, as a full NIC queue would drop them.
+void UdpSocket::send_queued() noexcept {
+  Outgoing o;
+  bool sent = false;
+  while (tx_.pop(o)) {
+    tx_queued_.fetch_sub(o.m->pkt_len, std::memory_order_relaxed);
+    pbuf* p = nullptr;
+    for (rte_mbuf* m = o.m; m != nullptr;) {
+      rte_mbuf* next = m->next;
+      m->next = nullptr;
+      m->nb_segs = 1;
+      m->pkt_len = m->data_len;
+      pbuf* q = pbuf_from_tx_mbuf(m);
+      if (p == nullptr) {
+        p = q;
+      } else {
+        pbuf_cat(p, q);
+      }
+      m = next;
+    }
+    if (pcb_ != nullptr) {
+      (void)bind_ephemeral();  // replies find this stack
+      if (o.addr == 0 && o.port == 0) {
+        udp_send(pcb_, p);
+      } else {
+        ip_addr_t to;
+        ip_addr_set_ip4_u32(&to, o.addr);
+        udp_sendto(pcb_, p, &to, lwip_ntohs(o.port));
+      }
+    }
+    pbuf_free(p);
+    sent = true;
+  }
+  if (sent && !tx_starved_.load(std::memory_order_relaxed)) raise(EPOLLOUT);  // a starved one hears it with the budget
+}
+
+void UdpSocket::free_queued() noexcept {
+  if (tx_parked_) {
+    owner_.forget_tx_budget_wait(this);
+    tx_parked_ = false;
+  }
+  Outgoing o;
+  while (tx_.pop(o)) {
+    this_thread_state().tx_mbufs_freed += o.m->nb_segs;
+    handover_release(o.m->pool);
+    rte_pktmbuf_free(o.m);
+  }
+}
+
+void UdpSocket::note_tx_starved() noexcept {
+  if (tx_parked_ || closing_.load()) return;
+  if (owner_.wait_tx_budget(on_tx_budget, this)) {
+    tx_parked_ = true;
+    return;
+  }
+  on_tx_budget(this);
+}
+
+void UdpSocket::on_tx_budget(void* arg) {
+  auto* self = static_cast<UdpSocket*>(arg);
+  self->tx_parked_ = false;
+  self->tx_starved_.store(false);
+  self->raise(EPOLLOUT);
 }
 
 // Stack thread. Several stacks: the port is entered in the flow directory
@@ -221,33 +264,78 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
 }
 
 ssize_t UdpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) {
-  Record rec{0, 0, 0, 0};
+  Outgoing o{nullptr, 0, 0};
   if (to != nullptr) {
     sockaddr_in in;
     if (int e = sockaddr_in_from(to, tolen, in); e != 0) return e;
-    rec.addr = in.sin_addr.s_addr;
-    rec.port = in.sin_port;
-    if (rec.addr == 0 && rec.port == 0) return -EINVAL;
+    o.addr = in.sin_addr.s_addr;
+    o.port = in.sin_port;
+    if (o.addr == 0 && o.port == 0) return -EINVAL;
   } else if (!connected_.load()) {
     return -EDESTADDRREQ;
   }
-  std::size_t total = 0;
-  for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
-  if (total > kMaxDatagram) return -EMSGSIZE;
-  rec.len = static_cast<std::uint32_t>(total);
+  const std::size_t total = iov_total(iov, iovcnt);
+  const std::size_t room = rte_pktmbuf_data_room_size(owner_.tx_pool()) - kTxHeadroom;
+  if (total > kMaxDatagram || (total + room - 1) / room > kMaxSegs) return -EMSGSIZE;
   std::lock_guard lock(tx_mu_);
+  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
-    if (tx_.free_space() >= sizeof rec + total) {
-      tx_.write(&rec, sizeof rec);
-      for (int i = 0; i < iovcnt; ++i) tx_.write(iov[i].iov_base, iov[i].iov_len);
+    const std::size_t queued = tx_queued_.load();
+    // SO_SNDBUF bounds what waits for the stack; one datagram always fits.
+    if ((queued == 0 || queued + total <= static_cast<std::size_t>(sndbuf_)) && fill_tx(iov, iovcnt, total, o)) {
+      tx_queued_.fetch_add(total);  // before the stack can take it off
+      if (!tx_.push(o)) {           // no memory to grow the queue
+        tx_queued_.fetch_sub(total);
+        handover_release(o.m->pool);
+        const std::uint32_t segs = o.m->nb_segs;
+        rte_pktmbuf_free(o.m);
+        owner_.give_tx_budget(segs);
+        return -ENOBUFS;
+      }
       schedule_service();
       return static_cast<ssize_t>(total);
     }
     schedule_service();
-    if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
+    if (drive_once(driven)) continue;  // run to completion: the round sends what is queued
+    if (nonblocking() || (flags & MSG_DONTWAIT)) {
+      clear(EPOLLOUT);  // then look again: the stack may have sent meanwhile
+      if (tx_queued_.load() == 0 && !tx_starved_.load()) raise(EPOLLOUT);
+      return -EAGAIN;
+    }
     if (!wait_event(seen, sndtimeo_ms_)) return -EAGAIN;
   }
+}
+
+bool UdpSocket::fill_tx(const iovec* iov, int iovcnt, std::size_t total, Outgoing& out) noexcept {
+  rte_mempool* pool = owner_.tx_pool();
+  const std::size_t room = rte_pktmbuf_data_room_size(pool) - kTxHeadroom;
+  const auto segs = static_cast<std::uint32_t>(std::max<std::size_t>(1, (total + room - 1) / room));
+  std::array<rte_mbuf*, kMaxSegs> ms;
+  const std::uint32_t got = owner_.take_tx_budget(segs);
+  if (got < segs || rte_pktmbuf_alloc_bulk(pool, ms.data(), segs) != 0) {
+    if (got != 0) owner_.give_tx_budget(got);
+    tx_starved_.store(true);
+    schedule_service();
+    return false;
+  }
+  handover_acquire(pool);  // freed by the stack's thread (ThreadSanitizer)
+  if (tx_starved_.load(std::memory_order_relaxed)) tx_starved_.store(false);
+  int i = 0;
+  std::size_t off = 0, left = total;
+  for (std::uint32_t k = 0; k < segs; ++k) {
+    rte_mbuf* m = ms[k];
+    const std::size_t len = std::min(room, left);
+    m->data_off = kTxHeadroom;
+    gather(rte_pktmbuf_mtod(m, char*), len, iov, iovcnt, i, off);
+    m->data_len = static_cast<std::uint16_t>(len);
+    left -= len;
+    if (k != 0) ms[k - 1]->next = m;
+  }
+  ms[0]->nb_segs = static_cast<std::uint16_t>(segs);
+  ms[0]->pkt_len = static_cast<std::uint32_t>(total);
+  out.m = ms[0];
+  return true;
 }
 
 int UdpSocket::shutdown(int how) noexcept {

@@ -1,6 +1,9 @@
 // UdpSocket: a UDP socket served by one stack thread.
-// Datagrams to send go through a byte ring as records (header + payload); the
-// stack turns each into a pbuf for udp_sendto (lwIP fragments large ones).
+// A datagram to send is written by the application straight into mbufs of
+// the stack's pool (the one copy; senders share the stack's tx budget with
+// TCP's) and queued; the stack makes them a pbuf chain for udp_sendto, and
+// the device sends that very mbuf when the datagram fits one frame (lwIP
+// fragments larger ones, copying each fragment once more).
 // Received datagrams come back as (pbuf, source) records, zero copy; the
 // application hands consumed pbufs back to be freed on the stack thread.
 // Receive overflow drops the datagram and counts it, as UDP does.
@@ -13,6 +16,8 @@
 #include <mutex>
 
 #include "lwip/udp.h"
+
+struct rte_mbuf;
 #include "ring.hpp"
 #include "stack_socket.hpp"
 
@@ -46,25 +51,35 @@ class UdpSocket final : public StackSocket {
     pbuf* p;
     sockaddr_in from;
   };
-  struct Record {  // header of a datagram in tx_
-    std::uint32_t len;
+  struct Outgoing {      // a datagram in tx_
+    rte_mbuf* m;         // its first mbuf, the rest linked by next (pkt_len: the datagram's)
     std::uint32_t addr;  // network order; 0 with port 0: the connected peer
     std::uint16_t port;  // network order
-    std::uint16_t pad;
   };
   struct Task;
+  static constexpr std::uint32_t kMaxSegs = 64;  // mbufs of one datagram, at most
 
   explicit UdpSocket(StackThread& owner);
   ~UdpSocket() override = default;
   static void on_recv(void* arg, udp_pcb* pcb, pbuf* p, const ip_addr_t* addr, u16_t port);
   void service() noexcept override;  // free consumed, send queued, finish close
   int run(Task& t) noexcept;
+  // Application thread, under tx_mu_: total bytes of the iovecs into a chain
+  // of mbufs with their budget; false (tx_starved_ set) when none are to be had.
+  bool fill_tx(const iovec* iov, int iovcnt, std::size_t total, Outgoing& out) noexcept;
+  void send_queued() noexcept;  // stack thread: every queued datagram to lwIP
+  void free_queued() noexcept;  // stack thread, closing: the queue's mbufs back
+  void note_tx_starved() noexcept;
+  static void on_tx_budget(void* arg);
 
   udp_pcb* pcb_ = nullptr;  // stack thread only
   std::atomic<bool> connected_{false};
   SpscRing<Datagram> rx_{1024};
   SpscRing<pbuf*> rx_done_{1024};
-  ByteRing tx_{256 * 1024};
+  GrowingSpscQueue<Outgoing> tx_{16, 4096};
+  std::atomic<std::size_t> tx_queued_{0};  // bytes in tx_: at most sndbuf_ (or one datagram)
+  std::atomic<bool> tx_starved_{false};    // a sender found no mbufs (or no budget)
+  bool tx_parked_ = false;                 // stack thread: waiting for the tx budget
   std::atomic<std::uint64_t> rx_dropped_{0};
   std::mutex rx_mu_, tx_mu_;
   int rcvbuf_ = 212992, sndbuf_ = 212992, broadcast_ = 0, reuseaddr_ = 0;
