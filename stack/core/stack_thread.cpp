@@ -115,8 +115,10 @@ unsigned StackThread::poll_stack() noexcept {
   return stack_->poll_once();
 }
 
-void StackThread::drive_if_stale() noexcept {
-  if (rte_rdtsc() - last_drive_ >= stale_cycles_) drive();
+bool StackThread::drive_if_stale() noexcept {
+  if (rte_rdtsc() - last_drive_ < stale_cycles_) return false;
+  drive();
+  return true;
 }
 
 unsigned StackThread::drive() noexcept {

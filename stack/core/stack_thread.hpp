@@ -71,7 +71,8 @@ class StackThread {
   // in, writes with room) then shares its rounds: its frames leave in bursts
   // rather than one device call each, and the device is polled 50,000 times
   // a second at most from them, not once a call.
-  void drive_if_stale() noexcept;
+  // Returns whether it drove.
+  bool drive_if_stale() noexcept;
   // RTC owner thread, while it waits for something: drive; after a while back
   // off (low_power_mode) for at most max_sleep_us. A cancellation point
   // (gz/cancel.hpp) in its sleep: not noexcept.

@@ -97,33 +97,6 @@ bool LwipArena::grow() noexcept {
   return true;
 }
 
-// Merges every pair of free buddies, smallest class first so merges cascade.
-// Returns false when nothing was released since the last pass (no work).
-bool LwipArena::coalesce() noexcept {
-  if (released_since_coalesce_ == 0) return false;
-  released_since_coalesce_ = 0;
-  for (int cls = 0; cls + 1 < kClasses; ++cls) {
-    const std::size_t size = block_bytes(cls);
-    for (FreeBlock* block = free_[cls]; block != nullptr;) {
-      FreeBlock* next = block->next;
-      const std::uint32_t off = block->header.offset;
-      std::byte* base = reinterpret_cast<std::byte*>(block) - off;
-      const std::size_t chunk_bytes = reinterpret_cast<ChunkHeader*>(base + kChunkMeta)->bytes;
-      const std::size_t buddy_off = off ^ size;
-      auto* buddy = reinterpret_cast<FreeBlock*>(base + buddy_off);
-      if (buddy_off + size <= chunk_bytes && buddy->header.magic == kFree && buddy->header.cls == block->header.cls) {
-        if (next == buddy) next = buddy->next;
-        unlink(block);
-        unlink(buddy);
-        const std::size_t low = std::min<std::size_t>(off, buddy_off);
-        push_free(base + low, cls + 1, static_cast<std::uint32_t>(low));
-      }
-      block = next;
-    }
-  }
-  return true;
-}
-
 std::byte* LwipArena::take(int cls) noexcept {
   int from = cls;
   while (from < kClasses && free_[from] == nullptr) ++from;
@@ -147,14 +120,10 @@ void* LwipArena::alloc(std::size_t bytes) noexcept {
   }
   const int cls = class_of(bytes + kHeader);
   std::byte* raw = take(cls);
-  // Bounded: grow() fails once the limit is reached, coalesce() once it has
-  // nothing new to merge.
-  while (raw == nullptr) {
-    if (!grow() && !coalesce()) {
-      ++failures_;
-      return nullptr;
-    }
-    raw = take(cls);
+  if (raw == nullptr && grow()) raw = take(cls);  // a partial last chunk may not hold it
+  if (raw == nullptr) {
+    ++failures_;
+    return nullptr;
   }
   const std::uint32_t off = reinterpret_cast<BlockHeader*>(raw)->offset;
   auto* header = new (raw) BlockHeader{off, static_cast<std::uint32_t>(cls), kUsed};
@@ -169,10 +138,27 @@ void LwipArena::release(void* p) noexcept {
     gz_lwip_assert("lwip arena: release of a foreign or corrupt block", __FILE__, __LINE__);
     return;
   }
-  const int cls = static_cast<int>(header->cls);
+  int cls = static_cast<int>(header->cls);
   in_use_ -= block_bytes(cls);
-  ++released_since_coalesce_;
-  push_free(reinterpret_cast<std::byte*>(header), cls, header->offset);
+  // Merged with its buddy while that one is free too, up the classes: the
+  // memory of any size is whole again the moment it is free (a buddy's
+  // header is one look away, so this costs one check where it is in use).
+  std::uint32_t off = header->offset;
+  std::byte* base = reinterpret_cast<std::byte*>(header) - off;
+  const std::size_t chunk_bytes = reinterpret_cast<ChunkHeader*>(base + kChunkMeta)->bytes;
+  for (; cls + 1 < kClasses; ++cls) {
+    const std::size_t size = block_bytes(cls);
+    const std::size_t buddy_off = off ^ size;
+    auto* buddy = reinterpret_cast<FreeBlock*>(base + buddy_off);
+    if (buddy_off + size > chunk_bytes || buddy->header.magic != kFree ||
+        buddy->header.cls != static_cast<std::uint32_t>(cls)) {
+      break;
+    }
+    unlink(buddy);
+    off = static_cast<std::uint32_t>(std::min<std::size_t>(off, buddy_off));
+  }
+  header->magic = 0;  // stale once merged into a lower buddy
+  push_free(base + off, cls, off);
 }
 
 void set_thread_arena(LwipArena* arena) noexcept { gz::this_thread_state().arena = arena; }

@@ -54,7 +54,6 @@ class LwipArena {
 
   static int class_of(std::size_t total) noexcept;
   bool grow() noexcept;
-  bool coalesce() noexcept;
   std::byte* take(int cls) noexcept;
   void push_free(std::byte* raw, int cls, std::uint32_t offset) noexcept;
   void unlink(FreeBlock* block) noexcept;
@@ -66,7 +65,6 @@ class LwipArena {
   std::size_t reserved_ = 0;
   std::size_t in_use_ = 0;
   std::uint64_t failures_ = 0;
-  std::uint64_t released_since_coalesce_ = 0;
 };
 
 // The arena that gz_lwip_malloc() uses on the calling thread (nullptr: none,

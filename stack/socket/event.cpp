@@ -305,26 +305,34 @@ int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sig
 
 // Run to completion: the caller is the stack. Poll it, look at the kernel fds
 // every few rounds, and sleep in the kernel's epoll only when idle long enough.
+// With stack sockets ready the kernel's fds (a syscall) are looked at first
+// every 8th call only: whatever max is, they wait 7 calls at most.
 int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
+  if ((kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) == 0) {
+    bool woken = false;
+    const int k = kernel_events(out, max, 0, sigmask, woken);
+    if (k < 0) return k;  // EINTR (a signal epoll_pwait's mask let in)...
+    if (k > 0) {
+      d.drive();
+      return k < max ? k + collect(out + k, max - k) : k;
+    }
+  }
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   unsigned idle = 0;
   for (unsigned round = 0;; ++round) {
     idle = d.drive() != 0 ? 0 : idle + 1;
     const int n = collect(out, max);
-    const long sleep_us = n > 0 ? 0 : d.backoff_us(idle);
+    if (n > 0) return n;
+    const long sleep_us = d.backoff_us(idle);
     const long left = remaining_ms(deadline, forever);
     // Idle and polling on (not a zero timeout, not a round that looks at the kernel fds).
-    if (n == 0 && sleep_us == 0 && left != 0 && (round & 7) != 0) d.relax(idle);
-    // Stack sockets ready: the kernel's fds (a syscall) only every 8th call,
-    // so they wait 7 calls at most and a busy loop skips the syscall.
-    if (n > 0 && (kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) != 0) return n;
-    if (n > 0 || sleep_us > 0 || (round & 7) == 0 || left == 0) {
+    if (sleep_us == 0 && left != 0 && (round & 7) != 0) d.relax(idle);
+    if (sleep_us > 0 || (round & 7) == 0 || left == 0) {
       bool woken = false;
       const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;
-      const int k = kernel_events(out + n, max - n, kt, sigmask, woken);
-      if (k < 0 && n == 0) return k;
-      if (n + std::max(k, 0) > 0) return n + std::max(k, 0);
+      const int k = kernel_events(out, max, kt, sigmask, woken);
+      if (k != 0) return k;  // events, or an error (EINTR...)
     }
     if (left == 0) return 0;
   }

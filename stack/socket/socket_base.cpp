@@ -92,8 +92,8 @@ void SocketBase::drive_if_owner() noexcept {
   if (driver_ != nullptr && driver_->on_this_thread()) driver_->drive();
 }
 
-void SocketBase::drive_if_stale() noexcept {
-  if (driver_ != nullptr && driver_->on_this_thread()) driver_->drive_if_stale();
+bool SocketBase::drive_if_stale() noexcept {
+  return driver_ != nullptr && driver_->on_this_thread() && driver_->drive_if_stale();
 }
 
 bool SocketBase::drive_once(bool& driven) noexcept {

@@ -16,6 +16,28 @@ StackSocket::StackSocket(StackThread& owner) noexcept : owner_(owner) {
   };
 }
 
+void StackSocket::note_tx_starved() noexcept {
+  if (tx_parked_ || closing_.load()) return;
+  if (owner_.wait_tx_budget(on_tx_budget, this)) {
+    tx_parked_ = true;
+    return;
+  }
+  on_tx_budget(this);
+}
+
+void StackSocket::on_tx_budget(void* arg) {
+  auto* self = static_cast<StackSocket*>(arg);
+  self->tx_parked_ = false;
+  self->tx_starved_.store(false);
+  self->raise(EPOLLOUT);
+}
+
+void StackSocket::forget_tx_wait() noexcept {
+  if (!tx_parked_) return;
+  owner_.forget_tx_budget_wait(this);
+  tx_parked_ = false;
+}
+
 void StackSocket::schedule_service() noexcept {
   if (!service_queued_.exchange(true, std::memory_order_seq_cst)) owner_.post(&service_node_);
 }

@@ -32,17 +32,26 @@ class StackSocket : public SocketBase {
   // closing_ is never set from the application: a service() running at that
   // moment would delete the socket under the application's schedule_service.
   void request_close() noexcept { owner_.post(&close_node_); }
+  // The stack's tx budget (one copy on send): a sender that found no mbuf to
+  // fill sets tx_starved_; the stack thread then parks the socket until a
+  // round gets mbufs back, and its writer hears EPOLLOUT. Stack thread.
+  void note_tx_starved() noexcept;
+  // Stack thread, before the socket goes: no wake-up for it any more.
+  void forget_tx_wait() noexcept;
 
   StackThread& owner_;
   std::atomic<bool> closing_{false};
   sockaddr_in local_{}, peer_{};
   long rcvtimeo_ms_ = -1, sndtimeo_ms_ = -1;  // -1: none (SO_RCVTIMEO / SO_SNDTIMEO)
+  std::atomic<bool> tx_starved_{false};  // a send found the stack's tx budget spent (or its pool short)
 
  private:
   struct ServiceNode : StackTask {
     StackSocket* self = nullptr;
   } service_node_, close_node_;
   std::atomic<bool> service_queued_{false};
+  bool tx_parked_ = false;  // stack thread: waiting for tx budget (StackThread::wait_tx_budget)
+  static void on_tx_budget(void* arg);
 };
 
 }  // namespace gz::stack

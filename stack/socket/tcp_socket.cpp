@@ -240,10 +240,9 @@ std::size_t TcpSocket::copy_out(const iovec* iov, int iovcnt, bool peek) noexcep
 }
 
 ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
-  drive_if_stale();
+  bool driven = drive_if_stale();  // run to completion: a round, if the last is stale
   std::lock_guard lock(rx_mu_);
   const std::size_t want = iov_total(iov, iovcnt);
-  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
     const bool fin = rx_fin_.load() || shut_rd_.load();  // read before the data: FIN comes after it
@@ -267,12 +266,11 @@ ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
 }
 
 ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*, socklen_t) {
-  drive_if_stale();
+  bool driven = drive_if_stale();  // run to completion: a round, if the last is stale
   std::lock_guard lock(tx_mu_);
   const std::size_t total = iov_total(iov, iovcnt);
   std::size_t written = 0, ioff = 0;
   int i = 0;
-  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
     const State s = state_.load();

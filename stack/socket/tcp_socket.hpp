@@ -76,8 +76,6 @@ class TcpSocket final : public StackSocket {
   std::size_t write_to_lwip(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
   void note_tx_written() noexcept;
   void free_all_tx() noexcept;
-  void note_tx_starved() noexcept;
-  static void on_tx_budget(void* arg);
   void set_segment_size() noexcept;
   void release_rx() noexcept;
   void finish_close() noexcept;
@@ -145,11 +143,9 @@ class TcpSocket final : public StackSocket {
   GrowingSpscQueue<rte_mbuf*> tx_{16, kTxQueueMax};
   std::atomic<std::size_t> tx_charged_{0};
   std::atomic<std::uint16_t> tx_seg_{536};     // RFC 9293 3.7.1's default until the stack knows the MSS
-  std::atomic<bool> tx_starved_{false};        // a send found the stack's tx budget spent
   std::size_t tx_written_ = 0;                 // app, under tx_mu_: bytes ever queued
   std::size_t tx_taken_ = 0;                   // stack: bytes ever given to lwIP
   rte_mbuf* tx_held_ = nullptr;                // stack: taken from tx_, not yet by lwIP (listed through mbuf->next)
-  bool tx_parked_ = false;                     // stack: waiting for tx budget (StackThread::wait_tx_budget)
   // Listener: stack -> app, connections waiting for accept(); sized by the
   // backlog at listen (a connection socket has none: 2 KiB less each).
   std::unique_ptr<SpscRing<TcpSocket*>> accepted_;

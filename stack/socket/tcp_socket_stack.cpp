@@ -338,28 +338,7 @@ void TcpSocket::free_all_tx() noexcept {
   handover_release(owner_.tx_pool());
   for (rte_mbuf* m; (m = next_tx()) != nullptr; ++n) rte_pktmbuf_free(m);
   this_thread_state().tx_mbufs_freed += n;
-  if (tx_parked_) {
-    owner_.forget_tx_budget_wait(this);
-    tx_parked_ = false;
-  }
-}
-
-// A send found no mbufs to fill (the stack's tx budget spent, or its pool
-// short): its writer hears EPOLLOUT once a round gets some back.
-void TcpSocket::note_tx_starved() noexcept {
-  if (tx_parked_) return;
-  if (owner_.wait_tx_budget(on_tx_budget, this)) {
-    tx_parked_ = true;
-    return;
-  }
-  on_tx_budget(this);
-}
-
-void TcpSocket::on_tx_budget(void* arg) {
-  auto* self = static_cast<TcpSocket*>(arg);
-  self->tx_parked_ = false;
-  self->tx_starved_.store(false);
-  self->raise(EPOLLOUT);
+  forget_tx_wait();
 }
 
 // Stack thread, once the handshake is done: the application fills its mbufs

@@ -91,8 +91,14 @@ void UdpSocket::service() noexcept {
 void UdpSocket::send_queued() noexcept {
   Outgoing o;
   bool sent = false;
-  while (tx_.pop(o)) {
-    tx_queued_.fetch_sub(o.m->pkt_len, std::memory_order_relaxed);
+  // What was queued when this began, no more: a sender refilling the queue
+  // as fast as it empties must not keep the stack here, holding the mbufs
+  // it freed from the budget until the round ends.
+  std::size_t owed = tx_queued_.load(std::memory_order_acquire);
+  while (owed != 0 && tx_.pop(o)) {
+    const std::size_t charge = tx_charge(o.m->pkt_len);
+    owed -= std::min(owed, charge);
+    tx_queued_.fetch_sub(charge, std::memory_order_relaxed);
     pbuf* p = nullptr;
     for (rte_mbuf* m = o.m; m != nullptr;) {
       rte_mbuf* next = m->next;
@@ -120,36 +126,23 @@ void UdpSocket::send_queued() noexcept {
     pbuf_free(p);
     sent = true;
   }
-  if (sent && !tx_starved_.load(std::memory_order_relaxed)) raise(EPOLLOUT);  // a starved one hears it with the budget
+  if (!sent) return;
+  // Their mbufs' budget back now, not at the end of the round (senders of
+  // other sockets may be waiting for it).
+  std::uint32_t& freed = this_thread_state().tx_mbufs_freed;
+  owner_.give_tx_budget(freed);
+  freed = 0;
+  if (!tx_starved_.load(std::memory_order_relaxed)) raise(EPOLLOUT);  // a starved one hears it with the budget
 }
 
 void UdpSocket::free_queued() noexcept {
-  if (tx_parked_) {
-    owner_.forget_tx_budget_wait(this);
-    tx_parked_ = false;
-  }
+  forget_tx_wait();
   Outgoing o;
   while (tx_.pop(o)) {
     this_thread_state().tx_mbufs_freed += o.m->nb_segs;
     handover_release(o.m->pool);
     rte_pktmbuf_free(o.m);
   }
-}
-
-void UdpSocket::note_tx_starved() noexcept {
-  if (tx_parked_ || closing_.load()) return;
-  if (owner_.wait_tx_budget(on_tx_budget, this)) {
-    tx_parked_ = true;
-    return;
-  }
-  on_tx_budget(this);
-}
-
-void UdpSocket::on_tx_budget(void* arg) {
-  auto* self = static_cast<UdpSocket*>(arg);
-  self->tx_parked_ = false;
-  self->tx_starved_.store(false);
-  self->raise(EPOLLOUT);
 }
 
 // Stack thread. Several stacks: the port is entered in the flow directory
@@ -228,9 +221,8 @@ int UdpSocket::connect(const sockaddr* addr, socklen_t len) {
 }
 
 ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from, socklen_t* fromlen) {
-  drive_if_stale();
+  bool driven = drive_if_stale();  // run to completion: a round, if the last is stale
   std::lock_guard lock(rx_mu_);
-  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
     if (Datagram* d = rx_.front()) {
@@ -263,40 +255,49 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
   }
 }
 
+// What a queued datagram counts against SO_SNDBUF: its bytes, and at least
+// kTxMinCharge (Linux charges a buffer's overhead too), so that tiny ones
+// cannot queue without bound.
+std::size_t UdpSocket::tx_charge(std::size_t bytes) noexcept { return std::max(bytes, kTxMinCharge); }
+
+int UdpSocket::destination(const sockaddr* to, socklen_t tolen, Outgoing& o) const noexcept {
+  if (to == nullptr) return connected_.load() ? 0 : -EDESTADDRREQ;
+  sockaddr_in in;
+  if (int e = sockaddr_in_from(to, tolen, in); e != 0) return e;
+  o.addr = in.sin_addr.s_addr;
+  o.port = in.sin_port;
+  return o.addr == 0 && o.port == 0 ? -EINVAL : 0;
+}
+
+// Under tx_mu_: the datagram written and queued, or false (no room in
+// SO_SNDBUF or the queue, or no mbufs: the stack makes room).
+bool UdpSocket::queue_datagram(const iovec* iov, int iovcnt, std::size_t total, Outgoing& o) noexcept {
+  const std::size_t queued = tx_queued_.load();  // one datagram always fits
+  if (queued != 0 && queued + tx_charge(total) > static_cast<std::size_t>(sndbuf_)) return false;
+  if (!fill_tx(iov, iovcnt, total, o)) return false;
+  tx_queued_.fetch_add(tx_charge(total));  // before the stack can take it off
+  if (tx_.push(o)) return true;
+  tx_queued_.fetch_sub(tx_charge(total));  // the queue is at its largest (or no memory)
+  handover_release(o.m->pool);
+  const std::uint32_t segs = o.m->nb_segs;
+  rte_pktmbuf_free(o.m);
+  owner_.give_tx_budget(segs);
+  return false;
+}
+
 ssize_t UdpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr* to, socklen_t tolen) {
   Outgoing o{nullptr, 0, 0};
-  if (to != nullptr) {
-    sockaddr_in in;
-    if (int e = sockaddr_in_from(to, tolen, in); e != 0) return e;
-    o.addr = in.sin_addr.s_addr;
-    o.port = in.sin_port;
-    if (o.addr == 0 && o.port == 0) return -EINVAL;
-  } else if (!connected_.load()) {
-    return -EDESTADDRREQ;
-  }
+  if (int e = destination(to, tolen, o); e != 0) return e;
   const std::size_t total = iov_total(iov, iovcnt);
   const std::size_t room = rte_pktmbuf_data_room_size(owner_.tx_pool()) - kTxHeadroom;
   if (total > kMaxDatagram || (total + room - 1) / room > kMaxSegs) return -EMSGSIZE;
+  bool driven = drive_if_stale();  // run to completion: a round, if the last is stale
   std::lock_guard lock(tx_mu_);
-  bool driven = false;
   for (;;) {
     const std::uint32_t seen = edge_seq();
-    const std::size_t queued = tx_queued_.load();
-    // SO_SNDBUF bounds what waits for the stack; one datagram always fits.
-    if ((queued == 0 || queued + total <= static_cast<std::size_t>(sndbuf_)) && fill_tx(iov, iovcnt, total, o)) {
-      tx_queued_.fetch_add(total);  // before the stack can take it off
-      if (!tx_.push(o)) {           // no memory to grow the queue
-        tx_queued_.fetch_sub(total);
-        handover_release(o.m->pool);
-        const std::uint32_t segs = o.m->nb_segs;
-        rte_pktmbuf_free(o.m);
-        owner_.give_tx_budget(segs);
-        return -ENOBUFS;
-      }
-      schedule_service();
-      return static_cast<ssize_t>(total);
-    }
+    const bool queued = queue_datagram(iov, iovcnt, total, o);
     schedule_service();
+    if (queued) return static_cast<ssize_t>(total);
     if (drive_once(driven)) continue;  // run to completion: the round sends what is queued
     if (nonblocking() || (flags & MSG_DONTWAIT)) {
       clear(EPOLLOUT);  // then look again: the stack may have sent meanwhile

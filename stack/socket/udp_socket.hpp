@@ -58,6 +58,7 @@ class UdpSocket final : public StackSocket {
   };
   struct Task;
   static constexpr std::uint32_t kMaxSegs = 64;  // mbufs of one datagram, at most
+  static constexpr std::size_t kTxMinCharge = 256;  // SO_SNDBUF bytes a datagram counts at least
 
   explicit UdpSocket(StackThread& owner);
   ~UdpSocket() override = default;
@@ -67,19 +68,18 @@ class UdpSocket final : public StackSocket {
   // Application thread, under tx_mu_: total bytes of the iovecs into a chain
   // of mbufs with their budget; false (tx_starved_ set) when none are to be had.
   bool fill_tx(const iovec* iov, int iovcnt, std::size_t total, Outgoing& out) noexcept;
+  bool queue_datagram(const iovec* iov, int iovcnt, std::size_t total, Outgoing& o) noexcept;
+  int destination(const sockaddr* to, socklen_t tolen, Outgoing& o) const noexcept;
+  static std::size_t tx_charge(std::size_t bytes) noexcept;
   void send_queued() noexcept;  // stack thread: every queued datagram to lwIP
   void free_queued() noexcept;  // stack thread, closing: the queue's mbufs back
-  void note_tx_starved() noexcept;
-  static void on_tx_budget(void* arg);
 
   udp_pcb* pcb_ = nullptr;  // stack thread only
   std::atomic<bool> connected_{false};
   SpscRing<Datagram> rx_{1024};
   SpscRing<pbuf*> rx_done_{1024};
   GrowingSpscQueue<Outgoing> tx_{16, 4096};
-  std::atomic<std::size_t> tx_queued_{0};  // bytes in tx_: at most sndbuf_ (or one datagram)
-  std::atomic<bool> tx_starved_{false};    // a sender found no mbufs (or no budget)
-  bool tx_parked_ = false;                 // stack thread: waiting for the tx budget
+  std::atomic<std::size_t> tx_queued_{0};  // tx_charge of what is in tx_: at most sndbuf_ (or one datagram)
   std::atomic<std::uint64_t> rx_dropped_{0};
   std::mutex rx_mu_, tx_mu_;
   int rcvbuf_ = 212992, sndbuf_ = 212992, broadcast_ = 0, reuseaddr_ = 0;

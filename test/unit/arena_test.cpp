@@ -111,7 +111,8 @@ TEST(LwipArena, MixedSizesNeverOverlapAndAllMemoryComesBack) {
       held.pop_back();
       continue;
     }
-    const std::size_t size = 1 + next() % (next() % 4 == 0 ? 20000 : 700);
+    const bool large = next() % 4 == 0;  // (two statements: the calls' order is fixed)
+    const std::size_t size = 1 + next() % (large ? 20000 : 700);
     auto* p = static_cast<unsigned char*>(arena.alloc(size));
     if (p == nullptr) continue;
     const auto tag = static_cast<unsigned char>(round);

@@ -92,7 +92,7 @@ class EpollSet {
   std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
   std::vector<int> incoming_;  // mu_: collect's scratch
   std::uint64_t collects_ = 0;
-  std::atomic<std::uint32_t> kernel_turn_{0};  // wait_rtc's calls that found stack sockets ready
+  std::atomic<std::uint32_t> kernel_turn_{0};  // wait_rtc's calls: every 8th looks at the kernel's fds first
   bool degraded_ = false;      // mu_: out of memory once: every call scans all (still correct)
   std::size_t cursor_ = 0;     // the scan's start when degraded: fairness when max is small
   // Innermost lock (the stacks' raise() takes it): fds notified since the

@@ -135,10 +135,11 @@ class SocketBase {
   // first, so packets (an RST, an ACK) are seen without a wait.
   void drive_if_owner() noexcept;
   // Run to completion, for data calls: a round only if the last one is over
-  // 20 µs old (StackThread::drive_if_stale), and else one before the call
-  // would give up or sleep: drive_once(driven) drives when this thread owns
-  // the stack and driven is still false; true when it did (look again).
-  void drive_if_stale() noexcept;
+  // 20 µs old (StackThread::drive_if_stale; returns whether it drove), and
+  // else one before the call would give up or sleep: drive_once(driven)
+  // drives when this thread owns the stack and driven is still false; true
+  // when it did (look again).
+  bool drive_if_stale() noexcept;
   bool drive_once(bool& driven) noexcept;
 
   std::atomic<std::uint32_t> events_{0};
