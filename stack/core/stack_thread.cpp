@@ -127,11 +127,18 @@ unsigned StackThread::drive() noexcept {
   const unsigned work = poll_stack() + run_tasks();
   // Transmit mbufs lwIP let go this round go back to the senders at once
   // (one atomic add a round, not one a segment).
-  std::uint32_t& freed = this_thread_state().tx_mbufs_freed;
-  if (freed != 0) give_tx_budget(freed);
-  if (!tx_budget_waiters_.empty()) wake_tx_waiters(freed != 0);
-  freed = 0;
+  return_freed_tx();
+  if (!tx_budget_waiters_.empty()) wake_tx_waiters(round_freed_tx_);
+  round_freed_tx_ = false;
   return work;
+}
+
+void StackThread::return_freed_tx() noexcept {
+  std::uint32_t& freed = this_thread_state().tx_mbufs_freed;
+  if (freed == 0) return;
+  give_tx_budget(freed);
+  freed = 0;
+  round_freed_tx_ = true;
 }
 
 void StackThread::wake_tx_waiters(bool freed) noexcept {

@@ -111,6 +111,10 @@ class StackThread {
   rte_mempool* tx_pool() const noexcept { return tx_pool_; }
   std::uint32_t take_tx_budget(std::uint32_t n) noexcept;
   void give_tx_budget(std::uint32_t n) noexcept { tx_budget_.fetch_add(n, std::memory_order_release); }
+  // Stack thread: the mbufs lwIP let go so far (this_thread_state().
+  // tx_mbufs_freed) back into the budget now; every round ends with it, and a
+  // socket that frees many in one go need not wait for the round's end.
+  void return_freed_tx() noexcept;
   bool tx_budget_left() const noexcept { return tx_budget_.load(std::memory_order_relaxed) > 0; }
   std::int64_t tx_budget() const noexcept { return tx_budget_.load(std::memory_order_relaxed); }
   // Under an eighth of the budget left: the stack copies what senders queue
@@ -174,6 +178,7 @@ class StackThread {
   // tx_woken_ keeps the other vector's memory for the next ones.
   std::vector<std::pair<void (*)(void*), void*>> tx_budget_waiters_, tx_woken_;
   std::uint64_t tx_wait_since_ = 0;
+  bool round_freed_tx_ = false;     // stack thread: this round gave tx mbufs back (return_freed_tx)
   std::uint64_t last_drive_ = 0;    // rte_rdtsc at the last drive()
   std::uint64_t stale_cycles_ = 0;  // drive_if_stale's 20 µs in TSC cycles
   void wake_tx_waiters(bool freed) noexcept;

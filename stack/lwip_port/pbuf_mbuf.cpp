@@ -54,6 +54,35 @@ pbuf* wrap_segment(rte_mbuf* seg) noexcept {
   return pbuf_alloced_custom(PBUF_RAW, seg->data_len, PBUF_POOL, pc, rte_pktmbuf_mtod(seg, void*), seg->data_len);
 }
 
+pbuf* wrap_tx_segment(rte_mbuf* seg) noexcept {
+  auto* pc = static_cast<pbuf_custom*>(rte_mbuf_to_priv(seg));
+  pc->custom_free_function = free_tx_pbuf;
+  // PBUF_RAM: struct and payload count as one buffer, so lwIP adds headers in
+  // place (pbuf_add_header); custom, so it never trims it with mem_trim.
+  return pbuf_alloced_custom(PBUF_RAW, seg->data_len, PBUF_RAM, pc, rte_pktmbuf_mtod(seg, void*), seg->data_len);
+}
+
+// An mbuf chain as a pbuf chain, a pbuf per segment made by wrap.
+pbuf* chain_of(rte_mbuf* m, pbuf* (*wrap)(rte_mbuf*)) noexcept {
+  pbuf* head = nullptr;
+  while (m != nullptr) {
+    rte_mbuf* next = m->next;
+    if (next != nullptr) {  // each segment is freed on its own by its pbuf
+      m->next = nullptr;    // (a lone segment is left unwritten: a capture may be reading it)
+      m->nb_segs = 1;
+      m->pkt_len = m->data_len;
+    }
+    pbuf* p = wrap(m);
+    if (head == nullptr) {
+      head = p;
+    } else {
+      pbuf_cat(head, p);
+    }
+    m = next;
+  }
+  return head;
+}
+
 }  // namespace
 
 void set_rx_stamp(rte_mbuf* m, std::uint64_t tsc) noexcept {
@@ -70,33 +99,9 @@ std::uint64_t rx_stamp(const pbuf* p) noexcept {
   return *reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const char*>(p) + kStampOffset);
 }
 
-pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept {
-  pbuf* head = nullptr;
-  while (m != nullptr) {
-    rte_mbuf* next = m->next;
-    if (next != nullptr) {  // each segment is freed on its own by its pbuf
-      m->next = nullptr;    // (a lone segment is left unwritten: a capture may be reading it)
-      m->nb_segs = 1;
-    }
-    pbuf* p = wrap_segment(m);
-    if (head == nullptr) {
-      head = p;
-    } else {
-      pbuf_cat(head, p);
-    }
-    m = next;
-  }
-  return head;
-}
+pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept { return chain_of(m, wrap_segment); }
 
-pbuf* pbuf_from_tx_mbuf(rte_mbuf* m) noexcept {
-  auto* pc = static_cast<pbuf_custom*>(rte_mbuf_to_priv(m));
-  pc->custom_free_function = free_tx_pbuf;
-  // PBUF_RAM: struct and payload count as one buffer, so lwIP adds headers in
-  // place (pbuf_add_header); custom, so it never trims it with mem_trim.
-  auto* data = rte_pktmbuf_mtod(m, u8_t*);
-  return pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_RAM, pc, data, m->data_len);
-}
+pbuf* pbuf_from_tx_mbuf(rte_mbuf* m) noexcept { return chain_of(m, wrap_tx_segment); }
 
 namespace {
 

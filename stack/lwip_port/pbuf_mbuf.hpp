@@ -27,11 +27,12 @@ pbuf* pbuf_from_mbuf(rte_mbuf* m) noexcept;
 void set_rx_stamp(rte_mbuf* m, std::uint64_t tsc) noexcept;
 std::uint64_t rx_stamp(const pbuf* p) noexcept;
 
-// tx without a copy: an mbuf the application filled (its data starts at least
-// kTxHeadroom into the buffer) becomes a pbuf lwIP queues as a segment as it
-// is (tcp_write_pbufs); lwIP writes the headers into the headroom. Freeing the
-// pbuf frees the mbuf (a transmission still in the driver holds a reference)
-// and counts it in this_thread_state().tx_mbufs_freed. Never fails.
+// tx without a copy: an mbuf (chain) the application filled (its data starts
+// at least kTxHeadroom into the first buffer) becomes a pbuf (chain) lwIP
+// sends as it is (tcp_write_pbufs, udp_sendto); lwIP writes the headers into
+// the headroom. Freeing a pbuf frees its mbuf (a transmission still in the
+// driver holds a reference) and counts it in this_thread_state().tx_mbufs_freed.
+// Never fails.
 inline constexpr std::uint16_t kTxHeadroom = 128;  // Ethernet + IPv4 + TCP with 40 bytes of options fit
 pbuf* pbuf_from_tx_mbuf(rte_mbuf* m) noexcept;
 // The mbuf to transmit for p: p's own (one more reference, its data set to

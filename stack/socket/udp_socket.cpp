@@ -99,20 +99,7 @@ void UdpSocket::send_queued() noexcept {
     const std::size_t charge = tx_charge(o.m->pkt_len);
     owed -= std::min(owed, charge);
     tx_queued_.fetch_sub(charge, std::memory_order_relaxed);
-    pbuf* p = nullptr;
-    for (rte_mbuf* m = o.m; m != nullptr;) {
-      rte_mbuf* next = m->next;
-      m->next = nullptr;
-      m->nb_segs = 1;
-      m->pkt_len = m->data_len;
-      pbuf* q = pbuf_from_tx_mbuf(m);
-      if (p == nullptr) {
-        p = q;
-      } else {
-        pbuf_cat(p, q);
-      }
-      m = next;
-    }
+    pbuf* p = pbuf_from_tx_mbuf(o.m);
     if (pcb_ != nullptr) {
       (void)bind_ephemeral();  // replies find this stack
       if (o.addr == 0 && o.port == 0) {
@@ -129,9 +116,7 @@ void UdpSocket::send_queued() noexcept {
   if (!sent) return;
   // Their mbufs' budget back now, not at the end of the round (senders of
   // other sockets may be waiting for it).
-  std::uint32_t& freed = this_thread_state().tx_mbufs_freed;
-  owner_.give_tx_budget(freed);
-  freed = 0;
+  owner_.return_freed_tx();
   if (!tx_starved_.load(std::memory_order_relaxed)) raise(EPOLLOUT);  // a starved one hears it with the budget
 }
 
