@@ -167,6 +167,7 @@ unsigned Stack::poll_once() noexcept {
     const std::uint64_t now = rte_rdtsc();
     for (std::uint16_t i = 0; i < n; ++i) set_rx_stamp(rx[i], now);
   }
+  tcp_ack_burst_begin();  // one ACK per connection for the burst (lwIP patch 0012)
   for (std::uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
     counters_.rx_bytes += rx[i]->pkt_len;
@@ -184,6 +185,7 @@ unsigned Stack::poll_once() noexcept {
     handover_acquire(inbox_);
     for (unsigned j = 0; j < k; ++j) input(static_cast<rte_mbuf*>(handed[j]));
   }
+  tcp_ack_burst_end();
   counters_.rx_packets += n;
   // The pool is looked at every 64 polls, and sooner when a sixteenth of it
   // came in since: a burst must not take it from plenty to empty unseen (the

@@ -3,6 +3,7 @@
 #include "gz/cancel.hpp"
 #include "gz/socket.hpp"
 #include "gz/thread_state.hpp"
+#include "lwip/tcp.h"
 
 #include <linux/futex.h>
 #include <pthread.h>
@@ -258,10 +259,14 @@ void StackThread::main(Setup setup) {
 
 unsigned StackThread::run_tasks() noexcept {
   unsigned n = 0;
+  // The applications' reads posted since the last round open windows: one
+  // window update per connection for all of them (lwIP patch 0012).
+  tcp_ack_burst_begin();
   while (StackTask* t = tasks_.pop()) {
     t->fn(t);
     ++n;
   }
+  tcp_ack_burst_end();
   if (n != 0) stack_->flush_tx();
   return n;
 }

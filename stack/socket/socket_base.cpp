@@ -1,3 +1,4 @@
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -33,33 +34,48 @@ void Waiter::notify(int cookie) noexcept {
   }
 }
 
+namespace {
+// A slot taken by attach() while it writes the cookie: skipped by wake_now.
+Waiter* const kFilling = reinterpret_cast<Waiter*>(alignof(Waiter));
+}  // namespace
+
+void SocketBase::quiesce() const noexcept {
+  // seq_cst against wake_now's increment: either it counted before we look
+  // (we wait for it) or it reads the slots after our store (and sees it).
+  while (notifying_.load(std::memory_order_seq_cst) != 0) sched_yield();
+}
+
 bool SocketBase::attach(Waiter* w, int cookie) noexcept {
-  std::lock_guard lock(waiters_mu_);
   for (int i = 0; i < kMaxWaiters; ++i) {
-    if (waiters_[i] == nullptr) {
-      waiters_[i] = w;
-      cookies_[i] = cookie;
-      return true;
-    }
+    Waiter* expected = nullptr;
+    if (!waiters_[i].compare_exchange_strong(expected, kFilling, std::memory_order_seq_cst)) continue;
+    quiesce();  // a wake-up that read this slot's last waiter may still read its cookie
+    cookies_[i].store(cookie, std::memory_order_relaxed);
+    waiters_[i].store(w, std::memory_order_release);
+    return true;
   }
   return false;
 }
 
-void SocketBase::detach(Waiter* w) noexcept {
-  std::lock_guard lock(waiters_mu_);
-  for (auto& slot : waiters_) {
-    if (slot == w) slot = nullptr;
+bool SocketBase::detach_if(Waiter* w, bool (*match)(int cookie, int wanted), int wanted) noexcept {
+  bool any = false;
+  for (int i = 0; i < kMaxWaiters; ++i) {
+    if (waiters_[i].load(std::memory_order_acquire) != w) continue;
+    if (!match(cookies_[i].load(std::memory_order_relaxed), wanted)) continue;
+    waiters_[i].store(nullptr, std::memory_order_seq_cst);
+    any = true;
+    if (wanted >= 0) break;
   }
+  if (any) quiesce();
+  return any;
+}
+
+void SocketBase::detach(Waiter* w) noexcept {
+  detach_if(w, [](int, int) { return true; }, -1);
 }
 
 void SocketBase::detach(Waiter* w, int cookie) noexcept {
-  std::lock_guard lock(waiters_mu_);
-  for (int i = 0; i < kMaxWaiters; ++i) {
-    if (waiters_[i] == w && cookies_[i] == cookie) {
-      waiters_[i] = nullptr;
-      return;
-    }
-  }
+  detach_if(w, [](int c, int wanted) { return c == wanted; }, cookie);
 }
 
 SocketBase::~SocketBase() {
@@ -82,10 +98,12 @@ void SocketBase::raise(std::uint32_t bits) noexcept {
 void SocketBase::wake_now() noexcept {
   wake_queued_.store(false, std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake(&wait_seq_, INT32_MAX);
-  std::lock_guard lock(waiters_mu_);
+  notifying_.fetch_add(1, std::memory_order_seq_cst);
   for (int i = 0; i < kMaxWaiters; ++i) {
-    if (waiters_[i] != nullptr) waiters_[i]->notify(cookies_[i]);
+    Waiter* w = waiters_[i].load(std::memory_order_seq_cst);
+    if (w != nullptr && w != kFilling) w->notify(cookies_[i].load(std::memory_order_relaxed));
   }
+  notifying_.fetch_sub(1, std::memory_order_release);
 }
 
 void SocketBase::drive_if_owner() noexcept {

@@ -137,7 +137,7 @@ class TcpSocket final : public StackSocket {
   // small ones into lwIP's memory, where Nagle merges them. tx_charged_ is
   // what the queue holds, each mbuf charged at least kTxMinCharge: so the
   // queue never holds more than kTxQueueMax of them.
-  static constexpr std::size_t kTxQueueBytes = 64 * 1024;
+  static constexpr std::size_t kTxQueueBytes = 256 * 1024;
   static constexpr std::size_t kTxMinCharge = 256;
   static constexpr std::size_t kTxQueueMax = kTxQueueBytes / kTxMinCharge;
   GrowingSpscQueue<rte_mbuf*> tx_{16, kTxQueueMax};

@@ -5,7 +5,9 @@
 // another thread's PCB, or bytes of another thread's stream (checksum mismatch).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <barrier>
 #include <chrono>
 #include <cstdint>
@@ -14,12 +16,15 @@
 #include <vector>
 
 #include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
 #include "lwip/netif.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip_instance.hpp"
 #include "netif/ethernet.h"
+
+extern "C" u16_t lwip_standard_chksum(const void* dataptr, int len);  // lwIP's algorithm 3, the reference
 
 namespace gz::stack {
 namespace {
@@ -63,12 +68,25 @@ struct Node {
   std::array<std::uint8_t, 6> mac{};
   Frames rx;             // frames waiting to enter this node
   Frames* wire_to_peer;  // where this node's frames go
+  bool ack_bursts = false;    // deliver() brackets its frames as one receive burst (patch 0012)
+  std::size_t pure_acks = 0;  // TCP frames without payload this node sent
+  std::size_t bursts = 0;     // deliver() calls that had frames for this node
 };
+
+// An IPv4 TCP frame carrying no data (an ACK, or SYN/FIN without data).
+bool is_pure_tcp_ack(const std::vector<std::uint8_t>& f) {
+  if (f.size() < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != 6) return false;
+  const std::size_t ip_len = (static_cast<std::size_t>(f[16]) << 8) | f[17];
+  const std::size_t ihl = (f[14] & 0x0f) * 4u;
+  const std::size_t thl = (f[14 + ihl + 12] >> 4) * 4u;
+  return ip_len == ihl + thl;
+}
 
 err_t link_output(netif* n, pbuf* p) {
   auto* node = static_cast<Node*>(n->state);
   std::vector<std::uint8_t> frame(p->tot_len);
   pbuf_copy_partial(p, frame.data(), p->tot_len, 0);
+  if (is_pure_tcp_ack(frame)) ++node->pure_acks;
   node->wire_to_peer->push_back(std::move(frame));
   return ERR_OK;
 }
@@ -88,6 +106,8 @@ err_t node_init(netif* n) {
 
 // Feeds queued frames to the node; a frame lwIP refuses is dropped, as on a NIC.
 void deliver(Node& node) {
+  if (node.ack_bursts) tcp_ack_burst_begin();
+  if (!node.rx.empty()) ++node.bursts;
   while (!node.rx.empty()) {
     std::vector<std::uint8_t> frame = std::move(node.rx.front());
     node.rx.pop_front();
@@ -96,12 +116,15 @@ void deliver(Node& node) {
     pbuf_take(p, frame.data(), static_cast<u16_t>(frame.size()));
     if (node.nif.input(p, &node.nif) != ERR_OK) pbuf_free(p);
   }
+  if (node.ack_bursts) tcp_ack_burst_end();
 }
 
 // One end of the TCP conversation.
 struct Peer {
   tcp_pcb* pcb = nullptr;
   Stream tx;
+  std::size_t quota = kBytes;   // bytes to send
+  std::size_t expect = kBytes;  // bytes to receive
   std::size_t queued = 0;
   std::size_t received = 0;
   Fnv rx_hash;
@@ -113,8 +136,8 @@ struct Peer {
 
 void pump_send(Peer& peer) {
   std::vector<std::uint8_t> chunk;
-  while (peer.queued < kBytes && !peer.closed && !peer.failed) {
-    std::size_t n = std::min<std::size_t>({tcp_sndbuf(peer.pcb), 16384, kBytes - peer.queued});
+  while (peer.queued < peer.quota && !peer.closed && !peer.failed) {
+    std::size_t n = std::min<std::size_t>({tcp_sndbuf(peer.pcb), 16384, peer.quota - peer.queued});
     if (n == 0) break;
     chunk.resize(n);
     Stream saved = peer.tx;
@@ -163,6 +186,8 @@ struct Outcome {
   bool finished = false;
   bool any_failure = false;
   std::uint32_t tcp_segments_recv = 0;
+  std::size_t server_acks = 0;    // the server's frames without payload
+  std::size_t server_bursts = 0;  // its deliver() calls with frames
 };
 
 int count_listen_pcbs() {
@@ -172,7 +197,7 @@ int count_listen_pcbs() {
 }
 
 void close_when_done(Peer& self) {
-  if (!self.closed && !self.failed && self.queued == kBytes && self.received == kBytes) {
+  if (!self.closed && !self.failed && self.queued == self.quota && self.received == self.expect) {
     tcp_close(self.pcb);
     self.closed = true;
   }
@@ -196,7 +221,9 @@ void run_conversation(Node& a, Node& b, Peer& client, Peer& server, LwipInstance
   }
 }
 
-void isolated_instance(int index, std::barrier<>& sync, Outcome& out) {
+// ack_bursts: each node takes its frames as one receive burst (patch 0012);
+// one_way: only the client sends data, so the server's ACKs ride on nothing.
+void isolated_instance(int index, std::barrier<>& sync, Outcome& out, bool ack_bursts, bool one_way) {
   auto inst = LwipInstance::create(64 << 20);
   out.instance_ok = inst.ok();
   if (!inst.ok()) {
@@ -209,6 +236,7 @@ void isolated_instance(int index, std::barrier<>& sync, Outcome& out) {
   b.mac = {0x02, 0, 0, 0, 0, 0x0b};
   a.wire_to_peer = &b.rx;
   b.wire_to_peer = &a.rx;
+  a.ack_bursts = b.ack_bursts = ack_bursts;
   ip4_addr_t ip_a, ip_b, mask, gw;
   IP4_ADDR(&ip_a, 10, 0, 0, 1);
   IP4_ADDR(&ip_b, 10, 0, 0, 2);
@@ -222,6 +250,7 @@ void isolated_instance(int index, std::barrier<>& sync, Outcome& out) {
   Peer client, server;
   client.tx.state = 0x1000 + static_cast<std::uint64_t>(index) * 2;
   server.tx.state = 0x1001 + static_cast<std::uint64_t>(index) * 2;
+  if (one_way) server.quota = client.expect = 0;
 
   // Both netifs share one subnet: bind each end to its netif so lwIP routes
   // over the in-memory wire instead of out of the destination's own netif.
@@ -255,13 +284,15 @@ void isolated_instance(int index, std::barrier<>& sync, Outcome& out) {
   out.server_hash = server.rx_hash.h;
   out.any_failure = client.failed || server.failed;
   out.tcp_segments_recv = lwip_stats.tcp.recv;
+  out.server_acks = b.pure_acks;
+  out.server_bursts = b.bursts;
 }
 
 TEST(LwipIsolation, FourConcurrentInstancesDoNotShareState) {
   std::barrier<> sync(kThreads);
   std::array<Outcome, kThreads> out{};
   std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) threads.emplace_back(isolated_instance, i, std::ref(sync), std::ref(out[i]));
+  for (int i = 0; i < kThreads; ++i) threads.emplace_back(isolated_instance, i, std::ref(sync), std::ref(out[i]), false, false);
   for (auto& t : threads) t.join();
 
   for (int i = 0; i < kThreads; ++i) {
@@ -279,6 +310,31 @@ TEST(LwipIsolation, FourConcurrentInstancesDoNotShareState) {
   }
   EXPECT_EQ(lwip_stats.tcp.recv, 0u) << "the test thread ran no lwIP: its counters must be untouched";
   EXPECT_EQ(lwip_assert_count(), 0u);
+}
+
+// Patch 0012: inside a receive burst, in-order data is acknowledged once per
+// connection at the burst's end, not every second segment; the transfer is
+// the same. deliver() hands each node everything queued for it as one burst.
+TEST(LwipAckBurst, OneAckPerBurstAndTheSameBytes) {
+  Outcome each, burst;
+  for (auto [out, on] : {std::pair{&each, false}, std::pair{&burst, true}}) {
+    std::thread([out, on] {
+      std::barrier<> alone(1);
+      isolated_instance(0, alone, *out, on, true);
+    }).join();
+  }
+  for (const Outcome* o : {&each, &burst}) {
+    ASSERT_TRUE(o->instance_ok);
+    EXPECT_TRUE(o->finished);
+    EXPECT_FALSE(o->any_failure);
+    EXPECT_EQ(o->client_rx, 0u);
+    EXPECT_EQ(o->server_rx, kBytes);
+  }
+  EXPECT_EQ(burst.server_hash, expected_hash(0x1000));
+  // The server sends only ACKs (and its SYN-ACK and FIN): at most one per
+  // burst with bursts, one every second segment (many per burst) without.
+  EXPECT_LE(burst.server_acks, burst.server_bursts + 2) << burst.server_bursts << " bursts";
+  EXPECT_GT(each.server_acks, each.server_bursts * 3 / 2) << each.server_bursts << " bursts";
 }
 
 TEST(LwipIsolation, SecondInstanceOnOneThreadIsRefused) {
@@ -310,4 +366,53 @@ TEST(LwipIsolation, ArenaExhaustionIsErrMemNotACrash) {
 }
 
 }  // namespace
+// lwIP sums every header and segment with LWIP_CHKSUM (gz_lwip_chksum):
+// it must give what lwIP's own loop gives for every length and alignment,
+// and pbuf chains of odd-length parts must sum as their flat copy.
+TEST(LwipChecksum, SameSumAsLwipsOwnAtEveryLengthAndAlignment) {
+  Stream s{0x1071};
+  std::vector<std::uint8_t> buf(70000);
+  for (auto& b : buf) b = s.next();
+  for (int len = 0; len <= 600; ++len) {
+    for (int off = 0; off < 8; ++off) {
+      ASSERT_EQ(gz_lwip_chksum(buf.data() + off, len), lwip_standard_chksum(buf.data() + off, len))
+          << "length " << len << " offset " << off;
+    }
+  }
+  for (int len : {1459, 1460, 1461, 9000, 65535, 65536, 69999}) {
+    for (int off = 0; off < 2; ++off) {
+      ASSERT_EQ(gz_lwip_chksum(buf.data() + off, len), lwip_standard_chksum(buf.data() + off, len)) << len;
+    }
+  }
+  std::fill(buf.begin(), buf.end(), 0xff);  // the largest sums: every carry taken
+  EXPECT_EQ(gz_lwip_chksum(buf.data(), 65535), lwip_standard_chksum(buf.data(), 65535));
+  EXPECT_EQ(gz_lwip_chksum(buf.data() + 1, 65536), lwip_standard_chksum(buf.data() + 1, 65536));
+}
+
+TEST(LwipChecksum, ChainOfOddPartsSumsAsItsFlatCopy) {
+  std::thread([] {
+    auto inst = LwipInstance::create(1 << 20);
+    ASSERT_TRUE(inst.ok());
+    Stream s{0xc5};
+    std::vector<std::uint8_t> flat(3001);
+    for (auto& b : flat) b = s.next();
+    pbuf* head = nullptr;
+    std::size_t at = 0;
+    for (std::size_t part : {1u, 7u, 1460u, 3u, 530u, 1000u}) {
+      pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(part), PBUF_RAM);
+      ASSERT_NE(p, nullptr);
+      std::memcpy(p->payload, flat.data() + at, part);
+      at += part;
+      if (head == nullptr) {
+        head = p;
+      } else {
+        pbuf_cat(head, p);
+      }
+    }
+    ASSERT_EQ(at, flat.size());
+    EXPECT_EQ(inet_chksum_pbuf(head), static_cast<u16_t>(~lwip_standard_chksum(flat.data(), static_cast<int>(at))));
+    pbuf_free(head);
+  }).join();
+}
+
 }  // namespace gz::stack

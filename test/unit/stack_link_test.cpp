@@ -444,6 +444,69 @@ TEST_F(Link, EpollSeesDataAndTheFin) {
   l->close();
 }
 
+// Waiters attach and detach without a lock while the stack thread raises
+// the socket with every segment: each notification carries the cookie its
+// waiter was attached under, and none comes after detach() returned (the
+// waiter is freed then: ASan's use-after-free, TSan's race otherwise).
+TEST_F(Link, WaitersComeAndGoWhileTheStackRaises) {
+  SocketBase* l = listen_on(8013);
+  auto [a, c] = connected_pair(l, 8013);
+  ASSERT_NE(a, nullptr);
+  struct Record {
+    int cookie = 0;
+    std::atomic<bool> detached{false};
+    std::atomic<int> calls{0}, wrong{0}, late{0};
+  };
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    iovec iov{const_cast<char*>("x"), 1};
+    for (int i = 0; i < 200000 && !stop.load(); ++i) {
+      if (c->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0) != 1) break;
+    }
+  });
+  std::thread reader([&] {
+    char buf[4096];
+    iovec iov{buf, sizeof buf};
+    while (a->recv(&iov, 1, 0, nullptr, nullptr) > 0) {
+    }
+  });
+  int calls = 0, wrong = 0, late = 0, refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto* w = new Waiter;
+    auto* rec = new Record;
+    rec->cookie = i;
+    w->set_sink([](void* ctx, int cookie) noexcept {
+      auto* r = static_cast<Record*>(ctx);
+      r->calls.fetch_add(1);
+      if (cookie != r->cookie) r->wrong.fetch_add(1);
+      for (volatile int k = 0; k < 2000; k = k + 1) {
+      }  // a notification that takes a while: a detach must wait it out
+      if (r->detached.load()) r->late.fetch_add(1);
+    }, rec);
+    if (!a->attach(w, i)) ++refused;
+    w->arm();
+    std::this_thread::yield();
+    a->detach(w, i);
+    rec->detached.store(true);
+    std::this_thread::yield();
+    calls += rec->calls.load();
+    wrong += rec->wrong.load();
+    late += rec->late.load();
+    delete w;
+    delete rec;
+  }
+  stop.store(true);
+  writer.join();
+  c->close();
+  reader.join();
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(wrong, 0) << "a notification under another waiter's cookie";
+  EXPECT_EQ(late, 0) << "a notification after detach() returned";
+  EXPECT_GT(calls, 0) << "the stack never raised the socket while waiters were attached";
+  a->close();
+  l->close();
+}
+
 // The ready list: among many idle registered sockets, a call reports just
 // the ones that became ready (found through their raise, not a scan), keeps
 // a level-triggered one while it stays ready, an EPOLLET one once per edge,

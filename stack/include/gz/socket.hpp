@@ -114,10 +114,12 @@ class SocketBase {
   bool nonblocking() const noexcept { return nonblocking_.load(std::memory_order_relaxed); }
   void set_nonblocking(bool on) noexcept { nonblocking_.store(on, std::memory_order_relaxed); }
   // A waiter attached here is notified on every raise, with cookie (the fd
-  // an epoll set knows us by; -1 for none). At most kMaxWaiters.
+  // an epoll set knows us by; -1 for none). At most kMaxWaiters: false when
+  // they are taken. Lock-free against raise(); any thread.
   bool attach(Waiter* w, int cookie = -1) noexcept;
   // Every attachment of w; or only the one under cookie (a dup of the fd in
-  // the same epoll set keeps its own).
+  // the same epoll set keeps its own). On return no raise() still notifies
+  // w through them (it may be freed): waits out a wake-up in flight (yields).
   void detach(Waiter* w) noexcept;
   void detach(Waiter* w, int cookie) noexcept;
 
@@ -152,9 +154,17 @@ class SocketBase {
   std::atomic<bool> wake_queued_{false};
   std::atomic<int> refs_{1};
   StackThread* driver_ = nullptr;  // run to completion: the stack its owner drives while waiting
-  std::mutex waiters_mu_;  // attach/detach vs raise: short, uncontended in practice
-  Waiter* waiters_[kMaxWaiters] = {};
-  int cookies_[kMaxWaiters] = {};
+  // Waiters without a lock (a raise never waits for a poll() that attaches
+  // on another thread, which on a shared CPU cost a context switch each
+  // way): a slot is free (nullptr), being filled (kFilling) or a waiter,
+  // whose cookie was written before the waiter was published. notifying_
+  // counts wake_now()s in flight; detach and a slot's reuse wait for it to
+  // drain, so neither a detached waiter nor a stale cookie is notified.
+  void quiesce() const noexcept;
+  bool detach_if(Waiter* w, bool (*match)(int cookie, int wanted), int wanted) noexcept;
+  std::atomic<Waiter*> waiters_[kMaxWaiters] = {};
+  std::atomic<int> cookies_[kMaxWaiters] = {};
+  mutable std::atomic<std::uint32_t> notifying_{0};
 };
 
 using SocketRef = Ref<SocketBase>;
