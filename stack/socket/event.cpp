@@ -1,5 +1,7 @@
 #include "gz/event.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -69,6 +71,19 @@ long remaining_ms(Clock::time_point deadline, bool forever) {
 }
 
 }  // namespace
+
+namespace {
+// Room in an epoll set's ready bitmap for every fd this process can open
+// (zero pages until used); at most 2^20 fds, beyond which marks overflow.
+std::size_t fd_capacity() noexcept {
+  constexpr std::size_t kMost = std::size_t{1} << 20;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY) return kMost;
+  return std::min<std::size_t>(lim.rlim_max, kMost);
+}
+}  // namespace
+
+EpollSet::EpollSet(int kfd) noexcept : kfd_(kfd), pending_(fd_capacity()) {}
 
 Result<EpollRef> EpollSet::create(int kernel_epfd) {
   EpollRef set = EpollRef::adopt(new EpollSet(kernel_epfd));
@@ -178,49 +193,23 @@ void EpollSet::list(Entry& e) {
   e.listed = true;
 }
 
-void EpollSet::on_ready(void* self, int fd) noexcept {
-  auto* set = static_cast<EpollSet*>(self);
-  std::lock_guard lock(set->pending_mu_);
-  if (set->overflow_) return;
-  if (set->pending_.size() >= set->pending_limit_) {  // repeats outgrew the set: collect relists all
-    set->overflow_ = true;
-    set->pending_.clear();
-    return;
-  }
-  try {
-    set->pending_.push_back(fd);
-  } catch (const std::bad_alloc&) {
-    set->overflow_ = true;
-  }
-}
+void EpollSet::on_ready(void* self, int fd) noexcept { static_cast<EpollSet*>(self)->pending_.mark(fd); }
 
 // The fds notified since the last call join ready_. False when the set must
 // be scanned whole (out of memory).
 bool EpollSet::take_pending() noexcept {
-  bool overflow;
-  {
-    std::lock_guard lock(pending_mu_);
-    std::swap(pending_, incoming_);
-    overflow = overflow_;
-    overflow_ = false;
-    pending_limit_ = 2 * entries_.size() + 1024;
-  }
-  if (degraded_) {
-    incoming_.clear();
-    return false;
-  }
   try {
+    const bool overflow = pending_.take([this](int fd) {
+      if (degraded_) return;
+      auto it = index_.find(fd);
+      if (it != index_.end()) list(entries_[it->second]);
+    });
     if (overflow) {
       for (Entry& e : entries_) list(e);
     }
-    for (const int fd : incoming_) {
-      auto it = index_.find(fd);
-      if (it != index_.end()) list(entries_[it->second]);
-    }
   } catch (const std::bad_alloc&) {
-    degraded_ = true;
+    degraded_ = true;  // the marks this take had not listed yet are lost: every call scans all from now on
   }
-  incoming_.clear();
   return !degraded_;
 }
 

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gz/ready_bits.hpp"
 #include "gz/result.hpp"
 #include "gz/socket.hpp"
 
@@ -66,7 +67,7 @@ class EpollSet {
     bool listed;         // in ready_
     std::uint64_t seen;  // the collect() that last looked at it
   };
-  explicit EpollSet(int kfd) : kfd_(kfd) {}
+  explicit EpollSet(int kfd) noexcept;
   ~EpollSet();
   // The ready list (as the kernel's rdllist): a socket's raise() lists its fd
   // (on_ready, through the Waiter's sink), collect() looks at the listed ones
@@ -90,17 +91,13 @@ class EpollSet {
   std::vector<Entry> entries_;
   std::unordered_map<int, std::size_t> index_;
   std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
-  std::vector<int> incoming_;  // mu_: collect's scratch
   std::uint64_t collects_ = 0;
   std::atomic<std::uint32_t> kernel_turn_{0};  // wait_rtc's calls: every 8th looks at the kernel's fds first
   bool degraded_ = false;      // mu_: out of memory once: every call scans all (still correct)
   std::size_t cursor_ = 0;     // the scan's start when degraded: fairness when max is small
-  // Innermost lock (the stacks' raise() takes it): fds notified since the
-  // last collect, repeats allowed; overflow_ when they outgrew the set.
-  std::mutex pending_mu_;
-  std::vector<int> pending_;
-  std::size_t pending_limit_ = 1024;
-  bool overflow_ = false;
+  // fds notified since the last collect, marked without a lock by the
+  // stacks' raise(): readiness reaches the set without a mutex.
+  ReadyBits pending_;
 };
 
 // Finds the lstack socket behind fd (a reference held until the call ends),
