@@ -1,28 +1,33 @@
 #include "gz/ready_bits.hpp"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 
 namespace gz::stack {
 
+namespace {
+// One anonymous mapping: zero pages until an fd in them is marked, whatever
+// the allocator's mmap threshold has grown to (calloc of a freed size can
+// come from the heap, cleared page by page).
+void* zero_pages(std::size_t bytes) noexcept {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+}  // namespace
+
 ReadyBits::ReadyBits(std::size_t capacity) noexcept {
   const std::size_t summaries = (capacity + 64 * 64 - 1) / (64 * 64);
-  // calloc: large blocks come from mmap as zero pages, touched only when an
-  // fd in them is marked. std::atomic<uint64_t> of all zero bits is 0.
-  auto* bits = static_cast<std::atomic<std::uint64_t>*>(std::calloc(summaries * 64, sizeof(std::uint64_t)));
-  auto* summary = static_cast<std::atomic<std::uint64_t>*>(std::calloc(summaries, sizeof(std::uint64_t)));
-  if (bits == nullptr || summary == nullptr) {
-    std::free(bits);
-    std::free(summary);
-    return;
-  }
-  bits_ = bits;
-  summary_ = summary;
+  // bits_ then summary_ in one mapping; std::atomic<uint64_t> of all zero bits is 0.
+  void* m = zero_pages((summaries * 64 + summaries) * sizeof(std::uint64_t));
+  if (m == nullptr) return;  // every mark overflows: slower, still right
+  bits_ = static_cast<std::atomic<std::uint64_t>*>(m);
+  summary_ = bits_ + summaries * 64;
   words_ = summaries * 64;
 }
 
 ReadyBits::~ReadyBits() {
-  std::free(bits_);
-  std::free(summary_);
+  if (bits_ != nullptr) munmap(bits_, (words_ + words_ / 64) * sizeof(std::uint64_t));
 }
 
 void ReadyBits::mark(int fd) noexcept {

@@ -52,6 +52,10 @@ bool SocketBase::attach(Waiter* w, int cookie) noexcept {
     quiesce();  // a wake-up that read this slot's last waiter may still read its cookie
     cookies_[i].store(cookie, std::memory_order_relaxed);
     waiters_[i].store(w, std::memory_order_release);
+    // Against a raise that saw the slot still filling: either it set its
+    // bits before this fence (the caller's events() read after sees them)
+    // or it reads the slot after (and notifies w). Store-load: needs seq_cst.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     return true;
   }
   return false;
@@ -62,7 +66,10 @@ bool SocketBase::detach_if(Waiter* w, bool (*match)(int cookie, int wanted), int
   for (int i = 0; i < kMaxWaiters; ++i) {
     if (waiters_[i].load(std::memory_order_acquire) != w) continue;
     if (!match(cookies_[i].load(std::memory_order_relaxed), wanted)) continue;
-    waiters_[i].store(nullptr, std::memory_order_seq_cst);
+    // Only w's own attachment: a signal handler's poll sharing the waiter
+    // may have cleared it meanwhile, and another thread reused the slot.
+    Waiter* expected = w;
+    if (!waiters_[i].compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) continue;
     any = true;
     if (wanted >= 0) break;
   }

@@ -67,7 +67,8 @@ class TcpSocket final : public StackSocket {
   bool tx_pending() const noexcept { return tx_held_ != nullptr || tx_charged_.load() != 0; }
   // Application thread: what the queue may take now (less while the stack's tx budget is low).
   std::size_t tx_room() const noexcept {
-    const std::size_t cap = owner_.tx_budget_low() ? kTxQueueLowBytes : kTxQueueBytes;
+    const std::size_t cap = std::min(owner_.tx_budget_low() ? kTxQueueLowBytes : kTxQueueBytes,
+                                     tx_queue_cap_.load(std::memory_order_relaxed));
     return cap - std::min(tx_charged_.load(std::memory_order_acquire), cap);
   }
   std::size_t write_copies(rte_mbuf* const* ms, std::size_t n, bool more) noexcept;
@@ -168,6 +169,8 @@ class TcpSocket final : public StackSocket {
 
   // options (set by the app, applied on the stack where lwIP needs them)
   int sndbuf_ = 64 * 1024, rcvbuf_ = TCP_WND;  // reported as Linux does (doubled on get)
+  // SO_SNDBUF, once set, bounds the send queue too (never above kTxQueueBytes).
+  std::atomic<std::size_t> tx_queue_cap_{kTxQueueBytes};
   bool reuseport_ = false;    // app copies of what getsockopt reports
   int opt_reuseaddr_ = 0, opt_keepalive_ = 0, opt_nodelay_ = 0;
   int keepidle_ = 7200, keepintvl_ = 75, keepcnt_ = 9;

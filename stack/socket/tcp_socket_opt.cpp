@@ -95,7 +95,10 @@ int TcpSocket::setsockopt(int level, int name, const void* val, socklen_t len) n
       case SO_REUSEADDR: opt_reuseaddr_ = v != 0; to_stack = true; break;
       case SO_REUSEPORT: reuseport_ = v != 0; break;  // one lwIP per stack: ports are not shared
       case SO_KEEPALIVE: opt_keepalive_ = v != 0; to_stack = true; break;
-      case SO_SNDBUF: sndbuf_ = buffer_option(v); break;
+      case SO_SNDBUF:
+        sndbuf_ = buffer_option(v);
+        tx_queue_cap_.store(std::min<std::size_t>(kTxQueueBytes, static_cast<std::size_t>(sndbuf_)));
+        break;
       case SO_RCVBUF: rcvbuf_ = buffer_option(v); break;
       default: return -ENOPROTOOPT;
     }

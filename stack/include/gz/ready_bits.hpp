@@ -44,6 +44,8 @@ class ReadyBits {
 
 template <class F>
 bool ReadyBits::take(F&& fn) {
+  // Marks made before the owner's wake-up (its eventfd, armed_) are seen.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   const bool overflow = overflow_.load(std::memory_order_relaxed) && overflow_.exchange(false, std::memory_order_acquire);
   for (std::size_t s = 0; s * 64 < words_; ++s) {
     if (summary_[s].load(std::memory_order_relaxed) == 0) continue;

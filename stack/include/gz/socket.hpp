@@ -44,7 +44,7 @@ class Waiter {
   void notify(int cookie = -1) noexcept;
   // Called by notify with the cookie, from the thread that raised the
   // socket (a stack thread, or an application thread). Must not block: a
-  // short lock at most. Set once, before any attach.
+  // lock (a detach waits for it while holding the set's). Set once, before any attach.
   using ReadySink = void (*)(void* ctx, int cookie) noexcept;
   void set_sink(ReadySink fn, void* ctx) noexcept {
     sink_ = fn;
