@@ -2,11 +2,10 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
 
-#include <algorithm>
 #include <cstdlib>
 
+#include "gz/kernel.hpp"
 #include "result.hpp"
 
 namespace gz::preload {
@@ -17,10 +16,7 @@ FdTable& FdTable::get() noexcept {
 }
 
 FdTable::FdTable() {
-  rlimit lim{};
-  rlim_t n = 65536;
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_max != RLIM_INFINITY) n = std::max<rlim_t>(n, lim.rlim_max);
-  size_ = static_cast<int>(std::min<rlim_t>(n, 1 << 20));
+  size_ = static_cast<int>(fd_slots());
   // An all-zero slot is empty and unlocked.
   sockets_ = static_cast<Slot*>(std::calloc(size_, sizeof(Slot)));
   epolls_ = static_cast<Slot*>(std::calloc(size_, sizeof(Slot)));

@@ -1,6 +1,9 @@
 #include "gz/kernel.hpp"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
+
+#include <algorithm>
 
 namespace gz {
 namespace {
@@ -25,6 +28,13 @@ KernelApi load() noexcept {
 const KernelApi& kernel() noexcept {
   static const KernelApi api = load();  // thread-safe static init
   return api;
+}
+
+std::size_t fd_slots() noexcept {
+  constexpr std::size_t kLeast = 65536, kMost = std::size_t{1} << 20;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY) return kLeast;
+  return std::min<std::size_t>(std::max<std::size_t>(lim.rlim_max, kLeast), kMost);
 }
 
 }  // namespace gz

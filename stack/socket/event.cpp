@@ -1,7 +1,5 @@
 #include "gz/event.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -72,19 +70,9 @@ long remaining_ms(Clock::time_point deadline, bool forever) {
 
 }  // namespace
 
-namespace {
-// Room in an epoll set's ready bitmap for every fd the shim's table takes
-// (at least 65,536, the hard fd limit if more, at most 2^20; zero pages
-// until used): an fd beyond it would make every raise relist the set.
-std::size_t fd_capacity() noexcept {
-  constexpr std::size_t kMost = std::size_t{1} << 20;
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY) return kMost;
-  return std::min<std::size_t>(std::max<std::size_t>(lim.rlim_max, 65536), kMost);
-}
-}  // namespace
-
-EpollSet::EpollSet(int kfd) noexcept : kfd_(kfd), pending_(fd_capacity()) {}
+// The ready bitmap covers every fd the shim's table takes (zero pages until
+// used): an fd beyond it would make every raise relist the set.
+EpollSet::EpollSet(int kfd) noexcept : kfd_(kfd), pending_(fd_slots()) {}
 
 Result<EpollRef> EpollSet::create(int kernel_epfd) {
   EpollRef set = EpollRef::adopt(new EpollSet(kernel_epfd));

@@ -61,29 +61,24 @@ bool SocketBase::attach(Waiter* w, int cookie) noexcept {
   return false;
 }
 
-bool SocketBase::detach_if(Waiter* w, bool (*match)(int cookie, int wanted), int wanted) noexcept {
+void SocketBase::detach_where(Waiter* w, std::optional<int> cookie) noexcept {
   bool any = false;
   for (int i = 0; i < kMaxWaiters; ++i) {
     if (waiters_[i].load(std::memory_order_acquire) != w) continue;
-    if (!match(cookies_[i].load(std::memory_order_relaxed), wanted)) continue;
+    if (cookie && cookies_[i].load(std::memory_order_relaxed) != *cookie) continue;
     // Only w's own attachment: a signal handler's poll sharing the waiter
     // may have cleared it meanwhile, and another thread reused the slot.
     Waiter* expected = w;
     if (!waiters_[i].compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst)) continue;
     any = true;
-    if (wanted >= 0) break;
+    if (cookie) break;
   }
   if (any) quiesce();
-  return any;
 }
 
-void SocketBase::detach(Waiter* w) noexcept {
-  detach_if(w, [](int, int) { return true; }, -1);
-}
+void SocketBase::detach(Waiter* w) noexcept { detach_where(w, std::nullopt); }
 
-void SocketBase::detach(Waiter* w, int cookie) noexcept {
-  detach_if(w, [](int c, int wanted) { return c == wanted; }, cookie);
-}
+void SocketBase::detach(Waiter* w, int cookie) noexcept { detach_where(w, cookie); }
 
 SocketBase::~SocketBase() {
   if (wake_queued_.load(std::memory_order_relaxed)) cancel_deferred_wake(this);  // destroyed in the round that raised it

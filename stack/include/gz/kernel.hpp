@@ -15,6 +15,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cstddef>
+
 namespace gz {
 
 // One member per entry of gz/calls.def, named like the call.
@@ -27,5 +29,10 @@ struct KernelApi {
 };
 
 const KernelApi& kernel() noexcept;
+
+// How many fd numbers lstack's per-fd tables cover (the shim's fd table, an
+// epoll set's ready bitmap): the hard fd limit, at least 65,536, at most
+// 2^20. Any thread; reads the limit each call.
+std::size_t fd_slots() noexcept;
 
 }  // namespace gz

@@ -15,7 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <optional>
 
 #include "gz/ref.hpp"
 #include "gz/result.hpp"
@@ -43,8 +43,9 @@ class Waiter {
   // first (an epoll set's ready list), then an armed waiter wakes.
   void notify(int cookie = -1) noexcept;
   // Called by notify with the cookie, from the thread that raised the
-  // socket (a stack thread, or an application thread). Must not block: a
-  // lock (a detach waits for it while holding the set's). Set once, before any attach.
+  // socket (a stack thread, or an application thread). Must not block nor
+  // take a lock: a detach waits for it while holding the set's lock. Set
+  // once, before any attach.
   using ReadySink = void (*)(void* ctx, int cookie) noexcept;
   void set_sink(ReadySink fn, void* ctx) noexcept {
     sink_ = fn;
@@ -161,7 +162,8 @@ class SocketBase {
   // counts wake_now()s in flight; detach and a slot's reuse wait for it to
   // drain, so neither a detached waiter nor a stale cookie is notified.
   void quiesce() const noexcept;
-  bool detach_if(Waiter* w, bool (*match)(int cookie, int wanted), int wanted) noexcept;
+  // w's attachments (under cookie: the first one only); then quiesce().
+  void detach_where(Waiter* w, std::optional<int> cookie) noexcept;
   std::atomic<Waiter*> waiters_[kMaxWaiters] = {};
   std::atomic<int> cookies_[kMaxWaiters] = {};
   mutable std::atomic<std::uint32_t> notifying_{0};
