@@ -89,6 +89,7 @@ SocketBase::~SocketBase() {
 void SocketBase::raise(std::uint32_t bits) noexcept {
   events_.fetch_or(bits, std::memory_order_seq_cst);
   wait_seq_.fetch_add(1, std::memory_order_seq_cst);
+  wake_bits_.fetch_or(bits, std::memory_order_seq_cst);  // before the look: a queued wake-up sees them
   if (wake_queued_.load(std::memory_order_seq_cst)) return;
   if (defer_wake([](void* s) { static_cast<SocketBase*>(s)->wake_now(); }, this)) {
     wake_queued_.store(true, std::memory_order_seq_cst);
@@ -99,7 +100,17 @@ void SocketBase::raise(std::uint32_t bits) noexcept {
 
 void SocketBase::wake_now() noexcept {
   wake_queued_.store(false, std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake(&wait_seq_, INT32_MAX);
+  // A raise after the store above wakes by itself; one before it left its
+  // bits for the exchange. The sleepers' counts are read after the bits'
+  // raise bumped wait_seq_: a sleeper counted later sees the new sequence.
+  const std::uint32_t bits = wake_bits_.exchange(0, std::memory_order_seq_cst);
+  const bool in = sleepers_in_.load(std::memory_order_seq_cst) != 0;
+  const bool out = sleepers_out_.load(std::memory_order_seq_cst) != 0;
+  if ((bits & (EPOLLERR | EPOLLHUP)) != 0 ? (in || out)
+                                          : ((bits & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) != 0 && in) ||
+                                                ((bits & EPOLLOUT) != 0 && out)) {
+    futex_wake(&wait_seq_, INT32_MAX);
+  }
   notifying_.fetch_add(1, std::memory_order_seq_cst);
   for (int i = 0; i < kMaxWaiters; ++i) {
     Waiter* w = waiters_[i].load(std::memory_order_seq_cst);
@@ -123,7 +134,7 @@ bool SocketBase::drive_once(bool& driven) noexcept {
   return true;
 }
 
-bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) {
+bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms, std::uint32_t interest) {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   if (driver_ != nullptr && driver_->on_this_thread()) {  // run to completion: we are the stack
@@ -140,12 +151,14 @@ bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms) {
   }
   // Counted while asleep, also when a cancel unwinds from the sleep.
   struct Sleeper {
-    std::atomic<std::uint32_t>& n;
-    explicit Sleeper(std::atomic<std::uint32_t>& c) : n(c) { n.fetch_add(1, std::memory_order_seq_cst); }
-    ~Sleeper() { n.fetch_sub(1, std::memory_order_seq_cst); }
-  } sleeper(sleepers_);
+    std::atomic<std::uint32_t>* n;
+    explicit Sleeper(std::atomic<std::uint32_t>* c) : n(c) { n->fetch_add(1, std::memory_order_seq_cst); }
+    ~Sleeper() { n->fetch_sub(1, std::memory_order_seq_cst); }
+  } sleeper((interest & EPOLLOUT) != 0 ? &sleepers_out_ : &sleepers_in_);
   while (wait_seq_.load(std::memory_order_seq_cst) == seen_seq) {
-    long us = 100000;  // re-check periodically: bounded waits, never a lost wake-up
+    // Re-check periodically: bounded waits, never a lost wake-up (a raise of
+    // no interest moves the sequence without waking: seen at the next look).
+    long us = 100000;
     if (timeout_ms >= 0) {
       const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - clock::now()).count();
       if (left <= 0) return false;

@@ -163,7 +163,7 @@ int TcpSocket::accept(SocketBase** out, sockaddr* addr, socklen_t* len) {
       return 0;
     }
     if (nonblocking()) return -EAGAIN;
-    if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
+    if (!wait_event(seen, rcvtimeo_ms_, EPOLLIN)) return -EAGAIN;
   }
 }
 
@@ -188,7 +188,7 @@ int TcpSocket::connect(const sockaddr* addr, socklen_t len) {
       const int e = take_error();
       return -(e != 0 ? e : ECONNREFUSED);
     }
-    if (!wait_event(seen, sndtimeo_ms_)) return -EINPROGRESS;
+    if (!wait_event(seen, sndtimeo_ms_, EPOLLOUT)) return -EINPROGRESS;
   }
 }
 
@@ -261,7 +261,7 @@ ssize_t TcpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
     if (s != State::Connected && s != State::Connecting) return -ENOTCONN;
     if (drive_once(driven)) continue;  // run to completion: what came in since the last round
     if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
-    if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
+    if (!wait_event(seen, rcvtimeo_ms_, EPOLLIN)) return -EAGAIN;
   }
 }
 
@@ -303,7 +303,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
       if (tx_room() != 0 && !tx_starved_.load() && s == State::Connected) raise(EPOLLOUT);
       return -EAGAIN;
     }
-    if (!wait_event(seen, sndtimeo_ms_)) return written != 0 ? static_cast<ssize_t>(written) : -EAGAIN;
+    if (!wait_event(seen, sndtimeo_ms_, EPOLLOUT)) return written != 0 ? static_cast<ssize_t>(written) : -EAGAIN;
   }
 }
 
@@ -402,7 +402,9 @@ int TcpSocket::shutdown(int how) noexcept {
     shut_wr_.store(true);
     Task t;
     t.op = Task::Op::Shutdown;
-    return run(t);
+    const int rc = run(t);
+    raise(EPOLLOUT);  // as Linux's tcp_poll after SEND_SHUTDOWN; a blocked send() wakes to EPIPE
+    return rc;
   }
   return 0;
 }

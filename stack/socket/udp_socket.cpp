@@ -236,7 +236,7 @@ ssize_t UdpSocket::recv(const iovec* iov, int iovcnt, int flags, sockaddr* from,
     }
     if (drive_once(driven)) continue;  // run to completion: what came in since the last round
     if (nonblocking() || (flags & MSG_DONTWAIT)) return -EAGAIN;
-    if (!wait_event(seen, rcvtimeo_ms_)) return -EAGAIN;
+    if (!wait_event(seen, rcvtimeo_ms_, EPOLLIN)) return -EAGAIN;
   }
 }
 
@@ -289,7 +289,7 @@ ssize_t UdpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
       if (tx_queued_.load() == 0 && !tx_starved_.load()) raise(EPOLLOUT);
       return -EAGAIN;
     }
-    if (!wait_event(seen, sndtimeo_ms_)) return -EAGAIN;
+    if (!wait_event(seen, sndtimeo_ms_, EPOLLOUT)) return -EAGAIN;
   }
 }
 

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <memory>
 #include <set>
+#include <string>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -404,6 +406,90 @@ TEST_F(Link, ShutdownWakesABlockedRecvAndAccept) {
   acceptor.join();
   EXPECT_EQ(got.load(), 0);
   EXPECT_EQ(acc.load(), -EINVAL);
+  a->close();
+  c->close();
+  l->close();
+}
+
+// A thread's voluntary context switches so far (each sleep that ended).
+long voluntary_switches(pid_t tid) {
+  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
+  }
+  return -1;
+}
+
+// A reader blocked in recv() sleeps through the EPOLLOUT that every send on
+// its socket raises when the stack has sent it (as on Linux, where a reader
+// waits for data only): each such wake-up cost a context switch each way on
+// a CPU shared with the stack thread (sockperf's server: two a request).
+// Data still wakes it.
+TEST_F(Link, ABlockedRecvSleepsThroughItsOwnSends) {
+  auto s0 = UdpSocket::create(*host_[0]);
+  auto s1 = UdpSocket::create(*host_[1]);
+  ASSERT_TRUE(s0 && s1);
+  SocketBase* a = s0.value();
+  SocketBase* c = s1.value();
+  const auto at_a = addr("10.9.0.1", 9300), at_c = addr("10.9.0.2", 9301);
+  ASSERT_EQ(a->bind(sa(at_a), sizeof at_a), 0);
+  ASSERT_EQ(c->bind(sa(at_c), sizeof at_c), 0);
+  char buf[16];
+  iovec in{buf, sizeof buf};
+  iovec ping{const_cast<char*>("ping"), 4};
+  ASSERT_EQ(a->send(&ping, 1, 0, sa(at_c), sizeof at_c), 4);  // resolves the peer's MAC
+  ASSERT_EQ(c->recv(&in, 1, 0, nullptr, nullptr), 4);
+  std::atomic<pid_t> tid{0};
+  std::atomic<ssize_t> got{-100};
+  std::thread reader([&] {
+    tid = gettid();
+    char b[16];
+    iovec iov{b, sizeof b};
+    got = a->recv(&iov, 1, 0, nullptr, nullptr);
+  });
+  while (tid.load() == 0) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // asleep in recv
+  const long before = voluntary_switches(tid);
+  const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kSends = 200;
+  for (int i = 0; i < kSends; ++i) {  // each sent and received before the next
+    ASSERT_EQ(a->send(&ping, 1, 0, sa(at_c), sizeof at_c), 4);
+    ASSERT_EQ(c->recv(&in, 1, 0, nullptr, nullptr), 4);
+  }
+  const long woken = voluntary_switches(tid) - before;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(got.load(), -100) << "the reader returned without data";
+  // Its bounded sleep (100 ms) ends once every 100 ms (slow under the sanitizers).
+  EXPECT_LE(woken, 3 + ms / 100) << "the reader woke " << woken << " times for " << kSends << " sends in " << ms << " ms";
+  ASSERT_EQ(c->send(&ping, 1, 0, sa(at_a), sizeof at_a), 4);
+  reader.join();
+  EXPECT_EQ(got.load(), 4);
+  a->close();
+  c->close();
+}
+
+// shutdown(SHUT_WR) from another thread ends a send() blocked on a full
+// window, as on Linux (EPIPE, or what it had written).
+TEST_F(Link, ShutdownWakesABlockedSend) {
+  SocketBase* l = listen_on(8005);
+  auto [a, c] = connected_pair(l, 8005);
+  ASSERT_NE(a, nullptr);
+  std::atomic<bool> done{false};
+  std::atomic<ssize_t> sent{-100};
+  std::thread writer([&, a = a] {
+    const auto data = pattern(16u << 20);  // beyond the peer's window and our queue: c never reads
+    sent = send_all(a, data);
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_FALSE(done.load()) << "the send did not block";
+  EXPECT_EQ(a->shutdown(SHUT_WR), 0);
+  for (int i = 0; i < 300 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(done.load()) << "shutdown(SHUT_WR) left the send blocked";
+  if (!done.load()) c->shutdown(SHUT_RDWR), a->shutdown(SHUT_RDWR);
+  writer.join();
+  EXPECT_EQ(sent.load(), -EPIPE) << "send_all returns what the last call gave";
   a->close();
   c->close();
   l->close();

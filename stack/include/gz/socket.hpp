@@ -132,8 +132,13 @@ class SocketBase {
   void wake_now() noexcept;
   void clear(std::uint32_t bits) noexcept { events_.fetch_and(~bits, std::memory_order_seq_cst); }
   // Application thread: sleep until the next raise or timeout_ms (<0: none).
-  // Returns false on timeout. A cancellation point (gz/cancel.hpp): not noexcept.
-  bool wait_event(std::uint32_t seen_seq, long timeout_ms);
+  // Returns false on timeout; true after any raise (look again), at once when
+  // one came after seen_seq. Asleep, only a raise of a bit of interest (or
+  // EPOLLERR/EPOLLHUP) wakes the sleeper: a reader blocked in recv() is not
+  // woken by the EPOLLOUT of its own send completing (on a CPU shared with
+  // the stack thread, each such wake-up cost a context switch each way).
+  // A cancellation point (gz/cancel.hpp): not noexcept.
+  bool wait_event(std::uint32_t seen_seq, long timeout_ms, std::uint32_t interest);
   // Run to completion: a call of the owner thread gives its stack one round
   // first, so packets (an RST, an ACK) are seen without a wait.
   void drive_if_owner() noexcept;
@@ -147,7 +152,11 @@ class SocketBase {
 
   std::atomic<std::uint32_t> events_{0};
   std::atomic<std::uint32_t> wait_seq_{0};
-  std::atomic<std::uint32_t> sleepers_{0};
+  // Threads asleep in wait_event for reading (EPOLLIN, EPOLLRDHUP) and for
+  // writing (EPOLLOUT); and the bits raised since the last wake_now().
+  std::atomic<std::uint32_t> sleepers_in_{0};
+  std::atomic<std::uint32_t> sleepers_out_{0};
+  std::atomic<std::uint32_t> wake_bits_{0};
   std::atomic<bool> nonblocking_{false};
   bool deferred_ = false;
   // A stack round's WakeBatch holds our wake-up: another raise() meanwhile
