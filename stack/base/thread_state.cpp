@@ -40,7 +40,7 @@ bool defer_wake(void (*wake)(void*), void* target) noexcept {
 void cancel_deferred_wake(void* target) noexcept {
   ThreadState& ts = this_thread_state();
   for (int i = 0; i < ts.deferred_count; ++i) {
-    if (ts.deferred[i].target == target) ts.deferred[i] = ts.deferred[--ts.deferred_count];
+    if (ts.deferred[i].target == target) ts.deferred[i--] = ts.deferred[--ts.deferred_count];  // look at the one moved here
   }
 }
 

@@ -91,7 +91,15 @@ void SocketBase::raise(std::uint32_t bits) noexcept {
   wait_seq_.fetch_add(1, std::memory_order_seq_cst);
   wake_bits_.fetch_or(bits, std::memory_order_seq_cst);  // before the look: a queued wake-up sees them
   if (wake_queued_.load(std::memory_order_seq_cst)) return;
-  if (defer_wake([](void* s) { static_cast<SocketBase*>(s)->wake_now(); }, this)) {
+  // Only the queued wake-up clears the flag: a direct one from another thread
+  // meanwhile must not, or a close() in the same round would leave the queued
+  // one to run on a freed socket (~SocketBase cancels it only while flagged).
+  auto queued = [](void* p) {
+    auto* s = static_cast<SocketBase*>(p);
+    s->wake_queued_.store(false, std::memory_order_seq_cst);
+    s->wake_now();
+  };
+  if (defer_wake(queued, this)) {
     wake_queued_.store(true, std::memory_order_seq_cst);
     return;
   }
@@ -99,10 +107,10 @@ void SocketBase::raise(std::uint32_t bits) noexcept {
 }
 
 void SocketBase::wake_now() noexcept {
-  wake_queued_.store(false, std::memory_order_seq_cst);
-  // A raise after the store above wakes by itself; one before it left its
-  // bits for the exchange. The sleepers' counts are read after the bits'
-  // raise bumped wait_seq_: a sleeper counted later sees the new sequence.
+  // A raise after the queued wake-up cleared its flag wakes by itself; one
+  // before it left its bits for the exchange. The sleepers' counts are read
+  // after the bits' raise bumped wait_seq_: a sleeper counted later sees the
+  // new sequence.
   const std::uint32_t bits = wake_bits_.exchange(0, std::memory_order_seq_cst);
   const bool in = sleepers_in_.load(std::memory_order_seq_cst) != 0;
   const bool out = sleepers_out_.load(std::memory_order_seq_cst) != 0;

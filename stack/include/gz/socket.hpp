@@ -128,15 +128,20 @@ class SocketBase {
   static constexpr int kMaxWaiters = 8;
   // Stack thread (or any thread that changes readiness): set bits and wake.
   void raise(std::uint32_t bits) noexcept;
-  // Wakes whoever waits on this socket: sleepers in wait_event, attached Waiters.
+  // Wakes who waits on this socket: the sleepers in wait_event waiting for a
+  // bit raised since the last wake-up (or for any, on EPOLLERR/EPOLLHUP), and
+  // every attached Waiter.
   void wake_now() noexcept;
   void clear(std::uint32_t bits) noexcept { events_.fetch_and(~bits, std::memory_order_seq_cst); }
   // Application thread: sleep until the next raise or timeout_ms (<0: none).
-  // Returns false on timeout; true after any raise (look again), at once when
-  // one came after seen_seq. Asleep, only a raise of a bit of interest (or
-  // EPOLLERR/EPOLLHUP) wakes the sleeper: a reader blocked in recv() is not
-  // woken by the EPOLLOUT of its own send completing (on a CPU shared with
-  // the stack thread, each such wake-up cost a context switch each way).
+  // interest: EPOLLIN for a reader (woken by EPOLLIN, EPOLLPRI, EPOLLRDHUP),
+  // EPOLLOUT for a writer (a mask with EPOLLOUT counts as a writer only);
+  // EPOLLERR and EPOLLHUP wake both. Returns false on timeout; true at once
+  // when a raise came after seen_seq, else when one of interest wakes it, or
+  // within 100 ms of one of no interest (a bounded sleep re-checks): look
+  // again. A reader blocked in recv() so sleeps through the EPOLLOUT of its
+  // own send completing (on a CPU shared with the stack thread, each such
+  // wake-up cost a context switch each way).
   // A cancellation point (gz/cancel.hpp): not noexcept.
   bool wait_event(std::uint32_t seen_seq, long timeout_ms, std::uint32_t interest);
   // Run to completion: a call of the owner thread gives its stack one round
