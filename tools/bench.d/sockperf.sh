@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# tools/bench sockperf: Debian's sockperf ping-pong, UDP and TCP.
+
+# Debian's sockperf 3.7: `sockperf server` on CPU 1 (the kernel, or lstack),
+# `sockperf ping-pong` from the peer namespace on CPU 0, UDP then TCP, 64-byte
+# messages for SECONDS; sockperf reports latency one way (half the round trip).
+bench_sockperf() {
+  # sockperf exits 0 even when the server never answered: its percentiles say whether it did.
+  # (Its output is read whole first: grep -q leaving early would kill it with SIGPIPE, and
+  # pipefail would call that a failure.)
+  sockperf_answers() {  # [--tcp]
+    local out
+    out=$(ip netns exec "$GZ_NS_P" timeout 10 sockperf ping-pong -i "$GZ_HOST" -p 11111 "$@" -t 1 -m 64 2>&1) || true
+    grep -q "percentile 50.000" <<<"$out"
+  }
+  gz_need sockperf
+  gz_setup bench-sockperf 129
+  local round v proto tcp out_f
+  run_dir=$(mktemp -d) out_f=$(mktemp)
+  bench_confs
+  # One line per run: round=R variant=V proto=udp|tcp p50_us=... p99_us=... avg_us=...
+  for round in $(seq "$rounds"); do
+    for v in $(round_order "$round" kernel lstack-rtc lstack-thread); do
+      for proto in udp tcp; do
+        tcp=$([ "$proto" = tcp ] && echo --tcp || true)
+        start_app "$v" sockperf "" sockperf server -i "$GZ_HOST" -p 11111 $tcp
+        gz_retry 30 sockperf_answers $tcp || { cat "$log"; echo "bench: sockperf server ($v, $proto) does not answer" >&2; exit 1; }
+        ip netns exec "$GZ_NS_P" timeout $((secs + 30)) taskset -c 0 sockperf ping-pong -i "$GZ_HOST" -p 11111 $tcp \
+          -t "$secs" -m 64 >"$out_f" 2>&1 || true
+        pct() { sed -n "s/.*percentile $1 = *\([0-9.]*\).*/\1/p" "$out_f" | tail -1; }
+        if [ -n "$(pct 50.000)" ]; then
+          echo "round=$round variant=$v proto=$proto p50_us=$(pct 50.000) p99_us=$(pct 99.000)" \
+            "avg_us=$(sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' "$out_f" | tail -1)" | tee -a "$raw"
+        else
+          echo "round=$round variant=$v proto=$proto FAILED: $(tail -c 200 "$out_f" | tr '\n' ' ')" | tee -a "$raw"
+        fi
+        stop_server "$v"
+      done
+    done
+  done
+  med() {  # FIELD VARIANT PROTO
+    grep "variant=$2 proto=$3 p50" "$raw" | field "$1" | median
+  }
+  out=bench/results/sockperf-$(date -u +%Y%m%d-%H%M).md
+  mkdir -p bench/results
+  {
+    echo "# tools/bench sockperf: sockperf ping-pong latency, kernel vs lstack (LD_PRELOAD)"
+    echo
+    echo "- command: \`tools/bench sockperf $rounds $secs\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    machine
+    echo "- server: Debian's \`sockperf server -i $GZ_HOST -p 11111\` (\`--tcp\` for TCP) pinned to CPU 1; client (kernel, peer namespace, CPU 0): \`sockperf ping-pong -t $secs -m 64\`"
+    echo "- latency one way in µs (half the round trip, as sockperf reports it): lower is better, so a ratio under 1.00x beats the kernel"
+    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=0, hugetlbfs dpdk_args)"
+    echo "- each cell: the median of $rounds rounds; every round runs each variant, in another order"
+    echo
+    echo "| proto | kernel p50 / p99 µs | lstack-rtc p50 / p99 | lstack-thread p50 / p99 |"
+    echo "| --- | ---: | ---: | ---: |"
+    for proto in udp tcp; do
+      local k50 k99 cells=""
+      k50=$(med p50_us kernel $proto) k99=$(med p99_us kernel $proto)
+      for v in lstack-rtc lstack-thread; do
+        cells="$cells | $(med p50_us $v $proto) / $(med p99_us $v $proto) ($(ratio "$(med p50_us $v $proto)" "$k50") / $(ratio "$(med p99_us $v $proto)" "$k99"))"
+      done
+      echo "| $proto | $k50 / $k99$cells |"
+    done
+    echo
+    raw_lines
+  } > "$out"
+  plot_result "$out"
+  cat "$out"
+  echo "bench: written to $out"
+  rm -rf "$run_dir" "$out_f" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
+}
