@@ -16,12 +16,9 @@ bench_all() {
   echo "bench all: the connection scale test (10,000 connections, held 20 s)"
   timeout 900 bash test/integration/scale.sh build/test/integration/gz-echo build/ctl/gazellectl 83 10000 20 >"$scale" 2>&1 \
     || echo "bench all: the scale test failed (its output is in the summary)" >&2
-  out=bench/results/all-$(date -u +%Y%m%d-%H%M).md
+  out=$(result_path all)
   {
-    echo "# tools/bench all: every workload, kernel vs lstack in each mode"
-    echo
-    echo "- command: \`tools/bench all $rounds\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head all "every workload, kernel vs lstack in each mode" "all $rounds"
     echo "- each workload interleaves its variants round by round ($rounds rounds); its own result, with the exact"
     echo "  commands, configs and every round, is linked below; \"vs kernel\" is against the kernel in the same run"
     echo "- lstack-rtc: run to completion, low_power_mode=0 (the program's thread busy-polls); lstack-thread: as"

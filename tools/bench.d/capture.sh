@@ -42,13 +42,9 @@ bench_capture() {
     done
   done
   med() { grep "variant=$1 pipeline=$2 test=$3 " "$raw" | field "$4" | median; }
-  out=bench/results/capture-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "capture")
   {
-    echo "# tools/bench capture: redis-benchmark with \`gazellectl lstack capture\` of every frame running"
-    echo
-    echo "- command: \`tools/bench capture $rounds\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "capture" "redis-benchmark with \`gazellectl lstack capture\` of every frame running" "capture $rounds"
     echo "- server: Debian's redis-server pinned to CPU 1; client (kernel, peer namespace, CPU 0): \`$(cmd 1)\`, then with \`-P 16\`"
     echo "- +capture: \`gazellectl lstack capture PID -w FILE\` (no filter, snaplen 262144: every frame whole) running through both runs;"
     echo "  lstack's capture thread writes the file (it lives in redis' process, so on redis' CPU); gazellectl only follows"
@@ -69,8 +65,6 @@ bench_capture() {
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$run_dir" "$pcap" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

@@ -131,6 +131,25 @@ busy_line() {
   echo "CPU busy during the runs, median (CPU 0, the client / CPU 1, the server): $out."
 }
 
+# result_path NAME: bench/results/NAME-<date>.md (the folder made).
+result_path() {
+  mkdir -p bench/results
+  echo "bench/results/$1-$(date -u +%Y%m%d-%H%M).md"
+}
+# result_head NAME TITLE COMMAND: a result's title, its exact command (tools/bench COMMAND), the machine.
+result_head() {
+  echo "# tools/bench $1: $2"
+  echo
+  echo "- command: \`tools/bench $3\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  machine
+}
+# result_done RESULT.md: its PNG beside it, then the result on stdout.
+result_done() {
+  plot_result "$1"
+  cat "$1"
+  echo "bench: written to $1"
+}
+
 machine() {
   echo "- machine: $(nproc) cores, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo), kernel $(uname -r)"
 }

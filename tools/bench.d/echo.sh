@@ -16,13 +16,9 @@ bench_echo() {
     done
   done
 
-  out=bench/results/echo-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "echo")
   {
-    echo "# tools/bench echo: 64 B request/response, kernel vs lstack"
-    echo
-    echo "- command: \`tools/bench echo $rounds $secs\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "echo" "64 B request/response, kernel vs lstack" "echo $rounds $secs"
     echo "- topology: two netns joined by veth, offloads off; server pinned to CPU 1, client gz-rr (kernel) pinned to CPU 0"
     echo "- lstack: net_af_xdp (copy mode on veth), one stack; rtc = stack_mode_rtc=1 busy polling in the app thread;"
     echo "  thread = stack thread with low_power_mode=1 next to the app thread on the same CPU"
@@ -43,7 +39,5 @@ bench_echo() {
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
 }

@@ -56,13 +56,9 @@ print("round=%s variant=%s direction=%s gbps=%.3f retransmits=%s %s" % (sys.argv
   med() {  # VARIANT DIRECTION
     grep "variant=$1 direction=$2 gbps" "$raw" | field gbps | median
   }
-  out=bench/results/iperf3-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "iperf3")
   {
-    echo "# tools/bench iperf3: Debian's iperf3 server, kernel vs lstack (LD_PRELOAD)"
-    echo
-    echo "- command: \`tools/bench iperf3 $rounds $secs\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "iperf3" "Debian's iperf3 server, kernel vs lstack (LD_PRELOAD)" "iperf3 $rounds $secs"
     echo "- server: \`iperf3 -s -B $GZ_HOST\` pinned to CPU 1 in every variant; client (kernel, peer namespace, CPU 0): \`iperf3 -c $GZ_HOST -t $secs\` (upload: the server receives) and with \`-R\` (download: the server sends)"
     echo "- topology: two netns joined by veth, offloads off; lstack: net_af_xdp (copy mode on veth), one stack"
     echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\" on the server's CPU, low_power_mode=0, hugetlbfs dpdk_args)"
@@ -89,8 +85,6 @@ print("round=%s variant=%s direction=%s gbps=%.3f retransmits=%s %s" % (sys.argv
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$run_dir" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

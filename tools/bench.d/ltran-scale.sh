@@ -56,12 +56,9 @@ bench_ltran_scale() {
     stops+="$([ "$i" = 0 ] && echo ltran || echo "server $i") $rc, "
     unset 'GZ_PIDS[-1]'
   done
-  out=bench/results/ltran-scale-$(date -u +%Y%m%d-%H%M).md
+  out=$(result_path ltran-scale)
   {
-    echo "# tools/bench ltran-scale: $conns connections over six lstack processes behind one ltran"
-    echo
-    echo "- command: \`tools/bench ltran-scale $conns $hold\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head ltran-scale "$conns connections over six lstack processes behind one ltran" "ltran-scale $conns $hold"
     echo "- six gz-echo servers (build/test/integration/gz-echo, TCP echo on port 7), each behind ltran at an address of its own,"
     echo "  \`--no-huge\` (unprivileged form), tcp_conn_count $((per + 100)), mbuf_count_per_conn 4, a stack thread each;"
     echo "  ltran on net_af_packet; clients: six test/integration/scale.py (kernel, peer namespace), $per connections each"

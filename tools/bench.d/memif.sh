@@ -48,13 +48,9 @@ CONF
     done
   done
   med() { grep "variant=$2 pipeline=$3 test=$4 " "$raw" | field "$1" | median; }
-  out=bench/results/memif-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "memif")
   {
-    echo "# tools/bench memif: redis lstack to lstack over net_memif vs the kernel's loopback"
-    echo
-    echo "- command: \`tools/bench memif $rounds\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "memif" "redis lstack to lstack over net_memif vs the kernel's loopback" "memif $rounds"
     echo "- $(redis-server --version | cut -d' ' -f1-3), unmodified, pinned to CPU 1; \`$(bench_cmd 1 HOST)\`, then \`-P 16\`, pinned to CPU 0"
     echo "- kernel-loopback: both on 127.0.0.1 in a network namespace of their own"
     echo "- lstack-memif: both under \`LD_PRELOAD=liblstack.so\`, joined by net_memif (shared memory: no kernel, no copy"
@@ -81,8 +77,6 @@ CONF
     echo
     raw_lines
   } >"$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$dir" "$csv" "$conf" "$log" "$raw"
 }

@@ -33,13 +33,9 @@ bench_nginx() {
   med() {  # FIELD VARIANT MODE
     grep "variant=$2 mode=$3 " "$raw" | field "$1" | median
   }
-  out=bench/results/nginx-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "nginx")
   {
-    echo "# tools/bench nginx: Debian's nginx, kernel vs lstack (LD_PRELOAD)"
-    echo
-    echo "- command: \`tools/bench nginx $rounds $secs\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "nginx" "Debian's nginx, kernel vs lstack (LD_PRELOAD)" "nginx $rounds $secs"
     echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'), master + 1 worker pinned to CPU 1 (taskset), access_log off, a 1 KiB page"
     echo "- client (kernel, peer namespace, CPU 0): \`wrk -t1 -c32 -d${secs}s --latency http://$GZ_HOST/1k.html\`; close: the same with \`-H Connection:close\`"
     echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\" on the worker's CPU, low_power_mode=0, hugetlbfs dpdk_args)"
@@ -60,8 +56,6 @@ bench_nginx() {
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$run_dir" "$site" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

@@ -34,13 +34,9 @@ print("round=%s variant=%s gets_per_s=%.1f failed=%d" % (sys.argv[3], sys.argv[4
   med() {  # VARIANT
     grep "variant=$1 " "$raw" | field gets_per_s | median
   }
-  out=bench/results/python-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "python")
   {
-    echo "# tools/bench python: python3 -m http.server, kernel vs lstack (LD_PRELOAD)"
-    echo
-    echo "- command: \`tools/bench python $rounds $gets\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "python" "python3 -m http.server, kernel vs lstack (LD_PRELOAD)" "python $rounds $gets"
     echo "- server: Debian's \`python3 -m http.server 8000\` (a thread per request) pinned to CPU 1; client (kernel, peer namespace, CPU 0): $gets sequential GETs, a new connection each (http.client)"
     echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=0, hugetlbfs dpdk_args)"
     echo "- each cell: the median of $rounds rounds; every round runs each variant, in another order"
@@ -52,8 +48,6 @@ print("round=%s variant=%s gets_per_s=%.1f failed=%d" % (sys.argv[3], sys.argv[4
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$run_dir" "$www" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

@@ -49,13 +49,10 @@ bench_redis() {
   med() {
     grep "variant=$2 pipeline=$3 test=$4 " "$raw" | grep "^round=${5:-[0-9]*} " | field "$1" | median
   }
-  out=bench/results/${bench_name:-redis}-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "${bench_name:-redis}")
   {
-    echo "# tools/bench ${bench_name:-redis}: Debian's redis-server, kernel vs lstack (LD_PRELOAD)$([ -n "${bench_name:-}" ] && echo ", through ltran")"
-    echo
-    echo "- command: \`tools/bench ${bench_name:-redis} $rounds\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "${bench_name:-redis}" "Debian's redis-server, kernel vs lstack (LD_PRELOAD)$([ -n "${bench_name:-}" ] && echo ", through ltran")" \
+      "${bench_name:-redis} $rounds"
     echo "- $(redis-server --version | cut -d' ' -f1-3), unmodified, \`redis-server --port 6379 --bind $GZ_HOST --save \"\" --appendonly no --protected-mode no\`, pinned to CPU 1 (taskset) in every variant"
     echo "- client, kernel, peer namespace, pinned to CPU 0: \`$(bench_cmd 1)\`, then the same with \`-P 16\`"
     echo "- topology: two netns joined by veth, offloads off; kernel = the address on the server's veth end"
@@ -113,8 +110,6 @@ bench_redis() {
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$run_dir" "$csv" "$conf" "$conf_rtc" "$conf_thread" "$log" "$raw"
 }

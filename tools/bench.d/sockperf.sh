@@ -41,13 +41,9 @@ bench_sockperf() {
   med() {  # FIELD VARIANT PROTO
     grep "variant=$2 proto=$3 p50" "$raw" | field "$1" | median
   }
-  out=bench/results/sockperf-$(date -u +%Y%m%d-%H%M).md
-  mkdir -p bench/results
+  out=$(result_path "sockperf")
   {
-    echo "# tools/bench sockperf: sockperf ping-pong latency, kernel vs lstack (LD_PRELOAD)"
-    echo
-    echo "- command: \`tools/bench sockperf $rounds $secs\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    machine
+    result_head "sockperf" "sockperf ping-pong latency, kernel vs lstack (LD_PRELOAD)" "sockperf $rounds $secs"
     echo "- server: Debian's \`sockperf server -i $GZ_HOST -p 11111\` (\`--tcp\` for TCP) pinned to CPU 1; client (kernel, peer namespace, CPU 0): \`sockperf ping-pong -t $secs -m 64\`"
     echo "- latency one way in µs (half the round trip, as sockperf reports it): lower is better, so a ratio under 1.00x beats the kernel"
     echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=0, hugetlbfs dpdk_args)"
@@ -66,8 +62,6 @@ bench_sockperf() {
     echo
     raw_lines
   } > "$out"
-  plot_result "$out"
-  cat "$out"
-  echo "bench: written to $out"
+  result_done "$out"
   rm -rf "$run_dir" "$out_f" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }
