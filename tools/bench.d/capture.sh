@@ -62,9 +62,7 @@ bench_capture() {
         echo "| $p | $t | $k | $kc ($(change "$kc" "$k")) | $r | $rc ($(change "$rc" "$r")) | $th | $tc ($(change "$tc" "$th")) |"
       done
     done
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
   rm -rf "$run_dir" "$pcap" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

@@ -143,8 +143,10 @@ result_head() {
   echo "- command: \`tools/bench $3\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   machine
 }
-# result_done RESULT.md: its PNG beside it, then the result on stdout.
+# result_done RESULT.md: the raw lines at its end, its PNG beside it, then the
+# result on stdout.
 result_done() {
+  { echo; raw_lines; } >>"$1"
   plot_result "$1"
   cat "$1"
   echo "bench: written to $1"

@@ -36,8 +36,6 @@ bench_echo() {
         echo "| $conns | $v | $rps | $p50 | $p99 | $ratio |"
       done
     done
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
 }

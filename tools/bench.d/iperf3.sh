@@ -82,9 +82,7 @@ print("round=%s variant=%s direction=%s gbps=%.3f retransmits=%s %s" % (sys.argv
     echo
     tools/bench-profile --header
     cat "$run_dir/profile.md"
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
   rm -rf "$run_dir" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

@@ -47,7 +47,6 @@ CONF
       unset 'GZ_PIDS[-1]'
     done
   done
-  med() { grep "variant=$2 pipeline=$3 test=$4 " "$raw" | field "$1" | median; }
   out=$(result_path "memif")
   {
     result_head "memif" "redis lstack to lstack over net_memif vs the kernel's loopback" "memif $rounds"
@@ -57,15 +56,7 @@ CONF
     echo "  in the driver), run to completion, low_power_mode=0: each program busy-polls its stack on its own CPU"
     echo "- each cell: median of $rounds rounds; a round runs both variants, each round in another order"
     echo
-    echo "| pipeline | test | variant | requests/s | p50 ms | p99 ms | vs kernel |"
-    echo "| ---: | --- | --- | ---: | ---: | ---: | ---: |"
-    for p in 1 16; do
-      for t in SET GET; do
-        for v in $variants; do
-          echo "| $p | $t | $v | $(med rps $v $p $t) | $(med p50_ms $v $p $t) | $(med p99_ms $v $p $t) | $(ratio "$(med rps $v $p $t)" "$(med rps kernel-loopback $p $t)") |"
-        done
-      done
-    done
+    redis_table kernel-loopback $variants
     echo
     busy_line $variants
     echo
@@ -74,8 +65,6 @@ CONF
     echo '```'
     cat "$dir/server.conf"
     echo '```'
-    echo
-    raw_lines
   } >"$out"
   result_done "$out"
   rm -rf "$dir" "$csv" "$conf" "$log" "$raw"

@@ -53,9 +53,7 @@ bench_nginx() {
     done
     echo
     busy_line kernel lstack-rtc lstack-thread
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
   rm -rf "$run_dir" "$site" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

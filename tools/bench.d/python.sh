@@ -45,9 +45,7 @@ print("round=%s variant=%s gets_per_s=%.1f failed=%d" % (sys.argv[3], sys.argv[4
     echo "| kernel GETs/s | lstack-rtc | lstack-thread |"
     echo "| ---: | ---: | ---: |"
     echo "| $k | $(med lstack-rtc) ($(ratio "$(med lstack-rtc)" "$k")) | $(med lstack-thread) ($(ratio "$(med lstack-thread)" "$k")) |"
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
   rm -rf "$run_dir" "$www" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }

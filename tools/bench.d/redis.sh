@@ -19,6 +19,26 @@ redis_run() {
   fi
 }
 
+# redis_med FIELD VARIANT PIPELINE TEST [ROUND]: FIELD's median over the
+# rounds in $raw (ROUND's value with ROUND).
+redis_med() { grep "variant=$2 pipeline=$3 test=$4 " "$raw" | grep "^round=${5:-[0-9]*} " | field "$1" | median; }
+
+# redis_table BASELINE VARIANTS...: the medians per pipeline and test, each
+# variant against BASELINE (tools/bench redis, ltran and memif).
+redis_table() {
+  local base=$1 p t v
+  shift
+  echo "| pipeline | test | variant | requests/s | p50 ms | p99 ms | vs kernel |"
+  echo "| ---: | --- | --- | ---: | ---: | ---: | ---: |"
+  for p in 1 16; do
+    for t in SET GET; do
+      for v in "$@"; do
+        echo "| $p | $t | $v | $(redis_med rps "$v" $p $t) | $(redis_med p50_ms "$v" $p $t) | $(redis_med p99_ms "$v" $p $t) | $(ratio "$(redis_med rps "$v" $p $t)" "$(redis_med rps "$base" $p $t)") |"
+      done
+    done
+  done
+}
+
 bench_redis() {
   gz_need redis-server redis-benchmark
   gz_setup bench-redis 140
@@ -45,10 +65,6 @@ bench_redis() {
     done
   done
 
-  # med FIELD VARIANT PIPELINE TEST [ROUND]
-  med() {
-    grep "variant=$2 pipeline=$3 test=$4 " "$raw" | grep "^round=${5:-[0-9]*} " | field "$1" | median
-  }
   out=$(result_path "${bench_name:-redis}")
   {
     result_head "${bench_name:-redis}" "Debian's redis-server, kernel vs lstack (LD_PRELOAD)$([ -n "${bench_name:-}" ] && echo ", through ltran")" \
@@ -67,15 +83,7 @@ bench_redis() {
     esac
     echo "- each cell: median of $rounds rounds; a round runs every variant, each round in another order"
     echo
-    echo "| pipeline | test | variant | requests/s | p50 ms | p99 ms | vs kernel |"
-    echo "| ---: | --- | --- | ---: | ---: | ---: | ---: |"
-    for p in 1 16; do
-      for t in SET GET; do
-        for v in $variants; do
-          echo "| $p | $t | $v | $(med rps $v $p $t) | $(med p50_ms $v $p $t) | $(med p99_ms $v $p $t) | $(ratio "$(med rps $v $p $t)" "$(med rps kernel $p $t)") |"
-        done
-      done
-    done
+    redis_table kernel $variants
     echo
     busy_line $variants
     echo
@@ -86,10 +94,10 @@ bench_redis() {
     for round in $(seq "$rounds"); do
       for p in 1 16; do
         for t in SET GET; do
-          k=$(med rps kernel $p $t "$round")
+          k=$(redis_med rps kernel $p $t "$round")
           printf '| %s | %s | %s | %s |' "$round" "$p" "$t" "$k"
           for v in ${variants#kernel }; do
-            printf ' %s (%s) |' "$(med rps "$v" $p $t "$round")" "$(ratio "$(med rps "$v" $p $t "$round")" "$k")"
+            printf ' %s (%s) |' "$(redis_med rps "$v" $p $t "$round")" "$(ratio "$(redis_med rps "$v" $p $t "$round")" "$k")"
           done
           echo
         done
@@ -107,9 +115,7 @@ bench_redis() {
       echo '```'
     done
     case $variants in *ltran*) echo; echo "ltran.conf:"; echo; echo '```'; cat "$ltran_conf"; echo '```' ;; esac
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
   rm -rf "$run_dir" "$csv" "$conf" "$conf_rtc" "$conf_thread" "$log" "$raw"
 }

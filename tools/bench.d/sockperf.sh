@@ -59,9 +59,7 @@ bench_sockperf() {
       done
       echo "| $proto | $k50 / $k99$cells |"
     done
-    echo
-    raw_lines
-  } > "$out"
+  } >"$out"
   result_done "$out"
   rm -rf "$run_dir" "$out_f" "$conf_rtc" "$conf_thread" "$conf" "$log" "$raw"
 }
