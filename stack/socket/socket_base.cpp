@@ -112,13 +112,10 @@ void SocketBase::wake_now() noexcept {
   // after the bits' raise bumped wait_seq_: a sleeper counted later sees the
   // new sequence.
   const std::uint32_t bits = wake_bits_.exchange(0, std::memory_order_seq_cst);
-  const bool in = sleepers_in_.load(std::memory_order_seq_cst) != 0;
-  const bool out = sleepers_out_.load(std::memory_order_seq_cst) != 0;
-  if ((bits & (EPOLLERR | EPOLLHUP)) != 0 ? (in || out)
-                                          : ((bits & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) != 0 && in) ||
-                                                ((bits & EPOLLOUT) != 0 && out)) {
-    futex_wake(&wait_seq_, INT32_MAX);
-  }
+  std::uint32_t wanted = 0;  // the bits some sleeper waits for
+  if (sleepers_in_.load(std::memory_order_seq_cst) != 0) wanted |= EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
+  if (sleepers_out_.load(std::memory_order_seq_cst) != 0) wanted |= EPOLLOUT | EPOLLERR | EPOLLHUP;
+  if ((bits & wanted) != 0) futex_wake(&wait_seq_, INT32_MAX);
   notifying_.fetch_add(1, std::memory_order_seq_cst);
   for (int i = 0; i < kMaxWaiters; ++i) {
     Waiter* w = waiters_[i].load(std::memory_order_seq_cst);
