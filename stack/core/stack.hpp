@@ -106,6 +106,8 @@ class Stack {
   // The pool application threads fill transmit mbufs from (TcpSocket::send).
   // Any thread: fixed for the stack's life.
   rte_mempool* tx_pool() noexcept { return dev_->tx_pool(); }
+  // The device's fd to sleep on for the next frame (NetDev::rx_wait_fd), or -1.
+  int rx_wait_fd() noexcept { return dev_->rx_wait_fd(); }
   // Stack thread: lwIP took the last of a TCP write made at tsc; its send
   // latency ends with the next device burst (dropped beyond kMaxBurst per round).
   void note_tx_write(std::uint64_t tsc) noexcept {

@@ -1,16 +1,19 @@
 #include "stack_thread.hpp"
 
 #include "gz/cancel.hpp"
+#include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 #include "gz/thread_state.hpp"
 #include "lwip/tcp.h"
 
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +29,13 @@ namespace gz::stack {
 namespace {
 constexpr unsigned kSpinRoundsBeforeSleep = 2000;  // ~tens of µs of polling first
 constexpr long kMaxSleepUs = 1000;                 // bounds rx latency while idle
+
+// The idle rounds that hand the CPU over (sched_yield, a system call of its
+// own): the first after a round with work, whose wake-ups made the program's
+// threads runnable, then every fourth. An idle round otherwise made two
+// system calls (this and the device's receive kick), so a frame that came
+// waited through more of one.
+constexpr bool yield_round(unsigned idle_rounds) { return (idle_rounds & 3) == 1; }
 
 // LSTACK_DEBUG_STATS=1: the counters on stderr when the stack stops (tests, debugging).
 void dump_counters(int index, const wire::StackCounters& c) {
@@ -43,24 +53,54 @@ void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long t
           timeout_us < 0 ? nullptr : &ts, nullptr, 0);
 }
 
-void futex_wait_cancellable(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us) {
-  timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000};
-  // As glibc's own blocking wrappers do: asynchronous only inside the call, so
-  // a cancel unwinds from the system call (or from setcanceltype, when one is
-  // already pending). No effect while cancellation is off (no CancelPoint).
+namespace {
+// As glibc's own blocking wrappers do: asynchronous cancellation only inside
+// the call, so a cancel unwinds from the system call (or from setcanceltype,
+// when one is already pending). No effect while cancellation is off (no CancelPoint).
+template <class Call>
+void cancellable(Call call) {
   int old_type;
   pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-          timeout_us < 0 ? nullptr : &ts, nullptr, 0);
+  call();
   pthread_setcanceltype(old_type, nullptr);
+}
+}  // namespace
+
+void futex_wait_bits_cancellable(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us,
+                                 std::uint32_t bits) {
+  timespec at{};  // FUTEX_WAIT_BITSET's timeout is a CLOCK_MONOTONIC time, not a duration
+  if (timeout_us >= 0) {
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_sec += timeout_us / 1000000;
+    at.tv_nsec += (timeout_us % 1000000) * 1000;
+    if (at.tv_nsec >= 1000000000) {
+      at.tv_nsec -= 1000000000;
+      ++at.tv_sec;
+    }
+  }
+  cancellable([&] {
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET_PRIVATE, expected,
+            timeout_us < 0 ? nullptr : &at, nullptr, bits);
+  });
+}
+
+void futex_wake_bits(std::atomic<std::uint32_t>* word, std::uint32_t bits) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_BITSET_PRIVATE, INT32_MAX, nullptr, nullptr,
+          bits);
 }
 
 void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
 }
 
+bool StackThread::open_wake_fd() noexcept {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return wake_fd_ >= 0;
+}
+
 Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
+  if (!t->open_wake_fd()) return make_error(errno, "no eventfd for stack " + std::to_string(setup.index));
   t->low_power_.store(setup.low_power, std::memory_order_relaxed);
   t->rx_open_ = setup.rx_open;
   t->group_ = setup.group;
@@ -79,6 +119,7 @@ Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
 Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   if (this_thread_state().rtc != nullptr) return make_error(EBUSY, "this thread already drives a stack");
   std::unique_ptr<StackThread> t(new StackThread(setup.index));
+  if (!t->open_wake_fd()) return make_error(errno, "no eventfd for stack " + std::to_string(setup.index));
   t->low_power_.store(setup.low_power, std::memory_order_relaxed);
   t->rx_open_ = setup.rx_open;
   t->group_ = setup.group;
@@ -107,6 +148,7 @@ void StackThread::bind_stack(Stack* s) noexcept {
   tap_ = s->tap();
   latency_ = s->latency();
   tx_pool_ = s->tx_pool();
+  rx_fd_ = s->rx_wait_fd();
   tx_budget_full_ = tx_pool_ != nullptr ? rte_mempool_avail_count(tx_pool_) / 2 : 0;
   tx_budget_.store(tx_budget_full_);
 }
@@ -200,12 +242,13 @@ void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
 }
 
 void StackThread::relax(unsigned idle_rounds) noexcept {
-  // Without low_power_mode an RTC thread keeps polling, but after every idle
-  // round lets whoever else is runnable on its CPU run: the program's other
-  // threads (a request handler waiting for this stack's data, then for its
-  // reply to go out) otherwise wait for the scheduler's tick, 4 ms (as the
-  // stack thread's idle(); python's http.server, bench/results/python-*).
-  if (idle_rounds != 0 && !low_power()) sched_yield();
+  // An RTC thread polling on lets whoever else is runnable on its CPU run:
+  // the program's other threads (a request handler waiting for this stack's
+  // data, then for its reply to go out) otherwise wait for the scheduler's
+  // tick, 4 ms (as the stack thread's idle(); python's http.server,
+  // bench/results/python-*). Also with low_power_mode, whose first idle
+  // rounds poll too: python's GETs, one at a time, 250/s instead of 1,700.
+  if (yield_round(idle_rounds)) sched_yield();
 }
 
 StackThread::~StackThread() {
@@ -213,11 +256,12 @@ StackThread::~StackThread() {
     // The stack belongs to its owner thread's lwIP; at exit it is left as is.
     if (this_thread_state().rtc == this) this_thread_state().rtc = nullptr;
     (void)rtc_stack_.release();
-    return;
+    return;  // its eventfd too: a late post() may still write it
   }
   stop_.store(true);
-  if (sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);
+  if (sleeping_.exchange(0) != 0) wake_sleeper();
   if (thread_.joinable()) thread_.join();
+  if (wake_fd_ >= 0) kernel().close(wake_fd_);
 }
 
 void StackThread::main(Setup setup) {
@@ -281,13 +325,14 @@ void StackThread::idle(unsigned& idle_rounds) noexcept {
     sleep_idle(us);
     return;
   }
-  // Without it the stack polls on, but hands the CPU to whoever else is
+  // Until then the stack polls on, but hands the CPU to whoever else is
   // runnable there after every idle round: in the layout Gazelle documents
   // (num_cpus = "1", the program on that CPU) the program otherwise waits out
   // the scheduler's time slice behind an idle stack. Measured with redis
   // (bench/results/redis-20261201-113*): 0.18-0.48x the kernel before, 0.67-0.80x
-  // yielding after 64 idle rounds, 1.03-1.21x yielding after each.
-  if (!low_power()) sched_yield();
+  // yielding after 64 idle rounds, 1.03-1.21x yielding after each. With
+  // low_power_mode too, in the rounds before it sleeps.
+  if (yield_round(idle_rounds)) sched_yield();
 }
 
 void StackThread::sleep_idle(long us) {
@@ -298,13 +343,34 @@ void StackThread::sleep_idle(long us) {
       t.stack_->count_idle_sleep();
     }
   } awake{*this};
-  sleeping_.store(1, std::memory_order_seq_cst);
-  if (tasks_.maybe_empty()) futex_wait_cancellable(&sleeping_, 1, us);
+  if (!sleep_begin()) return;
+  // A frame or a posted task ends the sleep at once: with a timed sleep
+  // alone, each frame after a quiet moment waited up to kMaxSleepUs (python's
+  // http.server, a GET at a time: 250 GETs/s against the kernel's 1,300).
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {rx_fd_, POLLIN, 0}};  // fd -1: ignored
+  const timespec ts{us / 1000000, (us % 1000000) * 1000};
+  kernel().ppoll(fds, 2, &ts, nullptr);  // glibc's: a cancellation point inside the caller's CancelPoint
+  if (fds[0].revents != 0) drain_wake_fd();
+}
+
+bool StackThread::sleep_begin() noexcept {
+  sleeping_.store(1, std::memory_order_seq_cst);  // before the last look: post() sees it or we see its task
+  return tasks_.maybe_empty();
+}
+
+void StackThread::drain_wake_fd() noexcept {
+  std::uint64_t n;
+  (void)!kernel().read(wake_fd_, &n, sizeof n);
+}
+
+void StackThread::wake_sleeper() noexcept {
+  const std::uint64_t one = 1;
+  (void)!kernel().write(wake_fd_, &one, sizeof one);
 }
 
 void StackThread::set_low_power(bool on) noexcept {
   low_power_.store(on, std::memory_order_relaxed);
-  if (!on && sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);  // back to polling now
+  if (!on && sleeping_.exchange(0) != 0) wake_sleeper();  // back to polling now
 }
 
 void StackThread::post(StackTask* t) noexcept {
@@ -314,7 +380,7 @@ void StackThread::post(StackTask* t) noexcept {
   }
   tasks_.push(t);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleeping_.load(std::memory_order_relaxed) != 0 && sleeping_.exchange(0) != 0) futex_wake(&sleeping_, 1);
+  if (sleeping_.load(std::memory_order_relaxed) != 0 && sleeping_.exchange(0) != 0) wake_sleeper();
 }
 
 namespace {

@@ -4,7 +4,8 @@
 // Application threads never touch lwIP: they post StackTasks (control calls,
 // "this socket has data to send") through a lock-free MPSC queue; the stack
 // thread runs them between receive bursts. With low_power_mode an idle stack
-// sleeps (futex with a timeout) instead of spinning, and posting wakes it.
+// sleeps (ppoll with a timeout) instead of spinning; a posted task (an eventfd)
+// and, where the device has one, the next frame (NetDev::rx_wait_fd) wake it.
 #pragma once
 
 #include <atomic>
@@ -77,9 +78,21 @@ class StackThread {
   // off (low_power_mode) for at most max_sleep_us. A cancellation point
   // (gz/cancel.hpp) in its sleep: not noexcept.
   void drive_waiting(unsigned& idle_rounds, long max_sleep_us);
+  // An idle sleep of the stack's thread outside sleep_idle (an RTC owner in
+  // poll() or epoll_wait()) polls these too: wake_fd(), readable once a task
+  // was posted to the sleeping stack, and rx_fd(), readable while frames wait
+  // (-1: the device has none, a timed sleep it is). sleep_begin() before the
+  // caller's last look (false: a task waits, do not sleep), sleep_end() after
+  // it woke; drain_wake_fd() when a level-triggered poll saw wake_fd() readable.
+  // Owner thread.
+  int wake_fd() const noexcept { return wake_fd_; }
+  int rx_fd() const noexcept { return rx_fd_; }
+  bool sleep_begin() noexcept;
+  void sleep_end() noexcept { sleeping_.store(0, std::memory_order_relaxed); }
+  void drain_wake_fd() noexcept;
   // RTC owner thread polling on (backoff_us() said 0) after idle_rounds
-  // idle rounds: hands the CPU to any other runnable thread (sched_yield)
-  // unless low_power_mode (which sleeps instead).
+  // idle rounds: hands the CPU to any other runnable thread (sched_yield;
+  // with low_power_mode too, before it sleeps).
   void relax(unsigned idle_rounds) noexcept;
   // How long an RTC waiter idle for idle_rounds may sleep: 0 while it should
   // keep polling (or always, without low_power_mode).
@@ -164,7 +177,11 @@ class StackThread {
   const std::atomic<bool>* rx_open_ = nullptr;
   StackGroup* group_ = nullptr;
   std::atomic<bool> stop_{false};
-  std::atomic<std::uint32_t> sleeping_{0};   // futex word: 1 while the stack sleeps
+  std::atomic<std::uint32_t> sleeping_{0};   // 1 while the stack sleeps: post() then writes wake_fd_
+  int wake_fd_ = -1;                         // eventfd (created by start() / adopt())
+  int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1
+  bool open_wake_fd() noexcept;
+  void wake_sleeper() noexcept;
   std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed
   Error start_error_;
   const wire::StackCounters* counters_ = nullptr;
@@ -193,8 +210,13 @@ class StackThread {
 // Futex helpers (Linux): wait while *word == expected, up to timeout_us (<0: forever).
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us) noexcept;
 void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept;
-// futex_wait as a cancellation point (inside a gz::CancelPoint): a cancel
-// unwinds from it. Nothing of the caller's may need cleaning but through RAII.
-void futex_wait_cancellable(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us);
+// futex_wait for waiters of one kind among several on a word
+// (FUTEX_WAIT_BITSET): woken by futex_wake_bits with a bit of theirs, or by
+// any futex_wake. bits != 0. A cancellation point (inside a gz::CancelPoint):
+// a cancel unwinds from it; nothing of the caller's may need cleaning but
+// through RAII.
+void futex_wait_bits_cancellable(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_us,
+                                 std::uint32_t bits);
+void futex_wake_bits(std::atomic<std::uint32_t>* word, std::uint32_t bits) noexcept;
 
 }  // namespace gz::stack

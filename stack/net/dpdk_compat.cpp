@@ -1,11 +1,23 @@
 #include "dpdk_compat.hpp"
 
+#include <dirent.h>
+#include <linux/if_xdp.h>
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
+
+#include "gz/kernel.hpp"  // the C library's getsockopt: liblstack's own would start lstack (RTC: we are starting it)
+
 
 namespace gz::stack {
 
@@ -33,6 +45,40 @@ unsigned set_aside_outside_af_xdp_umem(rte_mempool* pool) noexcept {
   } catch (const std::bad_alloc&) {
     return 0;  // the pool as it is: a few frames may be lost, as before
   }
+}
+
+int af_xdp_queue_fd(std::uint16_t port, std::uint16_t queue) noexcept {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port, &info) != 0 || info.driver_name == nullptr ||
+      std::strcmp(info.driver_name, "net_af_xdp") != 0) {
+    return -1;
+  }
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  std::vector<std::pair<ino_t, int>> found;  // (inode, fd) of the process's AF_XDP sockets
+  try {
+    while (const dirent* e = readdir(dir)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      const int fd = std::atoi(e->d_name);
+      int domain = 0;
+      socklen_t len = sizeof domain;
+      struct stat st{};
+      if (fd == dirfd(dir) || kernel().getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_XDP ||
+          fstat(fd, &st) != 0) {
+        continue;
+      }
+      found.emplace_back(st.st_ino, fd);
+    }
+  } catch (const std::bad_alloc&) {
+    found.clear();
+  }
+  closedir(dir);
+  // The port's queues made their sockets one after the other (rx queue
+  // setup), so their inodes rise in queue order. Sockets of another port
+  // cannot be told apart (AF_XDP answers no getsockname): none then.
+  if (found.size() != info.nb_rx_queues) return -1;
+  std::sort(found.begin(), found.end());
+  return queue < found.size() ? found[queue].second : -1;
 }
 
 }  // namespace gz::stack

@@ -2,6 +2,8 @@
 // Thread: the control thread setting a port up, before the port starts.
 #pragma once
 
+#include <cstdint>
+
 struct rte_mempool;
 
 namespace gz::stack {
@@ -17,5 +19,13 @@ namespace gz::stack {
 // are taken out of the pool for good. Call it while the pool is whole.
 // Returns how many were taken out.
 unsigned set_aside_outside_af_xdp_umem(rte_mempool* pool) noexcept;
+
+// net_af_xdp (22.11) offers no rx interrupts, but each of its queues is an
+// AF_XDP socket of this process, readable while its rx ring holds frames: a
+// sleeping stack polls it to wake for the next frame. Returns the fd, or -1
+// (another driver; or AF_XDP sockets of another port too, which cannot be
+// told apart: the stack then sleeps for a time, as before). Any thread, after
+// the port started.
+int af_xdp_queue_fd(std::uint16_t port, std::uint16_t queue) noexcept;
 
 }  // namespace gz::stack

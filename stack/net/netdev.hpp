@@ -49,6 +49,10 @@ class NetDev {
   virtual Offloads offloads() const noexcept = 0;
   // Any thread (reads the driver's counters; not for the hot path).
   virtual DeviceCounters device_counters() const noexcept = 0;
+  // An fd that polls readable (POLLIN) while frames wait to be received, for
+  // an idle stack to sleep on; -1 when the device has none (the stack then
+  // sleeps for a time). The device owns it.
+  virtual int rx_wait_fd() noexcept { return -1; }
 };
 
 // Ports a process must claim before the wire reaches them: with ltran, a

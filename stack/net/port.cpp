@@ -39,8 +39,14 @@ class DpdkQueue final : public NetDev {
     if (rte_eth_stats_get(port_, &st) != 0) return {};
     return {st.imissed, st.rx_nombuf, st.ierrors, st.oerrors};
   }
+  int rx_wait_fd() noexcept override {
+    if (wait_fd_ == kUnknown) wait_fd_ = af_xdp_queue_fd(port_, queue_);  // once: it scans the process's fds
+    return wait_fd_;
+  }
 
  private:
+  static constexpr int kUnknown = -2;
+  int wait_fd_ = kUnknown;
   std::uint16_t port_, queue_;
   rte_mempool* pool_;
   std::array<std::uint8_t, 6> mac_;

@@ -16,6 +16,26 @@ namespace gz::stack {
 namespace {
 
 constexpr std::uint64_t kWakeTag = 0x6c73746b77616b65ULL;  // "lstkwake": our eventfd in the kernel set
+constexpr std::uint64_t kStackTag = 0x6c73746b73746b21ULL;  // "lstkstk!": a run-to-completion stack's wake-up fds
+bool ours(const epoll_event& e) noexcept { return e.data.u64 == kWakeTag || e.data.u64 == kStackTag; }
+
+// An idle sleep of a run-to-completion stack's owner (StackThread::
+// sleep_begin/sleep_end), also when a cancel unwinds from it; nothing for
+// nullptr. !ok(): a task waits, do not sleep.
+class StackSleep {
+ public:
+  explicit StackSleep(StackThread* rtc) noexcept : rtc_(rtc), ok_(rtc == nullptr || rtc->sleep_begin()) {}
+  ~StackSleep() {
+    if (rtc_ != nullptr) rtc_->sleep_end();
+  }
+  StackSleep(const StackSleep&) = delete;
+  StackSleep& operator=(const StackSleep&) = delete;
+  bool ok() const noexcept { return ok_; }
+
+ private:
+  StackThread* rtc_;
+  bool ok_;
+};
 using Clock = std::chrono::steady_clock;
 
 std::mutex g_sets_mu;
@@ -272,13 +292,32 @@ int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sig
   if (k < 0) return -errno;
   int total = 0;
   for (int i = 0; i < k; ++i) {
-    if (out[i].data.u64 == kWakeTag) {
+    if (ours(out[i])) {
       woken = true;
       continue;
     }
     out[total++] = out[i];
   }
   return total;
+}
+
+// Run to completion, idle: sleep in the kernel's set, which also holds the
+// stack's wake-up fds (StackThread::wake_fd, rx_fd; edge-triggered, so
+// nothing to drain), so that a task posted by another thread or the next
+// frame ends the sleep at once, not its timeout. Count or -errno.
+int EpollSet::sleep_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
+  if (watched_ != &d) {  // added once per stack (a set outlives no stack of its process)
+    watched_ = &d;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.u64 = kStackTag;
+    for (int fd : {d.wake_fd(), d.rx_fd()}) {
+      if (fd >= 0) (void)kernel().epoll_ctl(kfd_, EPOLL_CTL_ADD, fd, &ev);
+    }
+  }
+  StackSleep asleep(&d);
+  bool woken = false;
+  return kernel_events(out, max, asleep.ok() ? timeout_ms : 0, sigmask, woken);
 }
 
 // Run to completion: the caller is the stack. Poll it, look at the kernel fds
@@ -309,7 +348,7 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
     if (sleep_us > 0 || (round & 7) == 0 || left == 0) {
       bool woken = false;
       const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;
-      const int k = kernel_events(out, max, kt, sigmask, woken);
+      const int k = kt > 0 ? sleep_rtc(d, out, max, kt, sigmask) : kernel_events(out, max, 0, sigmask, woken);
       if (k != 0) return k;  // events, or an error (EINTR...)
     }
     if (left == 0) return 0;
@@ -338,7 +377,7 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
     bool woken = false;
     int total = n;
     for (int i = n; i < n + k; ++i) {
-      if (out[i].data.u64 == kWakeTag) {
+      if (ours(out[i])) {
         woken = true;
         continue;
       }
@@ -398,7 +437,8 @@ class MixedPoll {
   MixedPoll(const MixedPoll&) = delete;
   MixedPoll& operator=(const MixedPoll&) = delete;
 
-  void split(SocketLookup lookup, TwinLookup twin) {
+  // rtc: the run-to-completion stack the caller drives, or nullptr.
+  void split(SocketLookup lookup, TwinLookup twin, StackThread* rtc) {
     for (nfds_t i = 0; i < n_; ++i) {
       if (fds_[i].fd >= 0) socks_[i] = lookup(fds_[i].fd);
       if (socks_[i]) socks_[i]->attach(&waiter_);
@@ -408,6 +448,10 @@ class MixedPoll {
       }
     }
     kfds_.push_back({waiter_.fd(), POLLIN, 0});
+    if (rtc != nullptr) {  // its sleeps also end for a posted task or the next frame
+      kfds_.push_back({rtc->wake_fd(), POLLIN, 0});
+      kfds_.push_back({rtc->rx_fd(), POLLIN, 0});  // -1: ignored
+    }
   }
 
   // lstack's sockets: revents from their readiness bits. Returns how many are ready.
@@ -431,7 +475,7 @@ class MixedPoll {
   // was ready. Returns how many more are ready.
   int kernel_ready() noexcept {
     int ready = 0;
-    for (std::size_t j = 0; j + 1 < kfds_.size(); ++j) {
+    for (std::size_t j = 0; j < kidx_.size(); ++j) {
       pollfd& f = fds_[kidx_[j]];
       if (socks_[kidx_[j]] && f.revents != 0) {
         f.revents = static_cast<short>(f.revents | kfds_[j].revents);
@@ -442,9 +486,17 @@ class MixedPoll {
     }
     return ready;
   }
-  bool woken() const noexcept { return kfds_.back().revents != 0; }
-  // No kernel fd among the caller's (kfds_ holds only the waiter's eventfd).
-  bool stack_only() const noexcept { return kfds_.size() == 1; }
+  // Our eventfds (and the stack's rx fd) after the caller's kernel fds.
+  bool woken() const noexcept {
+    return std::any_of(kfds_.begin() + static_cast<std::ptrdiff_t>(kidx_.size()), kfds_.end(),
+                       [](const pollfd& p) { return p.revents != 0; });
+  }
+  // The stack's posted-task eventfd was readable: drained (level-triggered).
+  void drain(StackThread& rtc) noexcept {
+    if (kfds_[kidx_.size() + 1].revents != 0) rtc.drain_wake_fd();
+  }
+  // No kernel fd among the caller's (kfds_ holds only our fds).
+  bool stack_only() const noexcept { return kidx_.empty(); }
 
  private:
   pollfd* fds_;
@@ -467,12 +519,12 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
   PollScratch* scratch = poll_scratch();
   if (scratch == nullptr || scratch->busy) scratch = &local;
   try {
+    StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
     MixedPoll mp(fds, n, waiter, *scratch);
-    mp.split(lookup, twin);
+    mp.split(lookup, twin, rtc);
     const bool forever = timeout == nullptr;
     const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
                                                   : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
-    StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
     unsigned idle = 0;
     for (unsigned round = 0;; ++round) {
       if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
@@ -497,10 +549,12 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
       // Armed before the last look: a socket that becomes ready from here on
       // writes the eventfd, so the sleep below cannot miss it.
       Armed armed(waiter, ms != 0);
-      if (ms != 0 && (ready = mp.stack_ready()) > 0) ms = 0;
+      StackSleep asleep(ms != 0 ? rtc : nullptr);  // a task posted from here on ends the sleep
+      if (!asleep.ok() || (ms != 0 && (ready = mp.stack_ready()) > 0)) ms = 0;
       const int k = mp.kernel_poll(ms, sigmask);
       const int err = errno;
       armed.release();
+      if (rtc != nullptr) mp.drain(*rtc);
       if (k < 0) return ready > 0 ? ready : -err;
       ready += mp.kernel_ready();
       if (ready > 0 || (!mp.woken() && remaining_ms(deadline, forever) == 0)) return ready;

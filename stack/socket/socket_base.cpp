@@ -37,6 +37,12 @@ void Waiter::notify(int cookie) noexcept {
 namespace {
 // A slot taken by attach() while it writes the cookie: skipped by wake_now.
 Waiter* const kFilling = reinterpret_cast<Waiter*>(alignof(Waiter));
+// What wakes a reader (recv, accept) and a writer (send, connect) asleep in
+// wait_event; each kind sleeps on its own futex bit, so a reader blocked in
+// recv() on one thread sleeps through the room a send() on another is given.
+constexpr std::uint32_t kReaderBits = EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
+constexpr std::uint32_t kWriterBits = EPOLLOUT | EPOLLERR | EPOLLHUP;
+constexpr std::uint32_t kWakeReaders = 1, kWakeWriters = 2;
 }  // namespace
 
 void SocketBase::quiesce() const noexcept {
@@ -112,10 +118,10 @@ void SocketBase::wake_now() noexcept {
   // after the bits' raise bumped wait_seq_: a sleeper counted later sees the
   // new sequence.
   const std::uint32_t bits = wake_bits_.exchange(0, std::memory_order_seq_cst);
-  std::uint32_t wanted = 0;  // the bits some sleeper waits for
-  if (sleepers_in_.load(std::memory_order_seq_cst) != 0) wanted |= EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
-  if (sleepers_out_.load(std::memory_order_seq_cst) != 0) wanted |= EPOLLOUT | EPOLLERR | EPOLLHUP;
-  if ((bits & wanted) != 0) futex_wake(&wait_seq_, INT32_MAX);
+  std::uint32_t who = 0;  // the kinds of sleepers that wait for one of them
+  if ((bits & kReaderBits) != 0 && sleepers_in_.load(std::memory_order_seq_cst) != 0) who |= kWakeReaders;
+  if ((bits & kWriterBits) != 0 && sleepers_out_.load(std::memory_order_seq_cst) != 0) who |= kWakeWriters;
+  if (who != 0) futex_wake_bits(&wait_seq_, who);
   notifying_.fetch_add(1, std::memory_order_seq_cst);
   for (int i = 0; i < kMaxWaiters; ++i) {
     Waiter* w = waiters_[i].load(std::memory_order_seq_cst);
@@ -154,12 +160,13 @@ bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms, std::uint32
     }
     return true;
   }
+  const bool writer = (interest & EPOLLOUT) != 0;
   // Counted while asleep, also when a cancel unwinds from the sleep.
   struct Sleeper {
     std::atomic<std::uint32_t>* n;
     explicit Sleeper(std::atomic<std::uint32_t>* c) : n(c) { n->fetch_add(1, std::memory_order_seq_cst); }
     ~Sleeper() { n->fetch_sub(1, std::memory_order_seq_cst); }
-  } sleeper((interest & EPOLLOUT) != 0 ? &sleepers_out_ : &sleepers_in_);
+  } sleeper(writer ? &sleepers_out_ : &sleepers_in_);
   while (wait_seq_.load(std::memory_order_seq_cst) == seen_seq) {
     // Re-check periodically: bounded waits, never a lost wake-up (a raise of
     // no interest moves the sequence without waking: seen at the next look).
@@ -170,7 +177,7 @@ bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms, std::uint32
       us = std::min<long>(us, left);
     }
     CancelPoint cancel;
-    futex_wait_cancellable(&wait_seq_, seen_seq, us);
+    futex_wait_bits_cancellable(&wait_seq_, seen_seq, us, writer ? kWakeWriters : kWakeReaders);
   }
   return true;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ltran's lifetimes and limits, with python3 behind it (LD_PRELOAD, unprivileged form):
-#  - instance_tx_pps: a process sending 4000 datagrams over 2 s (4x its budget) gets about its
-#    budget through; the rest are counted as tx_limited (gazellectl ltran show -i);
+#  - instance_tx_pps: a process sending 4000 datagrams over 2 s (4x its budget) gets at most its
+#    budget through; the rest are counted as tx_limited (gazellectl ltran show -i), and the
+#    peer gets what ltran let through;
 #  - IPv4 fragments reach the process of their first fragment (two processes share an address);
 #  - a listener closed with connections queued hands them (and what they received) to
 #    another process listening on the port: none is reset;
@@ -32,9 +33,12 @@ run_py() {  # LOG SCRIPT ARGS...: python3 behind ltran
 }
 
 # --- the per-process transmit limit -------------------------------------------------
-ip netns exec "$GZ_NS_P" timeout 20 /usr/bin/python3 -c '
+# The counter's socket holds every datagram even when it is starved for a while
+# (a default buffer holds about 200 of them).
+ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 9000)); s.settimeout(3)
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
 n = 0
 try:
     while True:
@@ -52,23 +56,35 @@ for i in range(4000):  # 2000 a second for 2 s, four times the budget
     s.sendto(b"x" * 100, (sys.argv[1], 9000))
     if i % 20 == 19:
         time.sleep(max(0, t + (i + 1) / 2000 - time.time()))
-print("sent 4000 in %.2f s" % (time.time() - t))
+print("sent 4000 in %.2f s" % (time.time() - t), flush=True)
 time.sleep(3)' "$GZ_PEER" &
 flood=$!
-sleep 3  # the process is still there (it sleeps after sending): its counters
-GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -i >"$dir/show_i.txt" 2>&1
+# Its counters once it has sent all (it sleeps 3 s after, still registered).
+gz_wait_line "$dir/flood.log" "^sent 4000" 25 || gz_fail "the flooding process did not send: $(tail -3 "$dir/flood.log")"
+for i in $(seq 20); do  # until what its stack still held has reached ltran
+  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -i >"$dir/show_i.txt" 2>&1
+  read -r admitted limited < <(awk '$5 == "python3" {print $10, $13}' "$dir/show_i.txt")
+  [ $((${admitted:-0} + ${limited:-0})) -ge 3990 ] 2>/dev/null && break
+  sleep 0.1
+done
 sed 's/^/  ltran: /' "$dir/show_i.txt"
-limited=$(awk '$5 == "python3" {print $13}' "$dir/show_i.txt")
-[ "${limited:-0}" -gt 0 ] 2>/dev/null || gz_fail "gazellectl ltran show -i counts no tx_limited for the flooding process"
+secs=$(sed -n 's/^sent 4000 in \([0-9.]*\) s$/\1/p' "$dir/flood.log")
 wait "$flood" || gz_fail "the flooding process failed: $(tail -3 "$dir/flood.log")"
-
 wait "$counter"
 got=$(tail -1 "$dir/udp_count.txt")
-echo "  instance_tx_pps = 500: $(cat "$dir/flood.log"); the peer got $got"
-[ "$got" -gt 0 ] 2>/dev/null || gz_fail "the peer got no datagram through the limit ($(cat "$dir/udp_count.txt"))"
-# 2 s at 500/s and the first burst (a tenth of a second's budget): at most about 1050; fewer when
-# the sender's stack delivers in bursts further apart than the bucket holds (0.1 s).
-[ "$got" -ge 400 ] && [ "$got" -le 1400 ] 2>/dev/null || gz_fail "the peer got $got of 4000 datagrams sent over 2 s through a 500/s limit, want about 1050"
+echo "  instance_tx_pps = 500: $(grep '^sent' "$dir/flood.log"); ltran let $admitted through and limited $limited; the peer got $got"
+[ "${limited:-0}" -gt 0 ] 2>/dev/null || gz_fail "gazellectl ltran show -i counts no tx_limited for the flooding process"
+# Every datagram ltran got is either let through or counted (tx_packets also counts its
+# ARP); the sender's stack may drop a few on a full ring to ltran (its own counters).
+[ $((admitted + limited)) -ge 3900 ] 2>/dev/null || gz_fail "ltran accounted for $admitted + $limited of 4000 datagrams"
+# At most the first burst (a tenth of a second's budget) and 500/s while it sent; at least
+# a fifth of that: fewer when the sender's stack delivers in bursts further apart than
+# the bucket holds (0.1 s), as on a starved CPU.
+most=$(awk -v s="$secs" 'BEGIN {printf "%d", (50 + 500 * s) * 1.1 + 5}')
+[ "$admitted" -le "$most" ] && [ "$admitted" -ge $((most / 5)) ] 2>/dev/null \
+  || gz_fail "ltran let $admitted of 4000 datagrams sent over $secs s through a 500/s limit, want $((most / 5)) to $most"
+[ "$got" -ge $((admitted * 95 / 100)) ] 2>/dev/null \
+  || gz_fail "the peer got $got of the $admitted datagrams ltran let through"
 GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show --json >"$dir/show.json" 2>&1
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["instance_count"])' "$dir/show.json" >/dev/null 2>&1 \
   || gz_fail "gazellectl ltran show --json: $(head -c 300 "$dir/show.json")"

@@ -546,6 +546,53 @@ TEST_F(Link, ShutdownWakesABlockedSend) {
   l->close();
 }
 
+// A socket with a reader blocked in recv() on one thread and a writer
+// blocked in send() on another: the room the writer is given does not wake
+// the reader (each kind sleeps on its own futex bit), data does.
+TEST_F(Link, AReaderSleepsThroughAnotherThreadsSends) {
+  SocketBase* l = listen_on(8012);
+  auto [a, c] = connected_pair(l, 8012);
+  ASSERT_NE(a, nullptr);
+  const auto data = pattern(32u << 20);  // c reads only later: the writer blocks at once
+  std::atomic<pid_t> rtid{0}, wtid{0};
+  std::atomic<ssize_t> sent{-100}, got{-100};
+  std::atomic<long> writer_end{-1};  // its count, read before it ends (and /proc forgets it)
+  std::thread reader([&, a = a] {
+    rtid = gettid();
+    char b[16];
+    iovec v{b, sizeof b};
+    got = a->recv(&v, 1, 0, nullptr, nullptr);
+  });
+  std::thread writer([&, a = a] {
+    wtid = gettid();
+    sent = send_all(a, data);
+    writer_end = voluntary_switches(gettid());
+  });
+  while (rtid.load() == 0 || wtid.load() == 0) std::this_thread::yield();
+  EXPECT_TRUE(falls_asleep(rtid) && falls_asleep(wtid) && sent.load() == -100) << "the send did not block";
+  const long reader_before = voluntary_switches(rtid), writer_before = voluntary_switches(wtid);
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool same = recv_all(c, data.size()) == data;  // the writer is given room again and again
+  const long reader_woken = voluntary_switches(rtid) - reader_before;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  writer.join();
+  const long writer_woken = writer_end.load() - writer_before;
+  EXPECT_TRUE(same);
+  EXPECT_EQ(sent.load(), static_cast<ssize_t>(data.size()));
+  EXPECT_EQ(got.load(), -100) << "the reader returned without data";
+  // Its bounded sleep (100 ms) ends once every 100 ms; the writer woke far more often.
+  EXPECT_GT(writer_woken, 10 + ms / 100) << "too few wake-ups of the writer for the test to tell";
+  EXPECT_LE(reader_woken, 3 + ms / 100) << "the reader woke " << reader_woken << " times, the writer " << writer_woken
+                                        << ", in " << ms << " ms";
+  iovec ping{const_cast<char*>("ping"), 4};
+  EXPECT_EQ(c->send(&ping, 1, 0, nullptr, 0), 4);
+  reader.join();
+  EXPECT_EQ(got.load(), 4);
+  a->close();
+  c->close();
+  l->close();
+}
+
 // epoll over the stack's sockets: readiness comes with the data, EPOLLRDHUP
 // with the peer's FIN.
 TEST_F(Link, EpollSeesDataAndTheFin) {

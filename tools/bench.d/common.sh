@@ -54,6 +54,9 @@ start_ltran() {
   GZ_RUN_DIR=$run_dir gz_ltran_start "$root/build/ltran/ltran" "$ltran_conf" "$run_dir/ltran.log"
 }
 
+# The library every lstack variant preloads (GZ_LIB: another build's, for an A/B).
+lib_lstack=$(realpath "${GZ_LIB:-$root/build/preload/liblstack.so}")
+
 # start_app VARIANT PROCNAME READY CMD...: the program on CPU 1, on the kernel
 # (the address on the server's veth end) or under LD_PRELOAD with the
 # variant's config; waits until its log says READY.
@@ -65,7 +68,7 @@ start_app() {
   if [ "$v" = kernel ]; then
     ip -n "$GZ_NS_L" addr add "$GZ_HOST/24" dev "$GZ_IF_L"
   else
-    pre=(env LD_PRELOAD="$root/build/preload/liblstack.so" LSTACK_CONF_PATH="$c" GAZELLE_RUN_DIR="$run_dir"
+    pre=(env LD_PRELOAD="$lib_lstack" LSTACK_CONF_PATH="$c" GAZELLE_RUN_DIR="$run_dir"
          GAZELLE_BIND_PROCNAME="$name")
   fi
   gz_bg ip netns exec "$GZ_NS_L" taskset -c 1 "${pre[@]}" "$@" >"$log" 2>&1
@@ -142,6 +145,7 @@ result_head() {
   echo
   echo "- command: \`tools/bench $3\` ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   machine
+  [ "$lib_lstack" = "$root/build/preload/liblstack.so" ] || echo "- liblstack: \`GZ_LIB=$lib_lstack\` (not this tree's build)"
 }
 # result_done RESULT.md: the raw lines at its end, its PNG beside it, then the
 # result on stdout.

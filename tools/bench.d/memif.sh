@@ -6,7 +6,7 @@
 # CPU (server 1, client 0); against both on the kernel's loopback, same pinning.
 bench_memif() {
   gz_need redis-server redis-benchmark
-  local lib=$root/build/preload/liblstack.so dir csv round v p t variants="kernel-loopback lstack-memif" net=192.168.200
+  local lib=$lib_lstack dir csv round v p t variants="kernel-loopback lstack-memif" net=192.168.200
   [ -f "$lib" ] || { echo "bench: $lib is missing (build first)" >&2; exit 1; }
   GZ_NS_L=gzb-memif GZ_NS_P=gzb-memif-unused
   trap gz_teardown EXIT

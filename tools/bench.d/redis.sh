@@ -42,7 +42,7 @@ redis_table() {
 bench_redis() {
   gz_need redis-server redis-benchmark
   gz_setup bench-redis 140
-  local lib=$root/build/preload/liblstack.so csv round p v t variants
+  local lib=$lib_lstack csv round p v t variants
   [ -f "$lib" ] || { echo "bench: $lib is missing (build first)" >&2; exit 1; }
   run_dir=$(mktemp -d) csv=$(mktemp)
   variants=${bench_variants:-kernel lstack-rtc lstack-thread}

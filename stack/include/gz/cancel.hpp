@@ -53,7 +53,7 @@ class KernelCall {
 // Around one sleep of a blocking lstack call: a pending cancel acts when it
 // begins, an arriving one inside the sleep, when the application has
 // cancellation on. The sleep is a C library cancellation point (epoll_pwait,
-// ppoll) or futex_wait_cancellable (stack_thread.hpp).
+// ppoll) or futex_wait_bits_cancellable (stack_thread.hpp).
 class CancelPoint {
  public:
   CancelPoint() noexcept;

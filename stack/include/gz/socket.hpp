@@ -136,7 +136,9 @@ class SocketBase {
   // Application thread: sleep until the next raise or timeout_ms (<0: none).
   // interest: EPOLLIN for a reader (woken by EPOLLIN, EPOLLPRI, EPOLLRDHUP),
   // EPOLLOUT for a writer (a mask with EPOLLOUT counts as a writer only);
-  // EPOLLERR and EPOLLHUP wake both. Returns false on timeout; true at once
+  // EPOLLERR and EPOLLHUP wake both. Each kind sleeps on a futex bit of its
+  // own: a recv() and a send() blocked on the socket in two threads wake
+  // only for what each waits for. Returns false on timeout; true at once
   // when a raise came after seen_seq, else when one of interest wakes it, or
   // within 100 ms of one of no interest (a bounded sleep re-checks): look
   // again. A reader blocked in recv() so sleeps through the EPOLLOUT of its
