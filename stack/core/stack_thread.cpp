@@ -171,6 +171,7 @@ unsigned StackThread::drive() noexcept {
   // goes out before this round's receive kick (a syscall over af_xdp), which
   // cut sockperf's p50 in the stack-thread layout by about 1.3 µs.
   const unsigned work = run_tasks() + poll_stack();
+  if (work != 0) rx_woke_ = false;
   // Transmit mbufs lwIP let go this round go back to the senders at once
   // (one atomic add a round, not one a segment).
   return_freed_tx();
@@ -253,6 +254,7 @@ void StackThread::relax(unsigned idle_rounds) noexcept {
 
 StackThread::~StackThread() {
   if (rtc_) {
+    if (rtc_stack_ == nullptr && wake_fd_ >= 0) kernel().close(wake_fd_);  // adopt() failed: nobody posts
     // The stack belongs to its owner thread's lwIP; at exit it is left as is.
     if (this_thread_state().rtc == this) this_thread_state().rtc = nullptr;
     (void)rtc_stack_.release();
@@ -347,10 +349,11 @@ void StackThread::sleep_idle(long us) {
   // A frame or a posted task ends the sleep at once: with a timed sleep
   // alone, each frame after a quiet moment waited up to kMaxSleepUs (python's
   // http.server, a GET at a time: 250 GETs/s against the kernel's 1,300).
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {rx_fd_, POLLIN, 0}};  // fd -1: ignored
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {sleep_rx_fd(), POLLIN, 0}};  // fd -1: ignored
   const timespec ts{us / 1000000, (us % 1000000) * 1000};
   kernel().ppoll(fds, 2, &ts, nullptr);  // glibc's: a cancellation point inside the caller's CancelPoint
   if (fds[0].revents != 0) drain_wake_fd();
+  note_rx_wake(fds[1].revents != 0);
 }
 
 bool StackThread::sleep_begin() noexcept {

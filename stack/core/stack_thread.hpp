@@ -88,6 +88,12 @@ class StackThread {
   int wake_fd() const noexcept { return wake_fd_; }
   int rx_fd() const noexcept { return rx_fd_; }
   bool sleep_begin() noexcept;
+  // The rx fd a level-triggered sleep should poll: -1 after a sleep that it
+  // ended was followed by no work (frames the stack cannot take, its pool
+  // short or its receive held: the fd stays readable, and the sleeps would
+  // spin); and what that sleep saw of it.
+  int sleep_rx_fd() const noexcept { return rx_woke_ ? -1 : rx_fd_; }
+  void note_rx_wake(bool woke) noexcept { rx_woke_ = woke; }
   void sleep_end() noexcept { sleeping_.store(0, std::memory_order_relaxed); }
   void drain_wake_fd() noexcept;
   // RTC owner thread polling on (backoff_us() said 0) after idle_rounds
@@ -180,6 +186,7 @@ class StackThread {
   std::atomic<std::uint32_t> sleeping_{0};   // 1 while the stack sleeps: post() then writes wake_fd_
   int wake_fd_ = -1;                         // eventfd (created by start() / adopt())
   int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1
+  bool rx_woke_ = false;                     // owner: the last sleep ended for rx_fd_, no work since
   bool open_wake_fd() noexcept;
   void wake_sleeper() noexcept;
   std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed

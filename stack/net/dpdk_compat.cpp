@@ -73,12 +73,12 @@ int af_xdp_queue_fd(std::uint16_t port, std::uint16_t queue) noexcept {
     found.clear();
   }
   closedir(dir);
-  // The port's queues made their sockets one after the other (rx queue
-  // setup), so their inodes rise in queue order. Sockets of another port
-  // cannot be told apart (AF_XDP answers no getsockname): none then.
-  if (found.size() != info.nb_rx_queues) return -1;
-  std::sort(found.begin(), found.end());
-  return queue < found.size() ? found[queue].second : -1;
+  // One queue, one socket: it is ours. With more, or sockets of another
+  // port, which is whose cannot be told (AF_XDP answers no getsockname, and
+  // inode order need not be creation order across CPUs): none, rather than
+  // another queue's socket, which would wake us for its frames only.
+  if (found.size() != 1 || info.nb_rx_queues != 1 || queue != 0) return -1;
+  return found[0].second;
 }
 
 }  // namespace gz::stack

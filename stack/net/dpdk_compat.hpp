@@ -22,10 +22,10 @@ unsigned set_aside_outside_af_xdp_umem(rte_mempool* pool) noexcept;
 
 // net_af_xdp (22.11) offers no rx interrupts, but each of its queues is an
 // AF_XDP socket of this process, readable while its rx ring holds frames: a
-// sleeping stack polls it to wake for the next frame. Returns the fd, or -1
-// (another driver; or AF_XDP sockets of another port too, which cannot be
-// told apart: the stack then sleeps for a time, as before). Any thread, after
-// the port started.
+// sleeping stack polls it to wake for the next frame. Returns the fd, or -1:
+// another driver, or more than one AF_XDP socket in the process (several
+// queues or ports: which is whose cannot be told; those stacks sleep for a
+// time, up to 1 ms, as before). Any thread, after the port started.
 int af_xdp_queue_fd(std::uint16_t port, std::uint16_t queue) noexcept;
 
 }  // namespace gz::stack

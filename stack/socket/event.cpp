@@ -306,8 +306,10 @@ int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sig
 // nothing to drain), so that a task posted by another thread or the next
 // frame ends the sleep at once, not its timeout. Count or -errno.
 int EpollSet::sleep_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
-  if (watched_ != &d) {  // added once per stack (a set outlives no stack of its process)
-    watched_ = &d;
+  // Added once per stack (a set outlives no stack of its process). Another
+  // RTC thread waiting on the same set may take one of our edges meanwhile:
+  // this sleep then ends at its timeout (1 ms at most), as before.
+  if (watched_.exchange(&d, std::memory_order_relaxed) != &d) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLET;
     ev.data.u64 = kStackTag;
@@ -437,8 +439,7 @@ class MixedPoll {
   MixedPoll(const MixedPoll&) = delete;
   MixedPoll& operator=(const MixedPoll&) = delete;
 
-  // rtc: the run-to-completion stack the caller drives, or nullptr.
-  void split(SocketLookup lookup, TwinLookup twin, StackThread* rtc) {
+  void split(SocketLookup lookup, TwinLookup twin) {
     for (nfds_t i = 0; i < n_; ++i) {
       if (fds_[i].fd >= 0) socks_[i] = lookup(fds_[i].fd);
       if (socks_[i]) socks_[i]->attach(&waiter_);
@@ -448,10 +449,13 @@ class MixedPoll {
       }
     }
     kfds_.push_back({waiter_.fd(), POLLIN, 0});
-    if (rtc != nullptr) {  // its sleeps also end for a posted task or the next frame
-      kfds_.push_back({rtc->wake_fd(), POLLIN, 0});
-      kfds_.push_back({rtc->rx_fd(), POLLIN, 0});  // -1: ignored
-    }
+  }
+  // After split (whose lookup may have started lstack on this thread): the
+  // run-to-completion stack the caller drives, whose sleeps also end for a
+  // posted task or the next frame.
+  void add_stack(const StackThread& rtc) {
+    kfds_.push_back({rtc.wake_fd(), POLLIN, 0});
+    kfds_.push_back({rtc.rx_fd(), POLLIN, 0});  // -1: ignored
   }
 
   // lstack's sockets: revents from their readiness bits. Returns how many are ready.
@@ -486,14 +490,20 @@ class MixedPoll {
     }
     return ready;
   }
-  // Our eventfds (and the stack's rx fd) after the caller's kernel fds.
+  // Our eventfds after the caller's kernel fds (the waiter's, the stack's
+  // posted-task one) said to look again. Not the stack's rx fd: it stays
+  // readable while frames wait, and a zero timeout must still end the call.
   bool woken() const noexcept {
-    return std::any_of(kfds_.begin() + static_cast<std::ptrdiff_t>(kidx_.size()), kfds_.end(),
-                       [](const pollfd& p) { return p.revents != 0; });
+    const std::size_t w = kidx_.size();
+    return kfds_[w].revents != 0 || (kfds_.size() > w + 1 && kfds_[w + 1].revents != 0);
   }
-  // The stack's posted-task eventfd was readable: drained (level-triggered).
-  void drain(StackThread& rtc) noexcept {
+  // Before an RTC owner's look or sleep: the stack's rx fd as it wants it
+  // polled (StackThread::sleep_rx_fd); after it: what it said, and the
+  // stack's posted-task eventfd drained when readable (level-triggered).
+  void before_sleep(StackThread& rtc) noexcept { kfds_[kidx_.size() + 2].fd = rtc.sleep_rx_fd(); }
+  void after_sleep(StackThread& rtc) noexcept {
     if (kfds_[kidx_.size() + 1].revents != 0) rtc.drain_wake_fd();
+    rtc.note_rx_wake(kfds_[kidx_.size() + 2].revents != 0);
   }
   // No kernel fd among the caller's (kfds_ holds only our fds).
   bool stack_only() const noexcept { return kidx_.empty(); }
@@ -519,9 +529,10 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
   PollScratch* scratch = poll_scratch();
   if (scratch == nullptr || scratch->busy) scratch = &local;
   try {
-    StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
     MixedPoll mp(fds, n, waiter, *scratch);
-    mp.split(lookup, twin, rtc);
+    mp.split(lookup, twin);
+    StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
+    if (rtc != nullptr) mp.add_stack(*rtc);
     const bool forever = timeout == nullptr;
     const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
                                                   : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
@@ -551,10 +562,11 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
       Armed armed(waiter, ms != 0);
       StackSleep asleep(ms != 0 ? rtc : nullptr);  // a task posted from here on ends the sleep
       if (!asleep.ok() || (ms != 0 && (ready = mp.stack_ready()) > 0)) ms = 0;
+      if (rtc != nullptr) mp.before_sleep(*rtc);
       const int k = mp.kernel_poll(ms, sigmask);
       const int err = errno;
       armed.release();
-      if (rtc != nullptr) mp.drain(*rtc);
+      if (rtc != nullptr) mp.after_sleep(*rtc);
       if (k < 0) return ready > 0 ? ready : -err;
       ready += mp.kernel_ready();
       if (ready > 0 || (!mp.woken() && remaining_ms(deadline, forever) == 0)) return ready;

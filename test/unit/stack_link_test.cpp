@@ -433,9 +433,12 @@ bool sleeping(pid_t tid) {
   return false;
 }
 // Waits up to 3 s for tid to sleep.
-bool falls_asleep(pid_t tid) {
-  for (int i = 0; i < 300 && !sleeping(tid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return sleeping(tid);
+bool falls_asleep(pid_t tid) {  // seen asleep once within 3 s (a second look may catch a wake-up)
+  for (int i = 0; i < 300; ++i) {
+    if (sleeping(tid)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 // A UDP socket on each host, a bound to 10.9.0.1:9300, c to 10.9.0.2:9301,
@@ -569,7 +572,8 @@ TEST_F(Link, AReaderSleepsThroughAnotherThreadsSends) {
     writer_end = voluntary_switches(gettid());
   });
   while (rtid.load() == 0 || wtid.load() == 0) std::this_thread::yield();
-  EXPECT_TRUE(falls_asleep(rtid) && falls_asleep(wtid) && sent.load() == -100) << "the send did not block";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the window and the queues fill
+  EXPECT_TRUE(falls_asleep(rtid) && falls_asleep(wtid) && sent.load() == -100) << "the send did not block: " << sent.load();
   const long reader_before = voluntary_switches(rtid), writer_before = voluntary_switches(wtid);
   const auto t0 = std::chrono::steady_clock::now();
   const bool same = recv_all(c, data.size()) == data;  // the writer is given room again and again

@@ -94,7 +94,7 @@ class EpollSet {
   std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
   std::uint64_t collects_ = 0;
   std::atomic<std::uint32_t> kernel_turn_{0};  // wait_rtc's calls: every 8th looks at the kernel's fds first
-  const StackThread* watched_ = nullptr;  // run to completion: the stack whose wake-up fds kfd_ holds too
+  std::atomic<const StackThread*> watched_{nullptr};  // run to completion: the last stack whose wake-up fds kfd_ got
   bool degraded_ = false;      // mu_: out of memory once: every call scans all (still correct)
   std::size_t cursor_ = 0;     // the scan's start when degraded: fairness when max is small
   // fds notified since the last collect, marked without a lock by the
