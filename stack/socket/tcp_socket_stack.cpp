@@ -101,8 +101,8 @@ err_t TcpSocket::on_sent(void* arg, tcp_pcb*, u16_t) {
 err_t TcpSocket::on_connected(void* arg, tcp_pcb*, err_t) {
   auto* self = static_cast<TcpSocket*>(arg);
   self->set_segment_size();
+  self->cache_addresses();  // before the state: a connect() that sees Connected returns and may read them
   self->state_.store(State::Connected);
-  self->cache_addresses();
   self->raise(EPOLLOUT);
   return ERR_OK;
 }

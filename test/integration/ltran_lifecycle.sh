@@ -61,10 +61,12 @@ time.sleep(3)' "$GZ_PEER" &
 flood=$!
 # Its counters once it has sent all (it sleeps 3 s after, still registered).
 gz_wait_line "$dir/flood.log" "^sent 4000" 25 || gz_fail "the flooding process did not send: $(tail -3 "$dir/flood.log")"
-for i in $(seq 20); do  # until what its stack still held has reached ltran
+prev=
+for i in $(seq 20); do  # until the counters stand still: what its stack still held has reached ltran
   GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show -i >"$dir/show_i.txt" 2>&1
   read -r admitted limited < <(awk '$5 == "python3" {print $10, $13}' "$dir/show_i.txt")
-  [ $((${admitted:-0} + ${limited:-0})) -ge 3990 ] 2>/dev/null && break
+  [ "$admitted $limited" = "$prev" ] && break
+  prev="$admitted $limited"
   sleep 0.1
 done
 sed 's/^/  ltran: /' "$dir/show_i.txt"
@@ -74,9 +76,8 @@ wait "$counter"
 got=$(tail -1 "$dir/udp_count.txt")
 echo "  instance_tx_pps = 500: $(grep '^sent' "$dir/flood.log"); ltran let $admitted through and limited $limited; the peer got $got"
 [ "${limited:-0}" -gt 0 ] 2>/dev/null || gz_fail "gazellectl ltran show -i counts no tx_limited for the flooding process"
-# Every datagram ltran got is either let through or counted (tx_packets also counts its
-# ARP); the sender's stack may drop a few on a full ring to ltran (its own counters).
-[ $((admitted + limited)) -ge 3900 ] 2>/dev/null || gz_fail "ltran accounted for $admitted + $limited of 4000 datagrams"
+# Not every datagram reaches ltran: the sender's stack drops what finds its ring to ltran
+# full (its own counters; 893 of 4000 in one CI run), as a full qdisc drops UDP.
 # At most the first burst (a tenth of a second's budget) and 500/s while it sent; at least
 # a fifth of that: fewer when the sender's stack delivers in bursts further apart than
 # the bucket holds (0.1 s), as on a starved CPU.
