@@ -349,11 +349,21 @@ void StackThread::sleep_idle(long us) {
   // A frame or a posted task ends the sleep at once: with a timed sleep
   // alone, each frame after a quiet moment waited up to kMaxSleepUs (python's
   // http.server, a GET at a time: 250 GETs/s against the kernel's 1,300).
-  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {sleep_rx_fd(), POLLIN, 0}};  // fd -1: ignored
+  pollfd fds[2];
+  sleep_fds(fds);
   const timespec ts{us / 1000000, (us % 1000000) * 1000};
   kernel().ppoll(fds, 2, &ts, nullptr);  // glibc's: a cancellation point inside the caller's CancelPoint
+  slept(fds);
+}
+
+void StackThread::sleep_fds(pollfd fds[2]) const noexcept {
+  fds[0] = {wake_fd_, POLLIN, 0};
+  fds[1] = {rx_woke_ ? -1 : rx_fd_, POLLIN, 0};
+}
+
+void StackThread::slept(const pollfd fds[2]) noexcept {
   if (fds[0].revents != 0) drain_wake_fd();
-  note_rx_wake(fds[1].revents != 0);
+  rx_woke_ = fds[1].revents != 0;
 }
 
 bool StackThread::sleep_begin() noexcept {

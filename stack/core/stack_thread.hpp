@@ -8,6 +8,8 @@
 // and, where the device has one, the next frame (NetDev::rx_wait_fd) wake it.
 #pragma once
 
+#include <poll.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -83,19 +85,19 @@ class StackThread {
   // was posted to the sleeping stack, and rx_fd(), readable while frames wait
   // (-1: the device has none, a timed sleep it is). sleep_begin() before the
   // caller's last look (false: a task waits, do not sleep), sleep_end() after
-  // it woke; drain_wake_fd() when a level-triggered poll saw wake_fd() readable.
+  // it woke.
   // Owner thread.
   int wake_fd() const noexcept { return wake_fd_; }
   int rx_fd() const noexcept { return rx_fd_; }
   bool sleep_begin() noexcept;
-  // The rx fd a level-triggered sleep should poll: -1 after a sleep that it
-  // ended was followed by no work (frames the stack cannot take, its pool
-  // short or its receive held: the fd stays readable, and the sleeps would
-  // spin); and what that sleep saw of it.
-  int sleep_rx_fd() const noexcept { return rx_woke_ ? -1 : rx_fd_; }
-  void note_rx_wake(bool woke) noexcept { rx_woke_ = woke; }
+  // A level-triggered sleep (ppoll) polls these two: wake_fd(), and rx_fd()
+  // unless a sleep it ended was followed by no work (frames the stack cannot
+  // take, its pool short or its receive held: the fd stays readable, and
+  // the sleeps would spin; -1, ignored, then). slept(fds) after it: drains
+  // wake_fd() when it was readable, and notes what rx_fd() said.
+  void sleep_fds(pollfd fds[2]) const noexcept;
+  void slept(const pollfd fds[2]) noexcept;
   void sleep_end() noexcept { sleeping_.store(0, std::memory_order_relaxed); }
-  void drain_wake_fd() noexcept;
   // RTC owner thread polling on (backoff_us() said 0) after idle_rounds
   // idle rounds: hands the CPU to any other runnable thread (sched_yield;
   // with low_power_mode too, before it sleeps).
@@ -188,6 +190,7 @@ class StackThread {
   int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1
   bool rx_woke_ = false;                     // owner: the last sleep ended for rx_fd_, no work since
   bool open_wake_fd() noexcept;
+  void drain_wake_fd() noexcept;
   void wake_sleeper() noexcept;
   std::atomic<int> started_{0};              // 0 starting, 1 up, -1 failed
   Error start_error_;

@@ -454,8 +454,9 @@ class MixedPoll {
   // run-to-completion stack the caller drives, whose sleeps also end for a
   // posted task or the next frame.
   void add_stack(const StackThread& rtc) {
-    kfds_.push_back({rtc.wake_fd(), POLLIN, 0});
-    kfds_.push_back({rtc.rx_fd(), POLLIN, 0});  // -1: ignored
+    pollfd two[2];
+    rtc.sleep_fds(two);
+    kfds_.insert(kfds_.end(), two, two + 2);
   }
 
   // lstack's sockets: revents from their readiness bits. Returns how many are ready.
@@ -497,14 +498,10 @@ class MixedPoll {
     const std::size_t w = kidx_.size();
     return kfds_[w].revents != 0 || (kfds_.size() > w + 1 && kfds_[w + 1].revents != 0);
   }
-  // Before an RTC owner's look or sleep: the stack's rx fd as it wants it
-  // polled (StackThread::sleep_rx_fd); after it: what it said, and the
-  // stack's posted-task eventfd drained when readable (level-triggered).
-  void before_sleep(StackThread& rtc) noexcept { kfds_[kidx_.size() + 2].fd = rtc.sleep_rx_fd(); }
-  void after_sleep(StackThread& rtc) noexcept {
-    if (kfds_[kidx_.size() + 1].revents != 0) rtc.drain_wake_fd();
-    rtc.note_rx_wake(kfds_[kidx_.size() + 2].revents != 0);
-  }
+  // Around an RTC owner's look or sleep: the stack's two fds as it wants
+  // them polled, and after it what they said (StackThread::sleep_fds, slept).
+  void before_sleep(const StackThread& rtc) noexcept { rtc.sleep_fds(&kfds_[kidx_.size() + 1]); }
+  void after_sleep(StackThread& rtc) noexcept { rtc.slept(&kfds_[kidx_.size() + 1]); }
   // No kernel fd among the caller's (kfds_ holds only our fds).
   bool stack_only() const noexcept { return kidx_.empty(); }
 
