@@ -25,6 +25,10 @@ class FdTable {
   stack::EpollRef epoll(int fd) const noexcept;
   // Whether fd is lstack's, without a reference (a hint: it may change).
   bool has_socket(int fd) const noexcept { return in_range(fd) && sockets_[fd].load(std::memory_order_acquire) != 0; }
+  // Whether fd holds a socket or an epoll set (a hint, as has_socket).
+  bool holds(int fd) const noexcept {
+    return has_socket(fd) || (in_range(fd) && epolls_[fd].load(std::memory_order_acquire) != 0);
+  }
   // fd takes over the reference r holds. False when fd is beyond the table
   // (the caller then keeps fd in the kernel; r is released).
   bool set_socket(int fd, stack::SocketRef r) noexcept;
@@ -49,6 +53,7 @@ class FdTable {
   // True in a vfork() child: it shares the parent's memory (this table
   // included) but not its lstack; pthread_atfork does not run for vfork.
   // Calls that would change the table then treat every fd as the kernel's.
+  // A syscall (getpid): asked only where the table holds something.
   bool foreign() const noexcept { return getpid() != owner_.load(std::memory_order_relaxed); }
   // One past the highest fd ever set (bounds whole-table walks).
   int high() const noexcept { return high_.load(std::memory_order_acquire); }

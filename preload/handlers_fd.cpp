@@ -61,7 +61,8 @@ void forget_range(unsigned first, unsigned last) noexcept {
 }  // namespace
 
 int on_close(int fd) {
-  if (!FdTable::get().foreign()) forget_fd(fd);
+  // A file's close (most closes) asks no more than the table.
+  if (FdTable::get().holds(fd) && !FdTable::get().foreign()) forget_fd(fd);
   return AppKernel::close(fd);
 }
 

@@ -42,8 +42,7 @@ std::mutex g_sets_mu;
 std::list<EpollSet*> g_sets;  // every live set, for forget_everywhere
 
 // A Waiter armed for one sleep: disarmed when the sleep ends, also when a
-// cancel unwinds from it. Not armed (on false) when there is no sleep: a
-// disarm costs a read of the eventfd.
+// cancel unwinds from it. Not armed (on false) when there is no sleep.
 class Armed {
  public:
   explicit Armed(Waiter& w, bool on = true) noexcept : w_(on ? &w : nullptr) {
@@ -52,8 +51,9 @@ class Armed {
   ~Armed() { release(); }
   Armed(const Armed&) = delete;
   Armed& operator=(const Armed&) = delete;
-  void release() noexcept {
-    if (w_ != nullptr) w_->disarm();
+  // seen: the sleep found the Waiter's eventfd readable (see Waiter::disarm).
+  void release(bool seen = false) noexcept {
+    if (w_ != nullptr) w_->disarm(seen);
     w_ = nullptr;
   }
 
@@ -283,15 +283,11 @@ int EpollSet::collect_all(epoll_event* out, int max) noexcept {
 }
 
 // Kernel events into out, without our wake-up eventfd. Count or -errno.
-int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) {
-  int k;
-  {
-    CancelPoint cancel;
-    k = kernel().epoll_pwait(kfd_, out, max, timeout_ms, sigmask);
-  }
-  if (k < 0) return -errno;
-  int total = 0;
-  for (int i = 0; i < k; ++i) {
+// Drops our own wake-up entries from out[first, first + k), noting them in
+// woken; returns first + the kernel events kept (moved down to first).
+int EpollSet::keep_kernel_events(epoll_event* out, int first, int k, bool& woken) noexcept {
+  int total = first;
+  for (int i = first; i < first + k; ++i) {
     if (ours(out[i])) {
       woken = true;
       continue;
@@ -299,6 +295,16 @@ int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sig
     out[total++] = out[i];
   }
   return total;
+}
+
+int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken) {
+  int k;
+  {
+    CancelPoint cancel;
+    k = kernel().epoll_pwait(kfd_, out, max, timeout_ms, sigmask);
+  }
+  if (k < 0) return -errno;
+  return keep_kernel_events(out, 0, k, woken);
 }
 
 // Run to completion, idle: sleep in the kernel's set, which also holds the
@@ -360,31 +366,34 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
 int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
   if (max <= 0 || out == nullptr) return -EINVAL;
   if (StackThread* d = StackThread::rtc_of_this_thread()) return wait_rtc(*d, out, max, timeout_ms, sigmask);
+  // As in wait_rtc: ready stack sockets are returned without a syscall, and
+  // every 8th call looks at the kernel's fds first, so that they wait 7
+  // calls at most however many stack sockets stay ready and whatever max is.
+  if ((kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) == 0) {
+    bool woken = false;
+    const int k = kernel_events(out, max, 0, sigmask, woken);
+    if (k < 0) return k;
+    if (k > 0) return k < max ? k + collect(out + k, max - k) : k;
+  } else if (const int n = collect(out, max); n > 0) {
+    return n;
+  }
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   for (;;) {
-    int n, k, err;
+    int n, k, err, total;
+    bool woken = false;
     {
       Armed armed(waiter_);
       n = collect(out, max);
+      if (n == max) return n;  // no room left to ask the kernel for (maxevents 0 is EINVAL)
       const long kt = n > 0 ? 0 : remaining_ms(deadline, forever);
       CancelPoint cancel;
       k = kernel().epoll_pwait(kfd_, out + n, max - n, static_cast<int>(kt), sigmask);
       err = errno;
+      total = k < 0 ? n : keep_kernel_events(out, n, k, woken);
+      armed.release(woken);
     }
-    if (k < 0) {
-      if (n > 0) return n;
-      return -err;
-    }
-    bool woken = false;
-    int total = n;
-    for (int i = n; i < n + k; ++i) {
-      if (ours(out[i])) {
-        woken = true;
-        continue;
-      }
-      out[total++] = out[i];
-    }
+    if (k < 0) return n > 0 ? n : -err;
     if (total > 0) return total;
     if (!woken && remaining_ms(deadline, forever) == 0) return 0;
   }
@@ -494,6 +503,7 @@ class MixedPoll {
   // Our eventfds after the caller's kernel fds (the waiter's, the stack's
   // posted-task one) said to look again. Not the stack's rx fd: it stays
   // readable while frames wait, and a zero timeout must still end the call.
+  bool waiter_woke() const noexcept { return kfds_[kidx_.size()].revents != 0; }
   bool woken() const noexcept {
     const std::size_t w = kidx_.size();
     return kfds_[w].revents != 0 || (kfds_.size() > w + 1 && kfds_[w + 1].revents != 0);
@@ -562,7 +572,7 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
       if (rtc != nullptr) mp.before_sleep(*rtc);
       const int k = mp.kernel_poll(ms, sigmask);
       const int err = errno;
-      armed.release();
+      armed.release(k > 0 && mp.waiter_woke());
       if (rtc != nullptr) mp.after_sleep(*rtc);
       if (k < 0) return ready > 0 ? ready : -err;
       ready += mp.kernel_ready();

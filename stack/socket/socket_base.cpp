@@ -19,11 +19,13 @@ Waiter::~Waiter() {
   if (efd_ >= 0) kernel().close(efd_);
 }
 
-void Waiter::disarm() noexcept {
-  armed_.store(false, std::memory_order_seq_cst);
+void Waiter::disarm(bool seen) noexcept {
+  // Still armed: no notify() took the flag, so none wrote during this sleep.
+  // One that took it may write after our drain: the next sleep then sees
+  // the eventfd readable (seen) and drains it then.
+  if (armed_.exchange(false, std::memory_order_seq_cst) && !seen) return;
   std::uint64_t v;
-  while (kernel().read(efd_, &v, sizeof v) == static_cast<ssize_t>(sizeof v)) {
-  }
+  (void)!kernel().read(efd_, &v, sizeof v);  // one read takes the whole count (not EFD_SEMAPHORE)
 }
 
 void Waiter::notify(int cookie) noexcept {

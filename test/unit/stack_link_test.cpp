@@ -6,7 +6,9 @@
 #include <rte_ring.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -630,6 +632,76 @@ TEST_F(Link, EpollSeesDataAndTheFin) {
   close(kfd);
   a->close();
   l->close();
+}
+
+// A stack socket that stays ready (level-triggered, left unread) starves no
+// kernel fd of the same set, even with room for one event per call: the
+// calls between return the stack's events without a syscall, every 8th looks
+// at the kernel's fds first.
+TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
+  SocketBase* l = listen_on(8014);
+  auto [a, c] = connected_pair(l, 8014);
+  ASSERT_NE(a, nullptr);
+  const int kfd = epoll_create1(EPOLL_CLOEXEC);
+  auto made = EpollSet::create(kfd);
+  ASSERT_TRUE(made);
+  EpollSet& set = *made.value();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 7;
+  ASSERT_EQ(set.ctl(EPOLL_CTL_ADD, 100, a, &ev), 0);
+  iovec iov{const_cast<char*>("x"), 1};
+  ASSERT_EQ(c->send(&iov, 1, 0, nullptr, 0), 1);
+  epoll_event out[2];
+  ASSERT_EQ(set.wait(out, 2, 3000, nullptr), 1);
+  const int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);  // a kernel fd that stays readable
+  ev.data.u64 = 42;
+  ASSERT_EQ(epoll_ctl(kfd, EPOLL_CTL_ADD, efd, &ev), 0);
+  int kernel = 0, stack = 0;
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_EQ(set.wait(out, 1, 0, nullptr), 1);
+    (out[0].data.u64 == 42 ? kernel : stack) += 1;
+  }
+  EXPECT_GE(kernel, 4) << "the kernel fd waits 7 calls at most";
+  EXPECT_GE(stack, 16);
+  int both = 0;  // room for two: a call that looks at the kernel also returns the socket
+  for (int i = 0; i < 8; ++i) both += set.wait(out, 2, 0, nullptr) == 2;
+  EXPECT_GE(both, 1);
+  set.forget(100, a);
+  made.value().reset();
+  close(efd);
+  close(kfd);
+  a->close();
+  c->close();
+  l->close();
+}
+
+// A Waiter's eventfd is quiet after every sleep: drained when a notify()
+// wrote it, or when the sleep found it readable (a write that came late,
+// after an earlier sleep's drain); never written while not armed.
+TEST(Waiter, EachSleepLeavesTheEventfdQuiet) {
+  Waiter w;
+  ASSERT_TRUE(w.ok());
+  auto readable = [&] {
+    pollfd p{w.fd(), POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
+  };
+  w.arm();
+  w.disarm();
+  EXPECT_FALSE(readable());
+  w.arm();
+  w.notify();
+  EXPECT_TRUE(readable());
+  w.notify();  // the first took the flag: one write per sleep
+  w.disarm();
+  EXPECT_FALSE(readable());
+  w.notify();
+  EXPECT_FALSE(readable()) << "not armed: no write";
+  w.arm();
+  const std::uint64_t one = 1;
+  ASSERT_EQ(write(w.fd(), &one, sizeof one), static_cast<ssize_t>(sizeof one));  // a late write
+  w.disarm(true);
+  EXPECT_FALSE(readable());
 }
 
 // Waiters attach and detach without a lock while the stack thread raises

@@ -81,6 +81,7 @@ class EpollSet {
   int collect_all(epoll_event* out, int max) noexcept;
   bool report(Entry& e, epoll_event& out) noexcept;
   int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken);
+  static int keep_kernel_events(epoll_event* out, int first, int k, bool& woken) noexcept;
   int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   int sleep_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   void remove_at(std::size_t i) noexcept;
@@ -93,7 +94,7 @@ class EpollSet {
   std::unordered_map<int, std::size_t> index_;
   std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
   std::uint64_t collects_ = 0;
-  std::atomic<std::uint32_t> kernel_turn_{0};  // wait_rtc's calls: every 8th looks at the kernel's fds first
+  std::atomic<std::uint32_t> kernel_turn_{0};  // wait's calls: every 8th looks at the kernel's fds first
   std::atomic<const StackThread*> watched_{nullptr};  // run to completion: the last stack whose wake-up fds kfd_ got
   bool degraded_ = false;      // mu_: out of memory once: every call scans all (still correct)
   std::size_t cursor_ = 0;     // the scan's start when degraded: fairness when max is small

@@ -37,8 +37,10 @@ class Waiter {
   bool ok() const noexcept { return efd_ >= 0; }
   // Before sleeping: from now on notify() writes the eventfd.
   void arm() noexcept { armed_.store(true, std::memory_order_seq_cst); }
-  // After waking: stop writing and drain the eventfd.
-  void disarm() noexcept;
+  // After waking: stop writing, and drain the eventfd when a notify() wrote
+  // it during this sleep or `seen` (the sleep found it readable: a write
+  // that came after an earlier drain). Otherwise no syscall.
+  void disarm(bool seen = false) noexcept;
   // A socket attached under cookie (>= 0) changed: the sink hears of it
   // first (an epoll set's ready list), then an armed waiter wakes.
   void notify(int cookie = -1) noexcept;
