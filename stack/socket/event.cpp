@@ -128,6 +128,7 @@ int EpollSet::ctl(int op, int fd, SocketBase* sock, const epoll_event* ev) noexc
       try {
         entries_.push_back({fd, sock, *ev, sock->edge_seq() - 1, false, false, 0});
         index_[fd] = entries_.size() - 1;
+        stack_count_.store(entries_.size(), std::memory_order_relaxed);
       } catch (const std::bad_alloc&) {
         if (entries_.size() > index_.size()) entries_.pop_back();
         return -ENOMEM;
@@ -171,6 +172,7 @@ void EpollSet::remove_at(std::size_t i) noexcept {
     index_[entries_[i].fd] = i;
   }
   entries_.pop_back();
+  stack_count_.store(entries_.size(), std::memory_order_relaxed);
 }
 
 void EpollSet::forget(int fd, SocketBase* sock) noexcept {
@@ -377,6 +379,10 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
   } else if (const int n = collect(out, max); n > 0) {
     return n;
   }
+  if (timeout_ms != 0 && stack_count_.load(std::memory_order_relaxed) > 0) {
+    int n = 0;
+    if (yield_until([&] { return (n = collect(out, max)) > 0; })) return n;
+  }
   const bool forever = timeout_ms < 0;
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   for (;;) {
@@ -452,6 +458,7 @@ class MixedPoll {
     for (nfds_t i = 0; i < n_; ++i) {
       if (fds_[i].fd >= 0) socks_[i] = lookup(fds_[i].fd);
       if (socks_[i]) socks_[i]->attach(&waiter_);
+      any_stack_ = any_stack_ || socks_[i];
       if (!socks_[i] || (twin != nullptr && twin(fds_[i].fd))) {
         kfds_.push_back(fds_[i]);
         kidx_.push_back(i);
@@ -514,12 +521,14 @@ class MixedPoll {
   void after_sleep(StackThread& rtc) noexcept { rtc.slept(&kfds_[kidx_.size() + 1]); }
   // No kernel fd among the caller's (kfds_ holds only our fds).
   bool stack_only() const noexcept { return kidx_.empty(); }
+  bool any_stack() const noexcept { return any_stack_; }
 
  private:
   pollfd* fds_;
   nfds_t n_;
   Waiter& waiter_;
   PollScratch& scratch_;
+  bool any_stack_ = false;
   std::vector<SocketRef>& socks_;
   std::vector<pollfd>& kfds_;
   std::vector<nfds_t>& kidx_;
@@ -556,6 +565,9 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
           continue;
         }
         ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
+      }
+      if (rtc == nullptr && ms != 0 && mp.any_stack() && yield_until([&] { return (ready = mp.stack_ready()) > 0; })) {
+        ms = 0;  // the kernel's fds still get their look, without a sleep
       }
       // Only lstack's sockets asked about (iperf3's select): nothing for a ppoll
       // that would not sleep to look at (it cost a syscall each call or round).

@@ -162,6 +162,8 @@ bool SocketBase::wait_event(std::uint32_t seen_seq, long timeout_ms, std::uint32
     }
     return true;
   }
+  // Not yet counted as a sleeper: a raise meanwhile makes no futex_wake.
+  if (yield_until([&] { return wait_seq_.load(std::memory_order_seq_cst) != seen_seq; })) return true;
   const bool writer = (interest & EPOLLOUT) != 0;
   // Counted while asleep, also when a cancel unwinds from the sleep.
   struct Sleeper {

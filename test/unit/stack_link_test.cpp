@@ -423,6 +423,18 @@ long voluntary_switches(pid_t tid) {
   }
   return -1;
 }
+// Every time tid left the CPU: its sleeps and its sched_yield()s that gave
+// the CPU away (a blocking call yields a few times before it sleeps).
+long all_switches(pid_t tid) {
+  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
+  std::string line;
+  long n = 0;
+  while (std::getline(f, line)) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) n += std::stol(line.substr(24));
+    if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) n += std::stol(line.substr(27));
+  }
+  return n;
+}
 bool sleeping(pid_t tid) {
   std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
   std::string line;
@@ -571,12 +583,12 @@ TEST_F(Link, AReaderSleepsThroughAnotherThreadsSends) {
   std::thread writer([&, a = a] {
     wtid = gettid();
     sent = send_all(a, data);
-    writer_end = voluntary_switches(gettid());
+    writer_end = all_switches(gettid());
   });
   while (rtid.load() == 0 || wtid.load() == 0) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the window and the queues fill
   EXPECT_TRUE(falls_asleep(rtid) && falls_asleep(wtid) && sent.load() == -100) << "the send did not block: " << sent.load();
-  const long reader_before = voluntary_switches(rtid), writer_before = voluntary_switches(wtid);
+  const long reader_before = voluntary_switches(rtid), writer_before = all_switches(wtid);
   const auto t0 = std::chrono::steady_clock::now();
   const bool same = recv_all(c, data.size()) == data;  // the writer is given room again and again
   const long reader_woken = voluntary_switches(rtid) - reader_before;
@@ -586,8 +598,9 @@ TEST_F(Link, AReaderSleepsThroughAnotherThreadsSends) {
   EXPECT_TRUE(same);
   EXPECT_EQ(sent.load(), static_cast<ssize_t>(data.size()));
   EXPECT_EQ(got.load(), -100) << "the reader returned without data";
-  // Its bounded sleep (100 ms) ends once every 100 ms; the writer woke far more often.
-  EXPECT_GT(writer_woken, 10 + ms / 100) << "too few wake-ups of the writer for the test to tell";
+  // Its bounded sleep (100 ms) ends once every 100 ms; the writer waited for
+  // room far more often (asleep, or yielding before it slept).
+  EXPECT_GT(writer_woken, 10 + ms / 100) << "too few waits of the writer for the test to tell";
   EXPECT_LE(reader_woken, 3 + ms / 100) << "the reader woke " << reader_woken << " times, the writer " << writer_woken
                                         << ", in " << ms << " ms";
   iovec ping{const_cast<char*>("ping"), 4};
@@ -674,6 +687,17 @@ TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
   a->close();
   c->close();
   l->close();
+}
+
+// A blocking call's yields before it sleeps (stack-thread mode): it stops at
+// the first look that finds it ready, and gives up after kSpinYields.
+TEST(YieldUntil, StopsWhenReadyAndIsBounded) {
+  int looks = 0;
+  EXPECT_TRUE(yield_until([&] { return ++looks == 3; }));
+  EXPECT_EQ(looks, 3);
+  looks = 0;
+  EXPECT_FALSE(yield_until([&] { return ++looks < 0; }));
+  EXPECT_EQ(looks, kSpinYields);
 }
 
 // A Waiter's eventfd is quiet after every sleep: drained when a notify()

@@ -92,6 +92,7 @@ class EpollSet {
   std::mutex mu_;
   std::vector<Entry> entries_;
   std::unordered_map<int, std::size_t> index_;
+  std::atomic<std::size_t> stack_count_{0};  // entries_.size(), read without mu_ (a hint)
   std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
   std::uint64_t collects_ = 0;
   std::atomic<std::uint32_t> kernel_turn_{0};  // wait's calls: every 8th looks at the kernel's fds first
