@@ -335,7 +335,7 @@ int EpollSet::sleep_rtc(StackThread& d, epoll_event* out, int max, int timeout_m
 // With stack sockets ready the kernel's fds (a syscall) are looked at first
 // every 8th call only: whatever max is, they wait 7 calls at most.
 int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask) {
-  if ((kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) == 0) {
+  if (kernel_turn()) {
     bool woken = false;
     const int k = kernel_events(out, max, 0, sigmask, woken);
     if (k < 0) return k;  // EINTR (a signal epoll_pwait's mask let in)...
@@ -371,7 +371,7 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
   // As in wait_rtc: ready stack sockets are returned without a syscall, and
   // every 8th call looks at the kernel's fds first, so that they wait 7
   // calls at most however many stack sockets stay ready and whatever max is.
-  if ((kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) == 0) {
+  if (kernel_turn()) {
     bool woken = false;
     const int k = kernel_events(out, max, 0, sigmask, woken);
     if (k < 0) return k;
@@ -458,7 +458,6 @@ class MixedPoll {
     for (nfds_t i = 0; i < n_; ++i) {
       if (fds_[i].fd >= 0) socks_[i] = lookup(fds_[i].fd);
       if (socks_[i]) socks_[i]->attach(&waiter_);
-      any_stack_ = any_stack_ || socks_[i];
       if (!socks_[i] || (twin != nullptr && twin(fds_[i].fd))) {
         kfds_.push_back(fds_[i]);
         kidx_.push_back(i);
@@ -521,14 +520,12 @@ class MixedPoll {
   void after_sleep(StackThread& rtc) noexcept { rtc.slept(&kfds_[kidx_.size() + 1]); }
   // No kernel fd among the caller's (kfds_ holds only our fds).
   bool stack_only() const noexcept { return kidx_.empty(); }
-  bool any_stack() const noexcept { return any_stack_; }
 
  private:
   pollfd* fds_;
   nfds_t n_;
   Waiter& waiter_;
   PollScratch& scratch_;
-  bool any_stack_ = false;
   std::vector<SocketRef>& socks_;
   std::vector<pollfd>& kfds_;
   std::vector<nfds_t>& kidx_;
@@ -566,7 +563,8 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
         }
         ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
       }
-      if (rtc == nullptr && ms != 0 && mp.any_stack() && yield_until([&] { return (ready = mp.stack_ready()) > 0; })) {
+      // (The shim calls us only with a stack socket among fds.)
+      if (rtc == nullptr && ms != 0 && yield_until([&] { return (ready = mp.stack_ready()) > 0; })) {
         ms = 0;  // the kernel's fds still get their look, without a sleep
       }
       // Only lstack's sockets asked about (iperf3's select): nothing for a ppoll

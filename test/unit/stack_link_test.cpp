@@ -415,26 +415,19 @@ TEST_F(Link, ShutdownWakesABlockedRecvAndAccept) {
 
 // A thread's voluntary context switches so far (each sleep that ended), and
 // whether it sleeps now; -1 / false when /proc cannot tell.
-long voluntary_switches(pid_t tid) {
+// A number from tid's /proc status ("key:\tN"), or -1.
+long status_number(pid_t tid, const std::string& key) {
   std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
   }
   return -1;
 }
+long voluntary_switches(pid_t tid) { return status_number(tid, "voluntary_ctxt_switches"); }
 // Every time tid left the CPU: its sleeps and its sched_yield()s that gave
 // the CPU away (a blocking call yields a few times before it sleeps).
-long all_switches(pid_t tid) {
-  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
-  std::string line;
-  long n = 0;
-  while (std::getline(f, line)) {
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) n += std::stol(line.substr(24));
-    if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) n += std::stol(line.substr(27));
-  }
-  return n;
-}
+long all_switches(pid_t tid) { return voluntary_switches(tid) + status_number(tid, "nonvoluntary_ctxt_switches"); }
 bool sleeping(pid_t tid) {
   std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
   std::string line;

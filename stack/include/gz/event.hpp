@@ -82,6 +82,9 @@ class EpollSet {
   bool report(Entry& e, epoll_event& out) noexcept;
   int kernel_events(epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask, bool& woken);
   static int keep_kernel_events(epoll_event* out, int first, int k, bool& woken) noexcept;
+  // Whether this wait call looks at the kernel's fds first: every 8th, so
+  // they wait 7 calls at most while stack sockets stay ready (both modes).
+  bool kernel_turn() noexcept { return (kernel_turn_.fetch_add(1, std::memory_order_relaxed) & 7) == 0; }
   int wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   int sleep_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms, const sigset_t* sigmask);
   void remove_at(std::size_t i) noexcept;
@@ -95,7 +98,7 @@ class EpollSet {
   std::atomic<std::size_t> stack_count_{0};  // entries_.size(), read without mu_ (a hint)
   std::vector<int> ready_;     // mu_: fds that may be ready, oldest first
   std::uint64_t collects_ = 0;
-  std::atomic<std::uint32_t> kernel_turn_{0};  // wait's calls: every 8th looks at the kernel's fds first
+  std::atomic<std::uint32_t> kernel_turn_{0};  // wait calls so far (kernel_turn)
   std::atomic<const StackThread*> watched_{nullptr};  // run to completion: the last stack whose wake-up fds kfd_ got
   bool degraded_ = false;      // mu_: out of memory once: every call scans all (still correct)
   std::size_t cursor_ = 0;     // the scan's start when degraded: fairness when max is small
