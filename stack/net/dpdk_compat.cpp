@@ -4,6 +4,7 @@
 #include <linux/if_xdp.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,4 +82,41 @@ int af_xdp_queue_fd(std::uint16_t port, std::uint16_t queue) noexcept {
   return found[0].second;
 }
 
+namespace {
+// The first page(s) of one of an AF_XDP socket's rings, up to `need` bytes:
+// its indices and flags lie before the descriptors.
+void* map_ring_head(int fd, off_t pgoff, std::size_t need, std::size_t& len) noexcept {
+  const auto page = static_cast<std::size_t>(getpagesize());
+  len = (need + page - 1) / page * page;
+  void* m = mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+  return m == MAP_FAILED ? nullptr : m;
+}
+}  // namespace
+
+std::unique_ptr<XskRxPeek> XskRxPeek::map(int fd) noexcept {
+  if (fd < 0) return nullptr;
+  xdp_mmap_offsets off{};
+  socklen_t len = sizeof off;
+  if (kernel().getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len) != 0 || len != sizeof off) return nullptr;
+  std::unique_ptr<XskRxPeek> p(new (std::nothrow) XskRxPeek());
+  if (p == nullptr) return nullptr;
+  const std::size_t word = sizeof(std::uint32_t);
+  p->rx_.at = map_ring_head(fd, XDP_PGOFF_RX_RING, std::max(off.rx.producer, off.rx.consumer) + word, p->rx_.len);
+  p->fill_.at = map_ring_head(fd, static_cast<off_t>(XDP_UMEM_PGOFF_FILL_RING), off.fr.flags + word, p->fill_.len);
+  if (p->rx_.at == nullptr || p->fill_.at == nullptr) return nullptr;  // the destructor unmaps what was mapped
+  const auto at = [](const Mapping& m, std::uint64_t o) {
+    return reinterpret_cast<const std::uint32_t*>(static_cast<const char*>(m.at) + o);
+  };
+  p->rx_producer_ = at(p->rx_, off.rx.producer);
+  p->rx_consumer_ = at(p->rx_, off.rx.consumer);
+  p->fill_flags_ = at(p->fill_, off.fr.flags);
+  return p;
+}
+
+XskRxPeek::~XskRxPeek() {
+  if (rx_.at != nullptr) munmap(rx_.at, rx_.len);
+  if (fill_.at != nullptr) munmap(fill_.at, fill_.len);
+}
+
 }  // namespace gz::stack
+

@@ -2,6 +2,7 @@
 
 #include "dpdk_compat.hpp"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
@@ -23,8 +24,19 @@ class DpdkQueue final : public NetDev {
  public:
   DpdkQueue(std::uint16_t port, std::uint16_t queue, rte_mempool* pool, std::array<std::uint8_t, 6> mac,
             std::uint16_t mtu, Offloads off)
-      : port_(port), queue_(queue), pool_(pool), mac_(mac), mtu_(mtu), off_(off) {}
+      : port_(port), queue_(queue), pool_(pool), mac_(mac), mtu_(mtu), off_(off),
+        wait_fd_(af_xdp_queue_fd(port, queue)),  // the port has started: its sockets exist
+        peek_(XskRxPeek::map(wait_fd_)),
+        driver_every_(rte_get_tsc_hz() / 1000000 * kDriverEveryUs) {}
   std::uint16_t rx_burst(std::span<rte_mbuf*> out) noexcept override {
+    if (peek_ != nullptr && peek_->idle()) {
+      // Nothing came: the driver would only make its system call. It still
+      // gets it every millisecond, for preferred busy polling set up on the
+      // interface (napi_defer_hard_irqs), which that recvfrom() drives.
+      const std::uint64_t now = rte_rdtsc();
+      if (now - driver_at_ < driver_every_) return 0;
+      driver_at_ = now;
+    }
     return rte_eth_rx_burst(port_, queue_, out.data(), static_cast<std::uint16_t>(out.size()));
   }
   std::uint16_t tx_burst(std::span<rte_mbuf*> pkts) noexcept override {
@@ -39,19 +51,19 @@ class DpdkQueue final : public NetDev {
     if (rte_eth_stats_get(port_, &st) != 0) return {};
     return {st.imissed, st.rx_nombuf, st.ierrors, st.oerrors};
   }
-  int rx_wait_fd() noexcept override {
-    if (wait_fd_ == kUnknown) wait_fd_ = af_xdp_queue_fd(port_, queue_);  // once: it scans the process's fds
-    return wait_fd_;
-  }
+  int rx_wait_fd() noexcept override { return wait_fd_; }
 
  private:
-  static constexpr int kUnknown = -2;
-  int wait_fd_ = kUnknown;
+  static constexpr std::uint64_t kDriverEveryUs = 1000;
   std::uint16_t port_, queue_;
   rte_mempool* pool_;
   std::array<std::uint8_t, 6> mac_;
   std::uint16_t mtu_;
   Offloads off_;
+  int wait_fd_;                       // net_af_xdp's socket of this queue, or -1
+  std::unique_ptr<XskRxPeek> peek_;   // its rx ring's indices, or nullptr
+  std::uint64_t driver_every_;        // TSC cycles between the driver's empty calls
+  std::uint64_t driver_at_ = 0;
 };
 
 // net_memif's zero-copy client (DPDK 22.11) describes every buffer as an
