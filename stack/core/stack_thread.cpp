@@ -32,10 +32,13 @@ constexpr long kMaxSleepUs = 1000;                 // bounds rx latency while id
 
 // The idle rounds that hand the CPU over (sched_yield, a system call of its
 // own): the first after a round with work, whose wake-ups made the program's
-// threads runnable, then every fourth. An idle round otherwise made two
-// system calls (this and the device's receive kick), so a frame that came
-// waited through more of one.
-constexpr bool yield_round(unsigned idle_rounds) { return (idle_rounds & 3) == 1; }
+// threads runnable, then every yield_every_-th (a power of two in between).
+// A frame that comes during a yield waits for it: with nobody else to run, an
+// idle round is a look at memory (the device's ring, the task queue) and the
+// yield most of its cost, so the yields thin out while they come straight back.
+constexpr unsigned kYieldEveryMin = 4;
+constexpr unsigned kYieldEveryMax = 64;
+constexpr std::uint64_t kQuickYieldUs = 4;  // a switch to another thread and back takes longer here
 
 // LSTACK_DEBUG_STATS=1: the counters on stderr when the stack stops (tests, debugging).
 void dump_counters(int index, const wire::StackCounters& c) {
@@ -151,6 +154,21 @@ void StackThread::bind_stack(Stack* s) noexcept {
   rx_fd_ = s->rx_wait_fd();
   tx_budget_full_ = tx_pool_ != nullptr ? rte_mempool_avail_count(tx_pool_) / 2 : 0;
   tx_budget_.store(tx_budget_full_);
+  quick_yield_cycles_ = rte_get_tsc_hz() / 1000000 * kQuickYieldUs;
+  yield_every_ = kYieldEveryMin;
+}
+
+bool StackThread::yield_due(unsigned idle_rounds) const noexcept {
+  return (idle_rounds & (yield_every_ - 1)) == 1 || idle_rounds == 1;
+}
+
+void StackThread::yield_cpu() noexcept {
+  const std::uint64_t t0 = rte_rdtsc();
+  sched_yield();
+  // Another thread ran meanwhile: it may want the CPU again soon (a request
+  // handler between its reads and writes), so look every few rounds.
+  const bool ran_someone = rte_rdtsc() - t0 >= quick_yield_cycles_;
+  yield_every_ = ran_someone ? kYieldEveryMin : std::min(kYieldEveryMax, yield_every_ * 2);
 }
 
 unsigned StackThread::poll_stack() noexcept {
@@ -249,7 +267,7 @@ void StackThread::relax(unsigned idle_rounds) noexcept {
   // tick, 4 ms (as the stack thread's idle(); python's http.server,
   // bench/results/python-*). Also with low_power_mode, whose first idle
   // rounds poll too: python's GETs, one at a time, 250/s instead of 1,700.
-  if (yield_round(idle_rounds)) sched_yield();
+  if (yield_due(idle_rounds)) yield_cpu();
 }
 
 StackThread::~StackThread() {
@@ -334,7 +352,7 @@ void StackThread::idle(unsigned& idle_rounds) noexcept {
   // (bench/results/redis-20261201-113*): 0.18-0.48x the kernel before, 0.67-0.80x
   // yielding after 64 idle rounds, 1.03-1.21x yielding after each. With
   // low_power_mode too, in the rounds before it sleeps.
-  if (yield_round(idle_rounds)) sched_yield();
+  if (yield_due(idle_rounds)) yield_cpu();
 }
 
 void StackThread::sleep_idle(long us) {

@@ -189,6 +189,13 @@ class StackThread {
   int wake_fd_ = -1;                         // eventfd (created by start() / adopt())
   int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1
   bool rx_woke_ = false;                     // owner: the last sleep ended for rx_fd_, no work since
+  // Owner, polling on: idle rounds between sched_yield()s (kYieldEveryMin while
+  // the yields run someone else, doubling to kYieldEveryMax while they come
+  // straight back), and what "straight back" is in TSC cycles (set by bind_stack).
+  unsigned yield_every_ = 4;
+  std::uint64_t quick_yield_cycles_ = 0;
+  bool yield_due(unsigned idle_rounds) const noexcept;
+  void yield_cpu() noexcept;
   bool open_wake_fd() noexcept;
   void drain_wake_fd() noexcept;
   void wake_sleeper() noexcept;
