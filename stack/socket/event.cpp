@@ -521,6 +521,60 @@ class MixedPoll {
   // No kernel fd among the caller's (kfds_ holds only our fds).
   bool stack_only() const noexcept { return kidx_.empty(); }
 
+  // The call's rounds until something is ready or the timeout (nullptr:
+  // none) passes; rtc: the run-to-completion stack the caller drives.
+  // Returns how many fds are ready, or -errno.
+  int run(StackThread* rtc, const timespec* timeout, const sigset_t* sigmask) {
+    const bool forever = timeout == nullptr;
+    const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
+                                                  : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
+    unsigned idle = 0;
+    for (unsigned round = 0;; ++round) {
+      if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
+      int ready = stack_ready();
+      const long left = remaining_ms(deadline, forever);
+      long ms = ready > 0 ? 0 : left;
+      if (rtc != nullptr && ready == 0) {
+        const long backoff = rtc->backoff_us(idle);
+        if (backoff == 0 && (round & 7) != 0 && left != 0) {  // keep polling the stack
+          rtc->relax(idle);
+          continue;
+        }
+        ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
+      }
+      // (The shim calls us only with a stack socket among fds.)
+      if (rtc == nullptr && ms != 0 && yield_until([&] { return (ready = stack_ready()) > 0; })) {
+        ms = 0;  // the kernel's fds still get their look, without a sleep
+      }
+      // Only lstack's sockets asked about (iperf3's select): nothing for a ppoll
+      // that would not sleep to look at (it cost a syscall each call or round).
+      if (ms == 0 && stack_only()) {
+        if (ready > 0 || left == 0) return ready;
+        if (rtc != nullptr) rtc->relax(idle);  // ms == 0 with time left: run to completion's 8th round
+        continue;
+      }
+      ready = kernel_round(ms, ready, sigmask, rtc);
+      if (ready != 0 || (!woken() && remaining_ms(deadline, forever) == 0)) return ready;
+    }
+  }
+
+  // One look at the kernel's fds, asleep for up to ms (0: no sleep) unless
+  // one of ours is ready by then. Returns ready plus the kernel's, or -errno.
+  int kernel_round(long ms, int ready, const sigset_t* sigmask, StackThread* rtc) {
+    // Armed before the last look: a socket that becomes ready from here on
+    // writes the eventfd, so the sleep below cannot miss it.
+    Armed armed(waiter_, ms != 0);
+    StackSleep asleep(ms != 0 ? rtc : nullptr);  // a task posted from here on ends the sleep
+    if (!asleep.ok() || (ms != 0 && (ready = stack_ready()) > 0)) ms = 0;
+    if (rtc != nullptr) before_sleep(*rtc);
+    const int k = kernel_poll(ms, sigmask);
+    const int err = errno;
+    armed.release(k > 0 && waiter_woke());
+    if (rtc != nullptr) after_sleep(*rtc);
+    if (k < 0) return ready > 0 ? ready : -err;
+    return ready + kernel_ready();
+  }
+
  private:
   pollfd* fds_;
   nfds_t n_;
@@ -546,48 +600,7 @@ int poll_mixed(pollfd* fds, nfds_t n, const timespec* timeout, const sigset_t* s
     mp.split(lookup, twin);
     StackThread* rtc = StackThread::rtc_of_this_thread();  // run to completion: we drive the stack
     if (rtc != nullptr) mp.add_stack(*rtc);
-    const bool forever = timeout == nullptr;
-    const auto deadline = Clock::now() + (forever ? std::chrono::nanoseconds(0)
-                                                  : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
-    unsigned idle = 0;
-    for (unsigned round = 0;; ++round) {
-      if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
-      int ready = mp.stack_ready();
-      const long left = remaining_ms(deadline, forever);
-      long ms = ready > 0 ? 0 : left;
-      if (rtc != nullptr && ready == 0) {
-        const long backoff = rtc->backoff_us(idle);
-        if (backoff == 0 && (round & 7) != 0 && left != 0) {  // keep polling the stack
-          rtc->relax(idle);
-          continue;
-        }
-        ms = backoff > 0 ? std::min<long>(left < 0 ? 1 : left, 1) : 0;
-      }
-      // (The shim calls us only with a stack socket among fds.)
-      if (rtc == nullptr && ms != 0 && yield_until([&] { return (ready = mp.stack_ready()) > 0; })) {
-        ms = 0;  // the kernel's fds still get their look, without a sleep
-      }
-      // Only lstack's sockets asked about (iperf3's select): nothing for a ppoll
-      // that would not sleep to look at (it cost a syscall each call or round).
-      if (ms == 0 && mp.stack_only()) {
-        if (ready > 0 || left == 0) return ready;
-        if (rtc != nullptr) rtc->relax(idle);  // ms == 0 with time left: run to completion's 8th round
-        continue;
-      }
-      // Armed before the last look: a socket that becomes ready from here on
-      // writes the eventfd, so the sleep below cannot miss it.
-      Armed armed(waiter, ms != 0);
-      StackSleep asleep(ms != 0 ? rtc : nullptr);  // a task posted from here on ends the sleep
-      if (!asleep.ok() || (ms != 0 && (ready = mp.stack_ready()) > 0)) ms = 0;
-      if (rtc != nullptr) mp.before_sleep(*rtc);
-      const int k = mp.kernel_poll(ms, sigmask);
-      const int err = errno;
-      armed.release(k > 0 && mp.waiter_woke());
-      if (rtc != nullptr) mp.after_sleep(*rtc);
-      if (k < 0) return ready > 0 ? ready : -err;
-      ready += mp.kernel_ready();
-      if (ready > 0 || (!mp.woken() && remaining_ms(deadline, forever) == 0)) return ready;
-    }
+    return mp.run(rtc, timeout, sigmask);
   } catch (const std::bad_alloc&) {
     return -ENOMEM;
   }
