@@ -211,11 +211,9 @@ void Stack::input(rte_mbuf* m) noexcept {
 
 bool Stack::steer(rte_mbuf* m) noexcept {
   if (is_arp(m)) {  // every stack keeps its own ARP table
-    for (rte_ring* peer : peer_inboxes_) {
-      rte_mbuf* copy = peer != nullptr ? rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX) : nullptr;
-      if (copy == nullptr) continue;
-      handover_release(peer);
-      if (rte_ring_mp_enqueue(peer, copy) != 0) rte_pktmbuf_free(copy);
+    for (std::size_t j = 0; j < peer_inboxes_.size(); ++j) {
+      rte_mbuf* copy = peer_inboxes_[j] != nullptr ? rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX) : nullptr;
+      if (copy != nullptr && !hand_over(j, copy)) rte_pktmbuf_free(copy);
     }
     return false;
   }
@@ -225,14 +223,22 @@ bool Stack::steer(rte_mbuf* m) noexcept {
   if (!t.valid) return false;
   const int owner = flows_->owner(FlowDirectory::key(t.local_port, t.remote_ip, t.remote_port));
   if (owner < 0 || owner == index_ || static_cast<std::size_t>(owner) >= peer_inboxes_.size()) return false;
-  handover_release(peer_inboxes_[owner]);
-  if (rte_ring_mp_enqueue(peer_inboxes_[owner], m) != 0) {
+  if (!hand_over(static_cast<std::size_t>(owner), m)) {
     rte_pktmbuf_free(m);
     ++counters_.rx_dropped;
   }
   ++counters_.handed_over;
   return true;
 }
+
+bool Stack::hand_over(std::size_t peer, rte_mbuf* m) noexcept {
+  handover_release(peer_inboxes_[peer]);
+  if (rte_ring_mp_enqueue(peer_inboxes_[peer], m) != 0) return false;
+  if (peer < 64) handed_to_ |= std::uint64_t{1} << peer;
+  return true;
+}
+
+bool Stack::inbox_empty() const noexcept { return inbox_ == nullptr || rte_ring_empty(inbox_) != 0; }
 
 // lwIP's hook (lwipopts.h, patch 0007): a full listener evicted a half-open connection.
 extern "C" void gz_lwip_syn_evicted(void) {

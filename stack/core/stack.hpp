@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "gz/result.hpp"
@@ -108,6 +109,11 @@ class Stack {
   rte_mempool* tx_pool() noexcept { return dev_->tx_pool(); }
   // The device's fd to sleep on for the next frame (NetDev::rx_wait_fd), or -1.
   int rx_wait_fd() noexcept { return dev_->rx_wait_fd(); }
+  // Stack thread: the stacks (bit i: stack i, the first 64) this one handed
+  // frames to since the last call, which may be asleep.
+  std::uint64_t take_handed() noexcept { return std::exchange(handed_to_, 0); }
+  // Whether no frame handed over by another stack waits. Stack thread, before it sleeps.
+  bool inbox_empty() const noexcept;
   // Stack thread: lwIP took the last of a TCP write made at tsc; its send
   // latency ends with the next device burst (dropped beyond kMaxBurst per round).
   void note_tx_write(std::uint64_t tsc) noexcept {
@@ -199,6 +205,8 @@ class Stack {
   // multi-producer, single-consumer rte_ring.
   std::vector<rte_ring*> peer_inboxes_;
   rte_ring* inbox_ = nullptr;
+  std::uint64_t handed_to_ = 0;  // see take_handed()
+  bool hand_over(std::size_t peer, rte_mbuf* m) noexcept;
   FlowDirectory* flows_ = nullptr;
   PortClaims* claims_ = nullptr;
   bool gone_ = false;

@@ -189,7 +189,10 @@ unsigned StackThread::drive() noexcept {
   // goes out before this round's receive kick (a syscall over af_xdp), which
   // cut sockperf's p50 in the stack-thread layout by about 1.3 µs.
   const unsigned work = run_tasks() + poll_stack();
-  if (work != 0) rx_woke_ = false;
+  if (work != 0) {
+    rx_woke_ = false;
+    wake_handed();  // a sleeping peer would see its frames only when its sleep times out (up to 1 ms)
+  }
   // Transmit mbufs lwIP let go this round go back to the senders at once
   // (one atomic add a round, not one a segment).
   return_freed_tx();
@@ -278,10 +281,15 @@ StackThread::~StackThread() {
     (void)rtc_stack_.release();
     return;  // its eventfd too: a late post() may still write it
   }
+  stop();
+  if (wake_fd_ >= 0) kernel().close(wake_fd_);
+}
+
+void StackThread::stop() noexcept {
+  if (rtc_) return;
   stop_.store(true);
   if (sleeping_.exchange(0) != 0) wake_sleeper();
   if (thread_.joinable()) thread_.join();
-  if (wake_fd_ >= 0) kernel().close(wake_fd_);
 }
 
 void StackThread::main(Setup setup) {
@@ -385,8 +393,10 @@ void StackThread::slept(const pollfd fds[2]) noexcept {
 }
 
 bool StackThread::sleep_begin() noexcept {
-  sleeping_.store(1, std::memory_order_seq_cst);  // before the last look: post() sees it or we see its task
-  return tasks_.maybe_empty();
+  // Before the last look: post() and another stack's hand-off see it, or we
+  // see their task or frame.
+  sleeping_.store(1, std::memory_order_seq_cst);
+  return tasks_.maybe_empty() && (stack_ == nullptr || stack_->inbox_empty());
 }
 
 void StackThread::drain_wake_fd() noexcept {
@@ -410,8 +420,20 @@ void StackThread::post(StackTask* t) noexcept {
     return;
   }
   tasks_.push(t);
+  nudge();
+}
+
+void StackThread::nudge() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleeping_.load(std::memory_order_relaxed) != 0 && sleeping_.exchange(0) != 0) wake_sleeper();
+}
+
+void StackThread::wake_handed() noexcept {
+  std::uint64_t handed = stack_->take_handed();
+  if (handed == 0 || group_ == nullptr) return;
+  for (std::size_t i = 0; handed != 0 && i < group_->stack_count(); ++i, handed >>= 1) {
+    if ((handed & 1) != 0) group_->stack(i).nudge();
+  }
 }
 
 namespace {

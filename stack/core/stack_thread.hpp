@@ -106,6 +106,9 @@ class StackThread {
   // keep polling (or always, without low_power_mode).
   long backoff_us(unsigned idle_rounds) const noexcept;
   ~StackThread();  // stops and joins
+  // Stops and joins the stack thread (no effect in run to completion); the
+  // object stays valid for the others' nudge() until destroyed. Not from it.
+  void stop() noexcept;
   StackThread(const StackThread&) = delete;
   StackThread& operator=(const StackThread&) = delete;
 
@@ -117,6 +120,9 @@ class StackThread {
   int index() const noexcept { return index_; }
   // The stacks this one belongs to, or nullptr. Any thread.
   StackGroup* group() const noexcept { return group_; }
+  // Any thread: ends the stack's sleep, if it sleeps (a frame or task for it
+  // is queued already).
+  void nudge() noexcept;
   // Counters of the stack (see gz/wire.hpp for the read rules).
   const wire::StackCounters* counters() const noexcept { return counters_; }
   // The stack's capture tap (valid while this StackThread lives). Any thread.
@@ -196,6 +202,7 @@ class StackThread {
   std::uint64_t quick_yield_cycles_ = 0;
   bool yield_due(unsigned idle_rounds) const noexcept;
   void yield_cpu() noexcept;
+  void wake_handed() noexcept;  // nudge() the stacks this round handed frames to
   bool open_wake_fd() noexcept;
   void drain_wake_fd() noexcept;
   void wake_sleeper() noexcept;

@@ -134,6 +134,11 @@ Result<std::vector<std::string>> Runtime::eal_args() {
 
 Runtime::~Runtime() {
   if (ltran_ != nullptr) ltran_->stop_watch();
+  // Every stack stops before any is freed: a running one may still hand a
+  // frame to another and nudge() it.
+  for (auto& t : threads_) {
+    if (t != nullptr) t->stop();
+  }
 }
 
 // ltran gone: every stack (those up; an RTC stack adopted later starts down

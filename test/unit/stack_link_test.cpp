@@ -1159,6 +1159,8 @@ class TwoStackLink : public ::testing::Test {
     }
   }
   void TearDown() override {
+    host0_[0]->stop();  // both stop before either goes: a running one may nudge() the other
+    host0_[1]->stop();
     host0_[0].reset();
     host0_[1].reset();
     host1_.reset();
@@ -1224,6 +1226,59 @@ TEST_F(TwoStackLink, UdpReachesTheStackThatHoldsThePort) {
   }
   EXPECT_EQ(got, kEach * 8);
   for (UdpSocket* s : tx) s->close();
+  rx.value()->close();
+}
+
+// A frame handed to a stack that sleeps (low_power_mode, long quiet) wakes
+// it at once: before, it waited for the sleep's timeout (up to 1 ms, about
+// 0.5 ms at the median). Stack 1 polls on, so what lands on its queue is
+// handed over at once; only the datagrams it handed over are timed.
+TEST_F(TwoStackLink, AFrameHandedToASleepingStackWakesIt) {
+  auto rx = UdpSocket::create(*host0_[0]);
+  auto tx = UdpSocket::create(*host1_);
+  ASSERT_TRUE(rx && tx);
+  const auto at = addr("10.9.1.1", 9500);
+  ASSERT_EQ(rx.value()->bind(sa(at), sizeof at), 0);
+  rx.value()->set_nonblocking(true);
+  char buf[64];
+  iovec in{buf, sizeof buf};
+  bool resolved = false;  // the peer's MAC first
+  for (int i = 0; i < 100 && !resolved; ++i) {
+    iovec w{const_cast<char*>("warm"), 4};
+    tx.value()->send(&w, 1, 0, sa(at), sizeof at);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    resolved = rx.value()->recv(&in, 1, 0, nullptr, nullptr) == 4;
+  }
+  ASSERT_TRUE(resolved);
+  while (rx.value()->recv(&in, 1, 0, nullptr, nullptr) > 0) {
+  }
+  host0_[1]->set_low_power(false);
+  rx.value()->set_nonblocking(false);  // the reader sleeps too, as a program's would
+  const timeval limit{2, 0};
+  ASSERT_EQ(rx.value()->setsockopt(SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit), 0);
+  const auto handed = [&] {
+    wire::CtlStackStats st{};
+    return host0_[1]->snapshot(st, 1000) ? st.counters.handed_over : ~std::uint64_t{0};
+  };
+  std::vector<long> us;
+  for (int i = 0; i < 60 && us.size() < 12; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // stack 0 sleeps its longest by then
+    const std::uint64_t before = handed();
+    const auto t0 = std::chrono::steady_clock::now();
+    iovec d{const_cast<char*>("datagram"), 8};
+    ASSERT_EQ(tx.value()->send(&d, 1, 0, sa(at), sizeof at), 8);
+    const long got = rx.value()->recv(&in, 1, 0, nullptr, nullptr);
+    const auto t1 = std::chrono::steady_clock::now();
+    ASSERT_EQ(got, 8) << "datagram " << i << " never came";
+    if (handed() == before + 1) us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count());
+  }
+  ASSERT_GE(us.size(), 6u) << "too few datagrams landed on stack 1's queue";
+  std::sort(us.begin(), us.end());
+  std::printf("handed to a sleeping stack: %zu datagrams, median %ld us, slowest %ld us\n", us.size(), us[us.size() / 2],
+              us.back());
+  EXPECT_LT(us[us.size() / 2], 300) << "median of " << us.size() << " handed-over datagrams, in us; the slowest "
+                                    << us.back();
+  tx.value()->close();
   rx.value()->close();
 }
 
