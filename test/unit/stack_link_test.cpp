@@ -133,6 +133,24 @@ class SmallArenaLink : public Link {
   }
 };
 
+// UDP from `from` to `to` (nonblocking, bound at `at`) until one datagram
+// arrives: lwIP queues one frame per unresolved address, so the peer's MAC
+// comes first. Then `to` is drained. False when nothing came in 2 s.
+bool udp_warm_up(SocketBase* from, SocketBase* to, const sockaddr_in& at) {
+  char buf[64];
+  iovec in{buf, sizeof buf};
+  bool resolved = false;
+  for (int i = 0; i < 100 && !resolved; ++i) {
+    iovec w{const_cast<char*>("warm"), 4};
+    from->send(&w, 1, 0, sa(at), sizeof at);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    resolved = to->recv(&in, 1, 0, nullptr, nullptr) == 4;
+  }
+  while (to->recv(&in, 1, 0, nullptr, nullptr) > 0) {
+  }
+  return resolved;
+}
+
 std::vector<char> pattern(std::size_t n) {
   std::vector<char> v(n);
   for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<char>((i * 131) ^ (i >> 9));
@@ -876,17 +894,7 @@ TEST_F(Link, UdpDatagramsCrossWholeAndDuplicatesArriveTwice) {
   s0.value()->set_nonblocking(true);
   char buf[64];
   iovec in{buf, sizeof buf};
-  // First the peer's MAC (lwIP queues one frame per unresolved address).
-  bool resolved = false;
-  for (int i = 0; i < 100 && !resolved; ++i) {
-    iovec w{const_cast<char*>("warm"), 4};
-    s1.value()->send(&w, 1, 0, sa(at), sizeof at);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    resolved = s0.value()->recv(&in, 1, 0, nullptr, nullptr) == 4;
-  }
-  ASSERT_TRUE(resolved);
-  while (s0.value()->recv(&in, 1, 0, nullptr, nullptr) > 0) {
-  }
+  ASSERT_TRUE(udp_warm_up(s1.value(), s0.value(), at));
   const std::uint64_t dup_before = link_->duplicated();
   link_->set_faults({0, 0, 0.5});
   constexpr int kCount = 40;
@@ -1197,16 +1205,7 @@ TEST_F(TwoStackLink, UdpReachesTheStackThatHoldsThePort) {
   }
   char buf[64];
   iovec in{buf, sizeof buf};
-  bool resolved = false;  // the peer's MAC first (lwIP queues one frame per unresolved address)
-  for (int i = 0; i < 100 && !resolved; ++i) {
-    iovec w{const_cast<char*>("warm"), 4};
-    tx[0]->send(&w, 1, 0, sa(at), sizeof at);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    resolved = rx.value()->recv(&in, 1, 0, nullptr, nullptr) == 4;
-  }
-  ASSERT_TRUE(resolved);
-  while (rx.value()->recv(&in, 1, 0, nullptr, nullptr) > 0) {
-  }
+  ASSERT_TRUE(udp_warm_up(tx[0], rx.value(), at));
   constexpr int kEach = 25;
   for (int k = 0; k < kEach; ++k) {
     for (UdpSocket* s : tx) {
@@ -1242,16 +1241,7 @@ TEST_F(TwoStackLink, AFrameHandedToASleepingStackWakesIt) {
   rx.value()->set_nonblocking(true);
   char buf[64];
   iovec in{buf, sizeof buf};
-  bool resolved = false;  // the peer's MAC first
-  for (int i = 0; i < 100 && !resolved; ++i) {
-    iovec w{const_cast<char*>("warm"), 4};
-    tx.value()->send(&w, 1, 0, sa(at), sizeof at);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    resolved = rx.value()->recv(&in, 1, 0, nullptr, nullptr) == 4;
-  }
-  ASSERT_TRUE(resolved);
-  while (rx.value()->recv(&in, 1, 0, nullptr, nullptr) > 0) {
-  }
+  ASSERT_TRUE(udp_warm_up(tx.value(), rx.value(), at));
   host0_[1]->set_low_power(false);
   rx.value()->set_nonblocking(false);  // the reader sleeps too, as a program's would
   const timeval limit{2, 0};
