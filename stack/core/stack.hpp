@@ -77,7 +77,7 @@ class Stack {
   void count_tx_retry() noexcept { ++counters_.tx_retried; }
   void count_handoff_reset() noexcept { ++counters_.tcp_handoff_reset; }
   void count_syn_evicted() noexcept { ++counters_.syn_evicted; }
-  // Whether the mbuf pool was low at the last check (every 64 polls): then
+  // Whether the mbuf pool was low at the last check (every 1,024 polls): then
   // received data is copied out of the mbufs of connections whose readers lag.
   bool rx_pressure() const noexcept { return rx_pressure_; }
   // tcp_conn_count: a slot per TCP socket (listeners included). False when all
@@ -216,6 +216,9 @@ class Stack {
   bool rx_pressure_ = false;
   std::uint32_t rx_since_check_ = 0;      // frames received since relieve_pressure() looked
   std::uint32_t pressure_check_rx_ = 256; // a sixteenth of the pool (set at create)
+  static constexpr std::uint64_t kTimersEveryUs = 250;
+  std::uint64_t timers_every_ = 0;        // kTimersEveryUs in TSC cycles (set at create)
+  std::uint64_t timers_due_ = 0;          // TSC of the next look at lwIP's timers
   alignas(64) LatencyStats latency_;  // its on_ is read by every application read and write
   std::array<std::uint64_t, kMaxBurst> tx_stamps_{};  // writes waiting for their tx burst (latency on)
   std::uint16_t tx_stamps_count_ = 0;

@@ -254,11 +254,13 @@ void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
   }
   ++idle_rounds;
   const long us = std::min(backoff_us(idle_rounds), max_sleep_us);
-  CancelPoint cancel;  // the application waits here: a cancel acts in the sleep
   if (us > 0) {
+    CancelPoint cancel;  // the application waits here: a cancel acts in the sleep
     sleep_idle(us);
     return;
   }
+  // Polling on: the cancellation state stays as it is (switching it twice
+  // a round cost a tenth of the round); the test below is the cancel point.
   relax(idle_rounds);
   if ((idle_rounds & 63) == 0) pthread_testcancel();  // polling sleeps nowhere
 }
