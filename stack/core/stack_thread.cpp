@@ -159,7 +159,7 @@ void StackThread::bind_stack(Stack* s) noexcept {
 }
 
 bool StackThread::yield_due(unsigned idle_rounds) const noexcept {
-  return (idle_rounds & (yield_every_ - 1)) == 1 || idle_rounds == 1;
+  return (idle_rounds & (yield_every_ - 1)) == 1;  // round 1 always: yield_every_ is a power of two >= 4
 }
 
 void StackThread::yield_cpu() noexcept {
