@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -366,6 +368,65 @@ TEST(LwipIsolation, ArenaExhaustionIsErrMemNotACrash) {
     for (tcp_pcb* p : pcbs) tcp_abort(p);
     EXPECT_NE(tcp_new(), nullptr) << "memory returned by tcp_abort is reusable";
   }).join();
+}
+
+// Patch 0013: the active and TIME-WAIT lists are doubly linked (pcb->pprev)
+// so that a pcb leaves them without a walk. Pcbs leave in a random order;
+// after each, the lists hold exactly the rest with every back link right,
+// and the 4-tuple hash no longer finds the one that left.
+bool list_holds(tcp_pcb** head, const std::set<tcp_pcb*>& want) {
+  std::size_t n = 0;
+  for (tcp_pcb** pp = head; *pp != nullptr && n <= want.size(); pp = &(*pp)->next, ++n) {
+    if ((*pp)->pprev != pp || want.count(*pp) == 0) return false;
+  }
+  return n == want.size();
+}
+
+TEST(LwipPcbLists, PcbsLeaveTheActiveAndTimeWaitListsInAnyOrder) {
+  std::thread([] {
+    auto inst = LwipInstance::create(8 << 20);
+    ASSERT_TRUE(inst.ok());
+    ip_addr_t local = IPADDR4_INIT_BYTES(10, 0, 0, 1);
+    ip_addr_t remote = IPADDR4_INIT_BYTES(10, 0, 0, 2);
+    std::vector<tcp_pcb*> pcbs;
+    std::set<tcp_pcb*> lists[2];  // [0] active, [1] TIME-WAIT
+    for (int i = 0; i < 3000; ++i) {
+      tcp_pcb* p = tcp_alloc(TCP_PRIO_NORMAL);
+      ASSERT_NE(p, nullptr);
+      p->local_ip = local;
+      p->remote_ip = remote;
+      p->local_port = 80;
+      p->remote_port = static_cast<u16_t>(10000 + i);
+      const int tw = i % 3 != 0;
+      p->state = tw ? TIME_WAIT : ESTABLISHED;
+      tcp_pcb** list = tw ? &tcp_tw_pcbs : &tcp_active_pcbs;  // lwIP's macros want a plain name
+      TCP_REG(list, p);
+      lists[tw].insert(p);
+      pcbs.push_back(p);
+    }
+    ASSERT_TRUE(list_holds(&tcp_active_pcbs, lists[0]));
+    ASSERT_TRUE(list_holds(&tcp_tw_pcbs, lists[1]));
+    std::mt19937 rng(13);
+    std::shuffle(pcbs.begin(), pcbs.end(), rng);
+    for (std::size_t k = 0; k < pcbs.size(); ++k) {
+      tcp_pcb* p = pcbs[k];
+      const int tw = p->state == TIME_WAIT;
+      EXPECT_EQ(tcp_hash_find(&local, 80, &remote, p->remote_port, NETIF_NO_INDEX), p);
+      tcp_pcb** list = tw ? &tcp_tw_pcbs : &tcp_active_pcbs;
+      TCP_RMV(list, p);
+      lists[tw].erase(p);
+      EXPECT_EQ(p->pprev, nullptr);
+      EXPECT_EQ(tcp_hash_find(&local, 80, &remote, p->remote_port, NETIF_NO_INDEX), nullptr);
+      if (k % 61 == 0 || k + 1 == pcbs.size()) {
+        ASSERT_TRUE(list_holds(&tcp_active_pcbs, lists[0])) << "after " << k + 1 << " left";
+        ASSERT_TRUE(list_holds(&tcp_tw_pcbs, lists[1])) << "after " << k + 1 << " left";
+      }
+      tcp_free(p);
+    }
+    EXPECT_EQ(tcp_active_pcbs, nullptr);
+    EXPECT_EQ(tcp_tw_pcbs, nullptr);
+  }).join();
+  EXPECT_EQ(lwip_assert_count(), 0u);
 }
 
 }  // namespace
