@@ -16,6 +16,7 @@
 #include "lwip/stats.h"
 #include "netif/ethernet.h"
 #include "pbuf_mbuf.hpp"
+#include "tsc.hpp"
 #include "gz/handover.hpp"
 #include "gz/thread_state.hpp"
 
@@ -47,7 +48,7 @@ Result<std::unique_ptr<Stack>> Stack::create(int index, std::unique_ptr<NetDev> 
   }
   std::unique_ptr<Stack> s(new Stack(index, std::move(dev), opts));
   if (rte_mempool* pool = s->dev_->tx_pool(); pool != nullptr) s->pressure_check_rx_ = std::max(32u, pool->size / 16);
-  s->timers_every_ = rte_get_tsc_hz() / 1000000 * kTimersEveryUs;
+  s->timers_every_ = tsc_cycles_us(kTimersEveryUs);
   s->tap_ = CaptureTap::create(kCaptureSlots);
   if (s->tap_ == nullptr) return make_error(ENOMEM, "no memory for the capture ring");
   auto inst = LwipInstance::create(opts.arena_bytes, opts.numa_node >= 0 ? numa_source(opts.numa_node)

@@ -5,6 +5,7 @@
 #include "gz/socket.hpp"
 #include "gz/thread_state.hpp"
 #include "lwip/tcp.h"
+#include "tsc.hpp"
 
 #include <linux/futex.h>
 #include <poll.h>
@@ -129,7 +130,7 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   t->cpu_ = setup.cpu;
   t->rtc_ = true;
   t->owner_id_ = std::this_thread::get_id();
-  t->stale_cycles_ = rte_get_tsc_hz() / 50000;
+  t->stale_cycles_ = tsc_cycles_us(20);
   {
     KernelOnlyScope internal;
     if (rte_lcore_id() == LCORE_ID_ANY) rte_thread_register();
@@ -154,7 +155,7 @@ void StackThread::bind_stack(Stack* s) noexcept {
   rx_fd_ = s->rx_wait_fd();
   tx_budget_full_ = tx_pool_ != nullptr ? rte_mempool_avail_count(tx_pool_) / 2 : 0;
   tx_budget_.store(tx_budget_full_);
-  quick_yield_cycles_ = rte_get_tsc_hz() / 1000000 * kQuickYieldUs;
+  quick_yield_cycles_ = tsc_cycles_us(kQuickYieldUs);
   yield_every_ = kYieldEveryMin;
 }
 
@@ -213,7 +214,7 @@ void StackThread::wake_tx_waiters(bool freed) noexcept {
   constexpr std::uint64_t kTxWaitMs = 10;
   constexpr unsigned kTxWakeMbufs = 32;  // budget back is not mbufs back: the device may still hold them
   const bool back = freed && tx_budget_left() && rte_mempool_avail_count(tx_pool_) >= kTxWakeMbufs;
-  if (!back && rte_rdtsc() - tx_wait_since_ < rte_get_tsc_hz() / 1000 * kTxWaitMs) return;
+  if (!back && rte_rdtsc() - tx_wait_since_ < tsc_cycles_us(kTxWaitMs * 1000)) return;
   std::swap(tx_budget_waiters_, tx_woken_);  // a woken sender may park again at once
   for (const auto& [fn, ctx] : tx_woken_) fn(ctx);
   tx_woken_.clear();

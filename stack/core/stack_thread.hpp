@@ -197,8 +197,9 @@ class StackThread {
   bool rx_woke_ = false;                     // owner: the last sleep ended for rx_fd_, no work since
   // Owner, polling on: idle rounds between sched_yield()s (kYieldEveryMin while
   // the yields run someone else, doubling to kYieldEveryMax while they come
-  // straight back), and what "straight back" is in TSC cycles (set by bind_stack).
-  unsigned yield_every_ = 4;
+  // straight back), and what "straight back" is in TSC cycles (both set by
+  // bind_stack, before the first round).
+  unsigned yield_every_ = 0;
   std::uint64_t quick_yield_cycles_ = 0;
   bool yield_due(unsigned idle_rounds) const noexcept;
   void yield_cpu() noexcept;

@@ -1,6 +1,7 @@
 #include "port.hpp"
 
 #include "dpdk_compat.hpp"
+#include "tsc.hpp"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -27,7 +28,7 @@ class DpdkQueue final : public NetDev {
       : port_(port), queue_(queue), pool_(pool), mac_(mac), mtu_(mtu), off_(off),
         wait_fd_(af_xdp_queue_fd(port, queue)),  // the port has started: its sockets exist
         peek_(XskRxPeek::map(wait_fd_)),
-        driver_every_(rte_get_tsc_hz() / 1000000 * kDriverEveryUs) {}
+        driver_every_(tsc_cycles_us(kDriverEveryUs)) {}
   std::uint16_t rx_burst(std::span<rte_mbuf*> out) noexcept override {
     if (peek_ != nullptr && peek_->idle()) {
       // Nothing came: the driver would only make its system call. It still
