@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # low_power_mode=1: an idle lstack process (gz-echo server, no traffic) uses
 # under 5% of a core, measured from /proc/PID/stat over 5 s; and its sleeping
-# stack answers an echo after 20 ms of quiet in under 350 us (median of 40).
+# stack answers an echo after 20 ms of quiet at most 300 us (median of 40)
+# slower than a polling one (low_power_mode=0, the yardstick, measured after;
+# a sleep that only its timeout ends adds up to 1 ms: 1,001 us against 151
+# with the rx wake taken out).
 # low_power_mode=0: a stack polling with nothing coming asks net_af_xdp's
 # driver (a recvfrom() each empty receive) at most about 1,000 times a second.
 #   idle_cpu.sh GZ_ECHO VDEV INDEX RTC
@@ -27,7 +30,9 @@ awk -v p="$pct" 'BEGIN { exit !(p < 5) }' || { echo "FAIL: idle process uses $pc
 # An idle stack sleeps, but the next frame wakes it (net_af_xdp's queue socket
 # polled readable; before, a timed sleep of up to 1 ms): 40 echoes, each after
 # 20 ms of quiet, then the process stops as users stop it (SIGTERM).
-rtts=$(ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '
+# Prints the median and the slowest round trip in us.
+echo_rtts() {
+  ip netns exec "$GZ_NS_P" timeout 30 /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], 7), timeout=5)
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -41,10 +46,10 @@ for i in range(40):
         got += s.recv(64 - len(got))
     rtts.append((time.perf_counter() - t) * 1e6)
 rtts.sort()
-print("%d %d" % (rtts[len(rtts) // 2], rtts[-1]))' "$GZ_HOST" 2>&1)
-echo "echo after 20 ms of quiet (stack_mode_rtc=$rtc): p50 and max round trip in us: $rtts"
-p50=${rtts%% *}
-[ "$p50" -lt 350 ] 2>/dev/null || { echo "FAIL: an idle stack answered in $p50 us at the median (want < 350: the frame should wake it)"; exit 1; }
+print("%d %d" % (rtts[len(rtts) // 2], rtts[-1]))' "$GZ_HOST" 2>&1
+}
+rtts=$(echo_rtts)
+echo "echo after 20 ms of quiet, sleeping stack (stack_mode_rtc=$rtc): p50 and max round trip in us: $rtts"
 gz_stop_app "$pid" 0 "gz-echo" "$log"
 
 # low_power_mode=0 polls on. An empty rx ring is seen in shared memory (the
@@ -63,5 +68,14 @@ case $calls in
   ''|*[!0-9]*) gz_fail "perf could not count recvfrom() calls: '$calls'" ;;
   *) [ "$calls" -le 6000 ] || gz_fail "a polling stack made $calls recvfrom() calls in 2 s (want <= 6000: an empty rx ring needs no system call)" ;;
 esac
+rtts_poll=$(echo_rtts)
+echo "echo after 20 ms of quiet, polling stack (stack_mode_rtc=$rtc): p50 and max round trip in us: $rtts_poll"
 gz_stop_app "$pid" 0 "gz-echo" "$log2"
+p50=${rtts%% *} p50_poll=${rtts_poll%% *}
+if [[ $p50 =~ ^[0-9]+$ && $p50_poll =~ ^[0-9]+$ ]]; then
+  [ "$p50" -lt $((p50_poll + 300)) ] \
+    || gz_fail "an idle stack answered in $p50 us at the median, a polling one in $p50_poll (want < $((p50_poll + 300)): the frame should wake it)"
+else
+  gz_fail "the echo client failed: '$rtts' / '$rtts_poll'"
+fi
 gz_finish "$log" "$log2"
