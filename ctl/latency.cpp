@@ -86,9 +86,11 @@ void print_latency(const Reply& r, bool json) {
     for (int i = 0; i < wire::kLatencyBuckets; ++i) {
       total.rx[i] += l.rx[i];
       total.tx[i] += l.tx[i];
+      total.dev[i] += l.dev[i];
     }
     total.rx_max_ns = l.rx_max_ns > total.rx_max_ns ? l.rx_max_ns : total.rx_max_ns;
     total.tx_max_ns = l.tx_max_ns > total.tx_max_ns ? l.tx_max_ns : total.tx_max_ns;
+    total.dev_max_ns = l.dev_max_ns > total.dev_max_ns ? l.dev_max_ns : total.dev_max_ns;
     total.window_ns = l.window_ns > total.window_ns ? l.window_ns : total.window_ns;
   }
   const double window = static_cast<double>(total.window_ns) / 1e9;
@@ -97,13 +99,17 @@ void print_latency(const Reply& r, bool json) {
     print_direction("receive", "", total.rx, total.rx_max_ns, true);
     std::printf(", ");
     print_direction("send", "", total.tx, total.tx_max_ns, true);
+    std::printf(", ");
+    print_direction("device", "", total.dev, total.dev_max_ns, true);
     std::printf("}\n");
     return;
   }
   std::printf("lstack pid %u: latency over %.1f s, %zu stack%s\n", r.head.pid, window, r.latency.size(),
               r.latency.size() == 1 ? "" : "s");
   print_direction("receive", "the stack's rx burst to the program's read", total.rx, total.rx_max_ns, false);
-  print_direction("send", "the program's write() to the tx burst carrying it, TCP", total.tx, total.tx_max_ns, false);
+  print_direction("send", "the program's write() to the tx burst carrying it, handed to the driver, TCP", total.tx,
+                  total.tx_max_ns, false);
+  print_direction("device", "each tx burst's call into the driver", total.dev, total.dev_max_ns, false);
 }
 
 }  // namespace gz::ctl

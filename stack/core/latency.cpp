@@ -8,7 +8,7 @@ LatencyStats::LatencyStats() noexcept : ns_per_tick_(1e9 / static_cast<double>(r
 
 void LatencyStats::start(std::uint32_t seconds) noexcept {
   on_.store(false, std::memory_order_relaxed);
-  for (Histogram* h : {&rx_, &tx_}) {
+  for (Histogram* h : {&rx_, &tx_, &dev_}) {
     for (auto& b : h->buckets) b.store(0, std::memory_order_relaxed);
     h->max_ns.store(0, std::memory_order_relaxed);
   }
@@ -18,9 +18,9 @@ void LatencyStats::start(std::uint32_t seconds) noexcept {
   on_.store(true, std::memory_order_release);
 }
 
-void LatencyStats::record(Histogram& h, std::uint64_t from_tsc) noexcept {
+void LatencyStats::record(Histogram& h, std::uint64_t from_tsc, std::uint64_t now_tsc) noexcept {
   if (!on()) return;  // stopped since the caller looked
-  const std::uint64_t now = rte_rdtsc();
+  const std::uint64_t now = now_tsc != 0 ? now_tsc : rte_rdtsc();
   if (now > until_.load(std::memory_order_relaxed)) {
     stop();
     return;
@@ -40,9 +40,11 @@ void LatencyStats::read(wire::CtlLatency& out) const noexcept {
   for (int i = 0; i < wire::kLatencyBuckets; ++i) {
     out.rx[i] = rx_.buckets[i].load(std::memory_order_relaxed);
     out.tx[i] = tx_.buckets[i].load(std::memory_order_relaxed);
+    out.dev[i] = dev_.buckets[i].load(std::memory_order_relaxed);
   }
   out.rx_max_ns = rx_.max_ns.load(std::memory_order_relaxed);
   out.tx_max_ns = tx_.max_ns.load(std::memory_order_relaxed);
+  out.dev_max_ns = dev_.max_ns.load(std::memory_order_relaxed);
 }
 
 }  // namespace gz::stack

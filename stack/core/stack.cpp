@@ -148,12 +148,14 @@ void Stack::capture(rte_mbuf* const* pkts, std::uint16_t n, CaptureDir dir) noex
 
 void Stack::flush_tx() noexcept {
   std::uint16_t done = 0;
+  const std::uint64_t t0 = tx_count_ != 0 && latency_.on() ? rte_rdtsc() : 0;
   for (int attempt = 0; attempt < kTxRetries && done < tx_count_; ++attempt) {
     done += dev_->tx_burst(std::span<rte_mbuf*>(&tx_[done], tx_count_ - done));
   }
   counters_.tx_packets += done;
-  if (tx_stamps_count_ != 0 && done != 0) {  // latency on: the writes whose data lwIP took are out
-    for (std::uint16_t i = 0; i < tx_stamps_count_; ++i) latency_.record_tx(tx_stamps_[i]);
+  if (t0 != 0 && done != 0) {  // latency on: the driver's time; the writes whose data lwIP took are out
+    latency_.record_dev(t0);
+    for (std::uint16_t i = 0; i < tx_stamps_count_; ++i) latency_.record_tx(tx_stamps_[i], t0);
     tx_stamps_count_ = 0;
   }
   if (done < tx_count_) std::memmove(&tx_[0], &tx_[done], (tx_count_ - done) * sizeof(rte_mbuf*));

@@ -108,7 +108,8 @@ echo "  -r 2 during the transfer: $rate rx bytes/s"
 ctl "$pid" -r 1 >"$dir/rate.txt" 2>&1 && grep -q "per second over 1.0 s" "$dir/rate.txt" || gz_fail "-r 1 (text) failed"
 
 # -l 3 while the peer makes 300 round trips of 100 bytes: the server read at
-# least 300 frames and wrote 300 times; the percentiles are ordered and sane.
+# least 300 frames, wrote 300 times and made at least 300 tx bursts; the
+# percentiles are ordered and sane.
 cat > "$dir/pingpong.py" <<'PY'
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], 7), timeout=10)
@@ -127,14 +128,17 @@ ctl "$pid" -l 3 --json >"$dir/lat.json" 2>&1 || gz_fail "-l 3 failed: $(head -2 
 gz_wait_line "$dir/pingpong.log" done 20 || gz_fail "the ping-pong peer did not finish"
 lat=$(/usr/bin/python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
-r, s = d["receive"], d["send"]
+r, s, v = d["receive"], d["send"], d["device"]
 ok = all(x["samples"] > 0 and 0 < x["p50_us"] <= x["p99_us"] <= x["p99.9_us"] <= x["max_us"] * 1.25 + 1 and x["p50_us"] < 10000
-         for x in (r, s))
-print(r["samples"], s["samples"], r["p50_us"], r["p99_us"], s["p50_us"], s["p99_us"], "ok" if ok else "bad")' "$dir/lat.json" 2>&1)
-echo "  -l 3: receive samples, send samples, receive p50/p99 us, send p50/p99 us: $lat"
-read -r lrx ltx _ _ _ _ lok <<<"$lat"
-[ "${lrx:-0}" -ge 300 ] && [ "${ltx:-0}" -ge 300 ] && [ "$lok" = ok ] || gz_fail "-l: $lat (want >= 300 samples each way, ordered percentiles)"
-ctl "$pid" -l 1 >"$dir/lat.txt" 2>&1 && grep -q "receive (the stack's rx burst" "$dir/lat.txt" || gz_fail "-l 1 (text): $(head -3 "$dir/lat.txt")"
+         for x in (r, s, v))
+print(r["samples"], s["samples"], v["samples"], r["p50_us"], r["p99_us"], s["p50_us"], s["p99_us"], v["p50_us"], v["p99_us"],
+      "ok" if ok else "bad")' "$dir/lat.json" 2>&1)
+echo "  -l 3: samples receive, send, device; p50/p99 us receive, send, device: $lat"
+read -r lrx ltx ldev _ _ _ _ _ _ lok <<<"$lat"
+[ "${lrx:-0}" -ge 300 ] && [ "${ltx:-0}" -ge 300 ] && [ "${ldev:-0}" -ge 300 ] && [ "$lok" = ok ] \
+  || gz_fail "-l: $lat (want >= 300 samples each, ordered percentiles)"
+ctl "$pid" -l 1 >"$dir/lat.txt" 2>&1 && grep -q "receive (the stack's rx burst" "$dir/lat.txt" \
+  && grep -q "device (each tx burst's call into the driver)" "$dir/lat.txt" || gz_fail "-l 1 (text): $(head -5 "$dir/lat.txt")"
 
 # DPDK telemetry (Debian's dpdk-telemetry.py): the device's stats, the pools and lstack's own counters
 # (--in-memory: DPDK's default prefix, rte).

@@ -13,6 +13,34 @@ bench_sockperf() {
     out=$(ip netns exec "$GZ_NS_P" timeout 10 sockperf ping-pong -i "$GZ_HOST" -p 11111 "$@" -t 1 -m 64 2>&1) || true
     grep -q "percentile 50.000" <<<"$out"
   }
+  # sockperf_share: one more run per lstack variant and protocol (not in the medians) with
+  # gazellectl's latency histograms recording (`lstack show -l`): how much of sockperf's round
+  # trip is lstack's own, from the rx burst to the program's read (and for TCP a write until its
+  # burst went out), the rest being the two kernels on the path. One line each into $raw.
+  sockperf_share() {
+    local v proto tcp client lat=$run_dir/lat.json
+    for v in lstack-rtc lstack-thread; do
+      for proto in udp tcp; do
+        tcp=$([ "$proto" = tcp ] && echo --tcp || true)
+        start_app "$v" sockperf "" sockperf server -i "$GZ_HOST" -p 11111 $tcp
+        gz_retry 30 sockperf_answers $tcp || { cat "$log"; echo "bench: sockperf server ($v, $proto) does not answer" >&2; exit 1; }
+        ip netns exec "$GZ_NS_P" timeout $((secs + 30)) taskset -c 0 sockperf ping-pong -i "$GZ_HOST" -p 11111 $tcp \
+          -t "$secs" -m 64 >"$out_f" 2>&1 &
+        client=$!
+        sleep 1
+        GAZELLE_RUN_DIR=$run_dir build/ctl/gazellectl lstack show "${GZ_PIDS[-1]}" -l $((secs > 3 ? secs - 2 : 1)) --json >"$lat" 2>&1 || true
+        wait "$client" || true
+        /usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+r, s, v = d["receive"], d["send"], d["device"]
+print("share variant=%s proto=%s rtt_p50_us=%.2f rx_p50_us=%.2f tx_p50_us=%.2f dev_p50_us=%.2f samples=%d/%d/%d" % (sys.argv[2],
+      sys.argv[3], 2 * float(sys.argv[4]), r["p50_us"], s["p50_us"], v["p50_us"], r["samples"], s["samples"], v["samples"]))' \
+          "$lat" "$v" "$proto" "$(sed -n "s/.*percentile 50.000 = *\([0-9.]*\).*/\1/p" "$out_f" | tail -1)" 2>/dev/null | tee -a "$raw" \
+          || echo "share variant=$v proto=$proto FAILED: $(head -c 200 "$lat")" | tee -a "$raw"
+        stop_server "$v"
+      done
+    done
+  }
   gz_need sockperf
   gz_setup bench-sockperf 129
   local round v proto tcp out_f
@@ -38,6 +66,7 @@ bench_sockperf() {
       done
     done
   done
+  sockperf_share
   med() {  # FIELD VARIANT PROTO
     grep "variant=$2 proto=$3 p50" "$raw" | field "$1" | median
   }
@@ -58,6 +87,20 @@ bench_sockperf() {
         cells="$cells | $(med p50_us $v $proto) / $(med p99_us $v $proto) ($(ratio "$(med p50_us $v $proto)" "$k50") / $(ratio "$(med p99_us $v $proto)" "$k99"))"
       done
       echo "| $proto | $k50 / $k99$cells |"
+    done
+    echo
+    echo "How much of the round trip is lstack's own: one more run per variant and protocol (not in the medians) with"
+    echo "\`gazellectl lstack show PID -l\` recording for its middle seconds. rx: from the stack's rx burst to the program's"
+    echo "read of that frame; tx (TCP only): a \`write()\` until the burst carrying it is handed to the driver; device: that"
+    echo "call into net_af_xdp, whose \`sendto()\` kick builds an skb per frame, in which veth runs the client's receive and"
+    echo "its wake-up on CPU 1. The rest of the round trip is the client's kernel on CPU 0 (its send, af_xdp's receive copy,"
+    echo "waking from idle) and the program between its read and its write."
+    echo
+    echo "| variant | proto | round trip p50 µs | lstack rx p50 µs | lstack tx p50 µs | device (driver call) p50 µs |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: |"
+    grep "^share " "$raw" | grep -v FAILED | while read -r line; do
+      f() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+      echo "| $(f variant) | $(f proto) | $(f rtt_p50_us) | $(f rx_p50_us) | $([ "$(f proto)" = tcp ] && f tx_p50_us || echo -) | $(f dev_p50_us) |"
     done
   } >"$out"
   result_done "$out"

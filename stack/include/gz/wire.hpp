@@ -8,7 +8,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 9;
+inline constexpr std::uint32_t kWireVersion = 10;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -193,8 +193,11 @@ constexpr std::uint64_t latency_bucket_low(int i) {
 static_assert(latency_bucket(1000) == 39 && latency_bucket_low(39) == 896 && latency_bucket_low(40) == 1024);
 struct CtlLatency {
   std::uint64_t rx[kLatencyBuckets];  // receive: the stack's rx burst to the program's read of the frame
-  std::uint64_t tx[kLatencyBuckets];  // send: the program's write() to the device tx burst carrying it
-  std::uint64_t rx_max_ns, tx_max_ns;
+  std::uint64_t tx[kLatencyBuckets];  // send: the program's write() to the tx burst carrying it, handed to the driver
+  // device: each tx burst's call into the driver (over net_af_xdp its sendto() kick, in
+  // which veth runs the peer's receive; a NIC's driver writes a doorbell)
+  std::uint64_t dev[kLatencyBuckets];
+  std::uint64_t rx_max_ns, tx_max_ns, dev_max_ns;
   std::uint64_t window_ns;  // how long it recorded
   std::uint32_t recording;  // 1 while it still records
   std::uint32_t reserved;
