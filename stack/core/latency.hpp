@@ -7,8 +7,9 @@
 // window is not waited for). And each tx burst's call into the driver, timed
 // apart: over net_af_xdp that is a sendto() kick in which the kernel builds
 // an skb per frame and veth runs the peer's receive, which is not lstack's
-// own time (sockperf over veth: most of a round trip). Histograms with 4 buckets per power of two of nanoseconds
-// (within 25%), from which gazellectl reads p50/p99/p99.9.
+// own time (sockperf over veth: about half a round trip). Histograms with 4
+// buckets per power of two of nanoseconds (within 25%), from which gazellectl
+// reads p50/p99/p99.9.
 //
 // Thread: record_*() from any thread (application threads read and write;
 // relaxed atomic adds, only while on); start()/stop()/read() from the

@@ -16,7 +16,8 @@ bench_sockperf() {
   # sockperf_share: one more run per lstack variant and protocol (not in the medians) with
   # gazellectl's latency histograms recording (`lstack show -l`): how much of sockperf's round
   # trip is lstack's own, from the rx burst to the program's read (and for TCP a write until its
-  # burst went out), the rest being the two kernels on the path. One line each into $raw.
+  # burst is handed to the driver), and how much the driver's transmit call takes, in which veth
+  # runs the client's receive. One line each into $raw.
   sockperf_share() {
     local v proto tcp client lat=$run_dir/lat.json
     for v in lstack-rtc lstack-thread; do
