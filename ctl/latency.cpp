@@ -1,4 +1,5 @@
 // gazellectl lstack show -l: the latency histograms (gz/wire.hpp CtlLatency).
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <vector>
@@ -88,10 +89,10 @@ void print_latency(const Reply& r, bool json) {
       total.tx[i] += l.tx[i];
       total.dev[i] += l.dev[i];
     }
-    total.rx_max_ns = l.rx_max_ns > total.rx_max_ns ? l.rx_max_ns : total.rx_max_ns;
-    total.tx_max_ns = l.tx_max_ns > total.tx_max_ns ? l.tx_max_ns : total.tx_max_ns;
-    total.dev_max_ns = l.dev_max_ns > total.dev_max_ns ? l.dev_max_ns : total.dev_max_ns;
-    total.window_ns = l.window_ns > total.window_ns ? l.window_ns : total.window_ns;
+    total.rx_max_ns = std::max(total.rx_max_ns, l.rx_max_ns);
+    total.tx_max_ns = std::max(total.tx_max_ns, l.tx_max_ns);
+    total.dev_max_ns = std::max(total.dev_max_ns, l.dev_max_ns);
+    total.window_ns = std::max(total.window_ns, l.window_ns);
   }
   const double window = static_cast<double>(total.window_ns) / 1e9;
   if (json) {

@@ -13,20 +13,33 @@ bench_sockperf() {
     out=$(ip netns exec "$GZ_NS_P" timeout 10 sockperf ping-pong -i "$GZ_HOST" -p 11111 "$@" -t 1 -m 64 2>&1) || true
     grep -q "percentile 50.000" <<<"$out"
   }
+  # sockperf_start VARIANT PROTO (udp|tcp): the server of that variant, answering.
+  sockperf_start() {
+    local o=()
+    [ "$2" = tcp ] && o=(--tcp)
+    start_app "$1" sockperf "" sockperf server -i "$GZ_HOST" -p 11111 "${o[@]}"
+    gz_retry 30 sockperf_answers "${o[@]}" || { cat "$log"; echo "bench: sockperf server ($1, $2) does not answer" >&2; exit 1; }
+  }
+  # sockperf_pingpong PROTO: the client for SECONDS, its output into $out_f; pct P: its
+  # percentile P (50.000, 99.000) in us, empty when it got no answer.
+  sockperf_pingpong() {
+    local o=()
+    [ "$1" = tcp ] && o=(--tcp)
+    ip netns exec "$GZ_NS_P" timeout $((secs + 30)) taskset -c 0 sockperf ping-pong -i "$GZ_HOST" -p 11111 "${o[@]}" \
+      -t "$secs" -m 64 >"$out_f" 2>&1 || true
+  }
+  pct() { sed -n "s/.*percentile $1 = *\([0-9.]*\).*/\1/p" "$out_f" | tail -1; }
   # sockperf_share: one more run per lstack variant and protocol (not in the medians) with
   # gazellectl's latency histograms recording (`lstack show -l`): how much of sockperf's round
   # trip is lstack's own, from the rx burst to the program's read (and for TCP a write until its
   # burst is handed to the driver), and how much the driver's transmit call takes, in which veth
   # runs the client's receive. One line each into $raw.
   sockperf_share() {
-    local v proto tcp client lat=$run_dir/lat.json
+    local v proto client lat=$run_dir/lat.json
     for v in lstack-rtc lstack-thread; do
       for proto in udp tcp; do
-        tcp=$([ "$proto" = tcp ] && echo --tcp || true)
-        start_app "$v" sockperf "" sockperf server -i "$GZ_HOST" -p 11111 $tcp
-        gz_retry 30 sockperf_answers $tcp || { cat "$log"; echo "bench: sockperf server ($v, $proto) does not answer" >&2; exit 1; }
-        ip netns exec "$GZ_NS_P" timeout $((secs + 30)) taskset -c 0 sockperf ping-pong -i "$GZ_HOST" -p 11111 $tcp \
-          -t "$secs" -m 64 >"$out_f" 2>&1 &
+        sockperf_start "$v" "$proto"
+        sockperf_pingpong "$proto" &
         client=$!
         sleep 1
         GAZELLE_RUN_DIR=$run_dir build/ctl/gazellectl lstack show "${GZ_PIDS[-1]}" -l $((secs > 3 ? secs - 2 : 1)) --json >"$lat" 2>&1 || true
@@ -36,7 +49,7 @@ d = json.load(open(sys.argv[1]))
 r, s, v = d["receive"], d["send"], d["device"]
 print("share variant=%s proto=%s rtt_p50_us=%.2f rx_p50_us=%.2f tx_p50_us=%.2f dev_p50_us=%.2f samples=%d/%d/%d" % (sys.argv[2],
       sys.argv[3], 2 * float(sys.argv[4]), r["p50_us"], s["p50_us"], v["p50_us"], r["samples"], s["samples"], v["samples"]))' \
-          "$lat" "$v" "$proto" "$(sed -n "s/.*percentile 50.000 = *\([0-9.]*\).*/\1/p" "$out_f" | tail -1)" 2>/dev/null | tee -a "$raw" \
+          "$lat" "$v" "$proto" "$(pct 50.000)" 2>/dev/null | tee -a "$raw" \
           || echo "share variant=$v proto=$proto FAILED: $(head -c 200 "$lat")" | tee -a "$raw"
         stop_server "$v"
       done
@@ -44,19 +57,15 @@ print("share variant=%s proto=%s rtt_p50_us=%.2f rx_p50_us=%.2f tx_p50_us=%.2f d
   }
   gz_need sockperf
   gz_setup bench-sockperf 129
-  local round v proto tcp out_f
+  local round v proto out_f
   run_dir=$(mktemp -d) out_f=$(mktemp)
   bench_confs
   # One line per run: round=R variant=V proto=udp|tcp p50_us=... p99_us=... avg_us=...
   for round in $(seq "$rounds"); do
     for v in $(round_order "$round" kernel lstack-rtc lstack-thread); do
       for proto in udp tcp; do
-        tcp=$([ "$proto" = tcp ] && echo --tcp || true)
-        start_app "$v" sockperf "" sockperf server -i "$GZ_HOST" -p 11111 $tcp
-        gz_retry 30 sockperf_answers $tcp || { cat "$log"; echo "bench: sockperf server ($v, $proto) does not answer" >&2; exit 1; }
-        ip netns exec "$GZ_NS_P" timeout $((secs + 30)) taskset -c 0 sockperf ping-pong -i "$GZ_HOST" -p 11111 $tcp \
-          -t "$secs" -m 64 >"$out_f" 2>&1 || true
-        pct() { sed -n "s/.*percentile $1 = *\([0-9.]*\).*/\1/p" "$out_f" | tail -1; }
+        sockperf_start "$v" "$proto"
+        sockperf_pingpong "$proto"
         if [ -n "$(pct 50.000)" ]; then
           echo "round=$round variant=$v proto=$proto p50_us=$(pct 50.000) p99_us=$(pct 99.000)" \
             "avg_us=$(sed -n 's/.*avg-latency=\([0-9.]*\).*/\1/p' "$out_f" | tail -1)" | tee -a "$raw"
