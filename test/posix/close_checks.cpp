@@ -29,6 +29,7 @@ struct Blocked {
   std::atomic<int> rc{-2};
   std::atomic<int> err{0};
   std::atomic<pid_t> tid{0};
+  std::atomic<bool> finished{false};  // the call returned (rc and err are set)
   pthread_t thread{};
 };
 
@@ -39,6 +40,7 @@ void* run_blocked(void* arg) {
   const int rc = b->call(b->fd);
   b->err = errno;
   b->rc = rc;
+  b->finished = true;
   return nullptr;
 }
 
@@ -71,14 +73,41 @@ void wait_asleep(const Blocked& b, long limit_ms) {
   }
 }
 
-// Joins within limit_ms; a thread still blocked is cancelled so the run goes on.
+// What the kernel says a thread is doing: its state, the syscall it is in
+// (number and arguments) and where it sleeps; for a call that did not end.
+std::string whereabouts(pid_t tid) {
+  std::string out;
+  for (const char* what : {"stat", "syscall", "wchan"}) {
+    const std::string path = "/proc/self/task/" + std::to_string(tid) + "/" + what;
+    char buf[512] = {};
+    FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) continue;
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    std::string text(buf, n);
+    if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
+    out += std::string(" ") + what + ": " + text + ";";
+  }
+  return out;
+}
+
+// Joins within limit_ms (the monotonic clock: a step of the wall clock must
+// neither cut the wait short nor stretch it); a thread still in its call is
+// reported (where it is) and cancelled so the run goes on.
 bool joined(Blocked& b, long limit_ms) {
-  timespec until{};
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += limit_ms / 1000;
-  until.tv_nsec += (limit_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) until.tv_sec += 1, until.tv_nsec -= 1000000000L;
-  if (pthread_timedjoin_np(b.thread, nullptr, &until) == 0) return true;
+  timespec start{}, now{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long waited = 0; !b.finished && waited < limit_ms;) {
+    sleep_ms(2);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    waited = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+  }
+  if (b.finished) {
+    pthread_join(b.thread, nullptr);
+    return true;
+  }
+  std::fprintf(stderr, "posix-check: thread %d still in its call after %ld ms:%s\n", static_cast<int>(b.tid.load()),
+               limit_ms, whereabouts(b.tid.load()).c_str());
   pthread_cancel(b.thread);
   pthread_join(b.thread, nullptr);
   return false;
@@ -88,7 +117,7 @@ bool joined(Blocked& b, long limit_ms) {
 // completion (stack_mode_rtc) the socket's stack runs inside its owner
 // thread's calls, so the owner must keep calling for packets to move.
 bool joined_polling(Blocked& b, int fd, long limit_ms) {
-  for (long waited = 0; waited < limit_ms && b.rc == -2; waited += 10) {
+  for (long waited = 0; waited < limit_ms && !b.finished; waited += 10) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 10) > 0) sleep_ms(10);
   }
