@@ -435,6 +435,13 @@ void Stack::fill_stats(wire::CtlStackStats& out) noexcept {
                  (offloads_.tx_ip_cksum ? wire::kOffloadTxIp : 0) | (offloads_.tx_l4_cksum ? wire::kOffloadTxL4 : 0);
 }
 
+bool Stack::sends_in_flight() const noexcept {
+  for (const tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
+    if (p->unsent != nullptr || p->unacked != nullptr) return true;  // the FIN too is a segment there
+  }
+  return false;
+}
+
 void Stack::dump_connections(std::FILE* out) noexcept {
   const DeviceCounters d = dev_->device_counters();
   std::fprintf(out, "lstack stack %d: %u of %u mbufs free; device rx_missed %lu rx_nombuf %lu rx_errors %lu tx_errors %lu\n",

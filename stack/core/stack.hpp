@@ -91,6 +91,9 @@ class Stack {
     return true;
   }
   void release_tcp_slot() noexcept { --tcp_sockets_; }
+  // Whether a TCP connection still has data or its FIN unacknowledged by the
+  // peer (also ones the application closed). Stack thread only.
+  bool sends_in_flight() const noexcept;
   // One line per TCP connection and the pool's free mbufs (debugging). Stack thread only.
   // Appends every TCP and UDP pcb of this stack to out (stack thread; out of
   // memory truncates the list).

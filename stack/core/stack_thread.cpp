@@ -279,8 +279,12 @@ void StackThread::relax(unsigned idle_rounds) noexcept {
 StackThread::~StackThread() {
   if (rtc_) {
     if (rtc_stack_ == nullptr && wake_fd_ >= 0) kernel().close(wake_fd_);  // adopt() failed: nobody posts
-    // The stack belongs to its owner thread's lwIP; at exit it is left as is.
-    if (this_thread_state().rtc == this) this_thread_state().rtc = nullptr;
+    // The stack belongs to its owner thread's lwIP; at exit it is left as is,
+    // once what it still sends is through when the exiting thread is its owner.
+    if (this_thread_state().rtc == this) {
+      if (stack_ != nullptr) finish_sends();
+      this_thread_state().rtc = nullptr;
+    }
     (void)rtc_stack_.release();
     return;  // its eventfd too: a late post() may still write it
   }
@@ -325,6 +329,7 @@ void StackThread::main(Setup setup) {
     }
   }
   run_tasks();
+  finish_sends();
   stack_->sync_lwip_counters();
   if (std::getenv("LSTACK_DEBUG_STATS") != nullptr) {
     dump_counters(setup.index, stack_->counters());
@@ -333,6 +338,25 @@ void StackThread::main(Setup setup) {
   stack_ = nullptr;
   stack.value().reset();
   rte_thread_unregister();
+}
+
+// At exit the process's connections would vanish with what they still had in
+// flight: a reply nginx wrote and closed just before its old worker left at a
+// reload, its frames not yet out of ltran's queue, was lost, and the client's
+// next retransmission met a reset. Linux keeps such a closed socket sending
+// after its process is gone (RFC 9293 3.10.4: queued data goes before the
+// FIN); lstack runs its stack on until the peers acknowledged it all, at most
+// kExitLingerMs (a peer that does not answer only delays the exit).
+void StackThread::finish_sends() noexcept {
+  const std::uint64_t until = rte_rdtsc() + rte_get_tsc_hz() / 1000 * kExitLingerMs;
+  unsigned idle_rounds = 0;
+  while (stack_->sends_in_flight() && rte_rdtsc() < until) {
+    if (drive() != 0) {
+      idle_rounds = 0;
+    } else {
+      idle(idle_rounds);
+    }
+  }
 }
 
 unsigned StackThread::run_tasks() noexcept {

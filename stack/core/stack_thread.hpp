@@ -178,6 +178,9 @@ class StackThread {
   explicit StackThread(int index) : index_(index) {}
   void main(Setup setup);
   unsigned run_tasks() noexcept;
+  // Stopping: drives the stack until no connection has data or a FIN unacknowledged, at most kExitLingerMs.
+  void finish_sends() noexcept;
+  static constexpr std::uint64_t kExitLingerMs = 1000;
   void idle(unsigned& idle_rounds) noexcept;
   void sleep_idle(long us);  // a cancellation point inside a CancelPoint
   void bind_stack(Stack* s) noexcept;  // the pointers any thread reads, once the stack is up

@@ -10,6 +10,10 @@
                                           connect, 32 bytes echoed, then WHO closes
                                           first ("client", or "server": wait for its FIN)
   peer.py posix-peer                      echo on 9000, close at once on 9002 (posix-check)
+  peer.py sink PORT DELAY_MS PACE_MS      one connection on PORT: nothing read for DELAY_MS
+                                          (the sender's data waits in its stack), then to EOF,
+                                          64 KiB a read, PACE_MS between reads (a slow reader);
+                                          prints its length and sha256
   peer.py udp HOST PORT COUNT SIZE [FLOWS] COUNT datagrams of SIZE bytes, at most 32 in
                                           flight, from FLOWS source ports, each echo
                                           checked; loss reported
@@ -228,6 +232,30 @@ def server(port):
         srv.serve_forever()
 
 
+def sink(port, delay_ms, pace_ms, deadline_s=20):
+    with socket.create_server(("0.0.0.0", port), reuse_port=False) as srv:
+        srv.settimeout(deadline_s)
+        print(f"peer: sink on {port}", flush=True)
+        conn, _ = srv.accept()
+        with conn:
+            time.sleep(delay_ms / 1000)
+            conn.settimeout(deadline_s)
+            digest, total = hashlib.sha256(), 0
+            while True:
+                try:
+                    chunk = conn.recv(1 << 16)
+                except OSError as e:  # a reset: the sender's stack let the connection go
+                    print(f"peer: sink: {e} after {total} bytes", flush=True)
+                    return 1
+                if not chunk:
+                    break
+                digest.update(chunk)
+                total += len(chunk)
+                time.sleep(pace_ms / 1000)
+            print(f"peer: sink got {total} bytes sha256 {digest.hexdigest()}", flush=True)
+    return 0
+
+
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "clients" and len(argv) == 6:
@@ -240,6 +268,8 @@ def main(argv):
         return sequential(argv[2], int(argv[3]), int(argv[4]), argv[5])
     if cmd == "posix-peer" and len(argv) == 2:
         return posix_peer()
+    if cmd == "sink" and len(argv) == 5:
+        return sink(int(argv[2]), int(argv[3]), int(argv[4]))
     if cmd == "server" and len(argv) == 3:
         return server(int(argv[2]))
     print(__doc__, file=sys.stderr)
