@@ -321,13 +321,7 @@ void StackThread::main(Setup setup) {
   bind_stack(stack.value().get());
   started_.store(1, std::memory_order_release);
   unsigned idle_rounds = 0;
-  while (!stop_.load(std::memory_order_relaxed)) {
-    if (drive() != 0) {
-      idle_rounds = 0;
-    } else {
-      idle(idle_rounds);
-    }
-  }
+  while (!stop_.load(std::memory_order_relaxed)) step(idle_rounds);
   run_tasks();
   finish_sends();
   stack_->sync_lwip_counters();
@@ -350,12 +344,14 @@ void StackThread::main(Setup setup) {
 void StackThread::finish_sends() noexcept {
   const std::uint64_t until = rte_rdtsc() + rte_get_tsc_hz() / 1000 * kExitLingerMs;
   unsigned idle_rounds = 0;
-  while (stack_->sends_in_flight() && rte_rdtsc() < until) {
-    if (drive() != 0) {
-      idle_rounds = 0;
-    } else {
-      idle(idle_rounds);
-    }
+  while (stack_->sends_in_flight() && rte_rdtsc() < until) step(idle_rounds);
+}
+
+void StackThread::step(unsigned& idle_rounds) noexcept {
+  if (drive() != 0) {
+    idle_rounds = 0;
+  } else {
+    idle(idle_rounds);
   }
 }
 

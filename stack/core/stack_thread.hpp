@@ -182,6 +182,8 @@ class StackThread {
   void finish_sends() noexcept;
   static constexpr std::uint64_t kExitLingerMs = 1000;
   void idle(unsigned& idle_rounds) noexcept;
+  // One round of a stack thread's loop: drive(), or idle() when it found nothing.
+  void step(unsigned& idle_rounds) noexcept;
   void sleep_idle(long us);  // a cancellation point inside a CancelPoint
   void bind_stack(Stack* s) noexcept;  // the pointers any thread reads, once the stack is up
 

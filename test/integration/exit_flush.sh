@@ -2,8 +2,9 @@
 # What a program sent goes out after it exits, as on the kernel: python3 under
 # liblstack writes 4 MiB to a peer that reads nothing for 300 ms, then 64 KiB
 # every 10 ms, closes the socket and returns from main at once, so that a send
-# buffer's worth is still in lstack when the process exits. The peer must get every byte, then EOF (before, the
-# stack went with the process and the peer saw a truncated stream). Run in
+# buffer's worth is still in lstack when the process exits. The peer must get
+# every byte, then EOF (before, the stack went with the process and the peer
+# saw a truncated stream). Run in
 # the stack-thread layout with Gazelle's dpdk_args and run to completion with
 # --in-memory (tools/test swaps the two under the sanitizers).
 #   exit_flush.sh LIBLSTACK RTC INDEX
@@ -19,15 +20,15 @@ gz_bg ip netns exec "$GZ_NS_P" python3 "$(dirname "$0")/peer.py" sink 9100 300 1
 peer=${GZ_PIDS[-1]}
 gz_wait_line "$dir/peer.log" "sink on" 30 || { gz_fail "peer did not start"; gz_finish "$dir/peer.log"; }
 gz_lstack_env "$lib" "$dir/lstack.conf" python3
+data='bytes(range(256)) * 16384'  # 4 MiB, as python builds it here and in the program
 cat >"$dir/prog.py" <<PY
 import socket
-data = bytes(range(256)) * 16384  # 4 MiB
 s = socket.create_connection(("$GZ_PEER", 9100), timeout=10)
-s.sendall(data)
+s.sendall($data)
 s.close()
 print("sent and closed", flush=True)
 PY
-want=$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(range(256)) * 16384).hexdigest())')
+want=$(python3 -c "import hashlib; print(hashlib.sha256($data).hexdigest())")
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$dir/prog.py" >"$dir/prog.log" 2>&1
 prog=${GZ_PIDS[-1]}
 gz_wait_exit "$prog" 0 "python3 returning from main after its close()" "$dir/prog.log"

@@ -233,7 +233,7 @@ def server(port):
 
 
 def sink(port, delay_ms, pace_ms, deadline_s=20):
-    with socket.create_server(("0.0.0.0", port), reuse_port=False) as srv:
+    with socket.create_server(("0.0.0.0", port)) as srv:
         srv.settimeout(deadline_s)
         print(f"peer: sink on {port}", flush=True)
         conn, _ = srv.accept()

@@ -56,19 +56,28 @@ bool start(Blocked& b) {
   return true;
 }
 
+// The first line of /proc/self/task/TID/WHAT ("" when it cannot be read).
+std::string task_line(pid_t tid, const char* what) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/" + what;
+  char buf[512] = {};
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string text(buf, n);
+  if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
+  return text;
+}
+
 // Waits (at most limit_ms) until the thread sleeps, in its call by then: the
 // flag it sets comes just before the call, and a close before the call would
 // test nothing (the call would meet a closed or another fd).
 void wait_asleep(const Blocked& b, long limit_ms) {
-  const std::string stat = "/proc/self/task/" + std::to_string(b.tid.load()) + "/stat";
   for (long waited = 0; waited < limit_ms; ++waited) {
-    char buf[512] = {};
-    FILE* f = std::fopen(stat.c_str(), "r");
-    if (f == nullptr) return;
-    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    const char* state = std::strrchr(buf, ')');  // "pid (comm) S ..."
-    if (n > 0 && state != nullptr && state[1] == ' ' && state[2] == 'S') return;
+    const std::string stat = task_line(b.tid.load(), "stat");
+    if (stat.empty()) return;
+    const auto state = stat.rfind(')');  // "pid (comm) S ..."
+    if (state != std::string::npos && stat.compare(state, 3, ") S") == 0) return;
     sleep_ms(1);
   }
 }
@@ -77,17 +86,7 @@ void wait_asleep(const Blocked& b, long limit_ms) {
 // (number and arguments) and where it sleeps; for a call that did not end.
 std::string whereabouts(pid_t tid) {
   std::string out;
-  for (const char* what : {"stat", "syscall", "wchan"}) {
-    const std::string path = "/proc/self/task/" + std::to_string(tid) + "/" + what;
-    char buf[512] = {};
-    FILE* f = std::fopen(path.c_str(), "r");
-    if (f == nullptr) continue;
-    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    std::string text(buf, n);
-    if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
-    out += std::string(" ") + what + ": " + text + ";";
-  }
+  for (const char* what : {"stat", "syscall", "wchan"}) out += std::string(" ") + what + ": " + task_line(tid, what) + ";";
   return out;
 }
 
