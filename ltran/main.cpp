@@ -118,10 +118,16 @@ int serve(const LtranConfig& c) {
   const std::size_t frame = conf::af_packet_frame_size(c.forward_kit_args);
   const auto room = static_cast<std::uint16_t>(
       std::max<std::size_t>(RTE_MBUF_DEFAULT_BUF_SIZE, std::min<std::size_t>(frame + RTE_PKTMBUF_HEADROOM, UINT16_MAX)));
-  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", 8192 + 256 * c.dispatch_max_clients, 256, 0, room,
-                                              static_cast<int>(rte_socket_id()));
+  const unsigned count = 8192 + 256 * c.dispatch_max_clients;
+  rte_mempool* pool = rte_pktmbuf_pool_create("ltran_pool", count, 256, 0, room, static_cast<int>(rte_socket_id()));
   if (pool == nullptr) {
-    std::fprintf(stderr, "ltran: cannot create the mbuf pool: %s (hugepages reserved and free?)\n", rte_strerror(rte_errno));
+    // Say what the pool needs, so the fix (more --socket-mem, fewer clients, smaller frames) is plain.
+    rte_mempool_objsz sz{};
+    const double mib = double(count) * rte_mempool_calc_obj_size(sizeof(rte_mbuf) + room, 0, &sz) / (1 << 20);
+    std::fprintf(stderr,
+                 "ltran: cannot create the mbuf pool: %s: %u mbufs (8192 + 256 x dispatch_max_clients %u) of %u bytes "
+                 "need about %.0f MiB of hugepages; forward_kit_args' --socket-mem must leave room for them\n",
+                 rte_strerror(rte_errno), count, c.dispatch_max_clients, unsigned{room}, mib);
     return 2;
   }
   WirePort::Options wo;

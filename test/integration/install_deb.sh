@@ -4,7 +4,7 @@
 # redis-server redis-tools` puts it into a fresh Debian 12 chroot (debootstrap
 # --variant=minbase bookworm, from the host's Debian mirror), and there:
 #   - gazellectl --version and ltran --version print the project's version, ltran
-#     otherwise exits 2 (not implemented), /etc/gazelle holds the three conffiles,
+#     --help its usage, /etc/gazelle holds the three conffiles,
 #     the unit waits for dev-hugepages.mount, the man pages are in place;
 #   - a C server built by a Makefile that does `-include /etc/gazelle/lstack.Makefile`
 #     and links $(LSTACK_LIBS) links the installed liblstack.so (ldd) and, with the
@@ -13,7 +13,11 @@
 #   - Debian's redis-server with LD_PRELOAD of the installed liblstack.so (net_af_xdp
 #     on the veth end in the lstack namespace) answers redis-cli PING/SET/GET from the
 #     peer namespace over the kernel, the installed gazellectl shows it, and SIGTERM
-#     ends it with status 0 (RDB saved, no crash report, nothing left behind).
+#     ends it with status 0 (RDB saved, no crash report, nothing left behind);
+#   - the installed ltran, its /etc/gazelle/ltran.conf edited for the veth, started as
+#     its unit starts it; redis-server as user redis behind it (use_ltran = 1, no
+#     privilege, --no-huge) answers redis-cli, the installed gazellectl lists it, and
+#     SIGTERM ends both with status 0.
 # Each command in the chroot runs in a mount namespace of its own (unshare -m: proc,
 # sysfs, /dev and a private hugetlbfs mounted inside), in the test's network namespace
 # where it must. The debootstrapped base system is cached as a tarball, and apt's
@@ -168,9 +172,8 @@ out=$(cr host gazellectl --version 2>&1)
 [ "$out" = "gazellectl $version" ] && echo "  gazellectl --version: $out" || gz_fail "gazellectl --version printed: ${out:-nothing}"
 out=$(cr host ltran --version 2>&1)
 [ "$out" = "ltran $version" ] && echo "  ltran --version: $out" || gz_fail "ltran --version printed: ${out:-nothing}"
-cr host ltran >"$dir/ltran.out" 2>&1
-rc=$?
-[ "$rc" = 2 ] || gz_fail "ltran without arguments: exit status $rc, want 2 (not implemented yet): $(cat "$dir/ltran.out")"
+out=$(cr host ltran --help 2>&1)
+[ "$out" = "usage: ltran [--config-file FILE]   (default /etc/gazelle/ltran.conf)" ] || gz_fail "ltran --help printed: ${out:-nothing}"
 conffiles=$(cr host dpkg-query -W -f='${Conffiles}\n' gazelle | awk 'NF {print $1}' | sort | tr '\n' ' ')
 [ "$conffiles" = "/etc/gazelle/lstack.Makefile /etc/gazelle/lstack.conf /etc/gazelle/ltran.conf " ] ||
   gz_fail "the package's conffiles are '$conffiles', want /etc/gazelle's lstack.Makefile, lstack.conf, ltran.conf"
@@ -255,6 +258,10 @@ fi
 gz_leftovers_check "$root/run/gazelle"
 
 # --- redis-server on the installed liblstack.so ---------------------------------------
+rcli() {  # redis-cli from the chroot, in the peer namespace
+  crcmd "$GZ_NS_P" redis-cli -h "$GZ_HOST" "$@"
+  timeout 20 "${CR[@]}" 2>&1
+}
 mkdir -p "$root/root/redis"
 gz_leftovers_mark
 crcmd "$GZ_NS_L" env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/liblstack.so GAZELLE_BIND_PROCNAME=redis-server \
@@ -266,10 +273,6 @@ if gz_wait_server "$server" "$dir/redis-server.log" "Ready to accept connections
   fails=${#GZ_FAILS[@]}
   ! grep -q 'cannot be preloaded' "$dir/redis-server.log" ||
     gz_fail "redis-server runs without lstack: $(grep -m1 'cannot be preloaded' "$dir/redis-server.log")"
-  rcli() {  # redis-cli from the chroot, in the peer namespace
-    crcmd "$GZ_NS_P" redis-cli -h "$GZ_HOST" "$@"
-    timeout 20 "${CR[@]}" 2>&1
-  }
   reply=$(rcli ping)
   [ "$reply" = PONG ] || gz_fail "redis-cli -h $GZ_HOST ping from the peer namespace answered: ${reply:-nothing}"
   reply=$(rcli set installed "gazelle $version")
@@ -297,6 +300,49 @@ fi
 gz_leftovers_check "$root/run/gazelle"
 [ ! -e "$root/run/dpdk/$GZ_FILE_PREFIX" ] || gz_fail "DPDK runtime directory left in the chroot: /run/dpdk/$GZ_FILE_PREFIX"
 
+# --- ltran from the package, redis-server behind it as user redis ----------------------
+# The installed /etc/gazelle/ltran.conf edited as a user does: the EAL arguments for the
+# veth end (net_af_packet, hugepage files under a file prefix), the subnet, the bond's MAC,
+# and who may attach. Started as its systemd unit starts it; redis-server runs as its own
+# unprivileged user behind it (use_ltran = 1, --no-huge), answers, and both stop on SIGTERM.
+gz_ltran_conf "$dir/ltran.ref" '0, "redis"'
+for key in forward_kit_args dispatch_subnet bond_macs allow_uids; do
+  # --socket-mem 256: the sample's dispatch_max_clients (30) with 8 KiB frames needs 136 MiB
+  line=$(grep "^$key = " "$dir/ltran.ref" | sed 's/--socket-mem 128 /--socket-mem 256 /')
+  sed -i "s|^$key = .*|$line|" "$root/etc/gazelle/ltran.conf"
+  grep -qxF "$line" "$root/etc/gazelle/ltran.conf" || gz_fail "/etc/gazelle/ltran.conf has no line '$key = ...' to edit"
+done
+gz_ltran_lstack_conf "$root/etc/gazelle/lstack-ltran.conf" "$GZ_HOST"
+crcmd "$GZ_NS_L" /usr/bin/ltran --config-file /etc/gazelle/ltran.conf
+gz_bg "${CR[@]}" >"$dir/ltran.log" 2>&1
+ltran=${GZ_PIDS[-1]}
+if gz_wait_server "$ltran" "$dir/ltran.log" "ltran: serving" 60; then
+  crcmd "$GZ_NS_L" setpriv --reuid=redis --regid=redis --init-groups env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/liblstack.so \
+    LSTACK_CONF_PATH=/etc/gazelle/lstack-ltran.conf GAZELLE_BIND_PROCNAME=redis-server \
+    redis-server --port 6379 --bind 0.0.0.0 --dir /var/lib/redis --save '' --appendonly no --protected-mode no --daemonize no
+  gz_bg "${CR[@]}" >"$dir/redis-ltran.log" 2>&1
+  server=${GZ_PIDS[-1]}
+  if gz_wait_server "$server" "$dir/redis-ltran.log" "Ready to accept connections" 60; then
+    fails=${#GZ_FAILS[@]}
+    pong() { [ "$(rcli ping)" = PONG ]; }
+    gz_retry 20 pong || gz_fail "redis-server (user redis, behind the installed ltran) answered ping: $(rcli ping)"
+    reply=$(rcli set behind-ltran yes)
+    [ "$reply" = OK ] || gz_fail "redis-server behind ltran answered set: ${reply:-nothing}"
+    [ ${#GZ_FAILS[@]} = "$fails" ] && echo "  redis-server as user redis behind the installed ltran answered PING, SET"
+    crcmd host gazellectl ltran show -i
+    timeout 30 "${CR[@]}" >"$dir/ltran-show.txt" 2>&1
+    grep -q " redis-server .* tcp:6379" "$dir/ltran-show.txt" &&
+      echo "  the installed gazellectl lists it: $(grep -m1 ' redis-server ' "$dir/ltran-show.txt" | tr -s ' ')" ||
+      gz_fail "gazellectl ltran show -i does not list redis-server with tcp:6379: $(head -n 5 "$dir/ltran-show.txt")"
+    gz_stop_app "$server" 0 "redis-server behind ltran" "$dir/redis-ltran.log"
+  else
+    gz_fail "redis-server behind the installed ltran did not come up: $(tail -n 5 "$dir/redis-ltran.log")"
+  fi
+  gz_stop_app "$ltran" 0 "the installed ltran" "$dir/ltran.log"
+else
+  gz_fail "the installed ltran did not come up: $(tail -n 5 "$dir/ltran.log")"
+fi
+
 echo "install-deb: $((SECONDS - start)) s"
 [ "$GZ_STATUS" = 0 ] && echo "install-deb: all checks passed"
-gz_finish "$log" "$dir/hello.log" "$dir/redis-server.log"
+gz_finish "$log" "$dir/hello.log" "$dir/redis-server.log" "$dir/ltran.log" "$dir/redis-ltran.log"
