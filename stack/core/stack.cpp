@@ -255,6 +255,10 @@ extern "C" void gz_lwip_syn_evicted(void) {
   if (Stack* s = Stack::current()) s->count_syn_evicted();
 }
 
+extern "C" void gz_lwip_tw_recycled(void) {
+  if (Stack* s = Stack::current()) s->count_tw_recycled();
+}
+
 namespace {
 // lwIP calls it when it frees a pcb (tcp_free): FIN-WAIT, LAST-ACK and
 // TIME-WAIT are over, no segment of the flow is due any more.

@@ -77,6 +77,7 @@ class Stack {
   void count_tx_retry() noexcept { ++counters_.tx_retried; }
   void count_handoff_reset() noexcept { ++counters_.tcp_handoff_reset; }
   void count_syn_evicted() noexcept { ++counters_.syn_evicted; }
+  void count_tw_recycled() noexcept { ++counters_.tw_recycled; }
   // Whether the mbuf pool was low at the last check (every 1,024 polls): then
   // received data is copied out of the mbufs of connections whose readers lag.
   bool rx_pressure() const noexcept { return rx_pressure_; }

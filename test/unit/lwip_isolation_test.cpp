@@ -376,9 +376,13 @@ TEST(LwipIsolation, ArenaExhaustionIsErrMemNotACrash) {
 // and the 4-tuple hash no longer finds the one that left.
 bool list_holds(tcp_pcb** head, const std::set<tcp_pcb*>& want) {
   std::size_t n = 0;
+  tcp_pcb* last = nullptr;
   for (tcp_pcb** pp = head; *pp != nullptr && n <= want.size(); pp = &(*pp)->next, ++n) {
     if ((*pp)->pprev != pp || want.count(*pp) == 0) return false;
+    last = *pp;
   }
+  // Patch 0014: the TIME-WAIT list also knows its end and its length.
+  if (head == &tcp_tw_pcbs && (tcp_tw_tail != last || tcp_tw_count != n)) return false;
   return n == want.size();
 }
 
@@ -438,7 +442,75 @@ TEST(LwipPcbLists, PcbsLeaveTheActiveAndTimeWaitListsInAnyOrder) {
   EXPECT_EQ(lwip_assert_count(), asserts_before + 1) << "only the stray pcb's";
 }
 
+int tw_recycled = 0;
+
+// Patch 0014: TIME-WAIT runs newest first from the moment a pcb enters it, so
+// tcp_slowtmr takes the expired ones from the end and stops at the first that
+// stays; beyond TCP_TW_MAX the oldest go at once, each counted by the hook.
+tcp_pcb* enter_time_wait(u16_t remote_port) {
+  static ip_addr_t local = IPADDR4_INIT_BYTES(10, 0, 0, 1);
+  static ip_addr_t remote = IPADDR4_INIT_BYTES(10, 0, 0, 2);
+  tcp_pcb* p = tcp_alloc(TCP_PRIO_NORMAL);
+  if (p == nullptr) return nullptr;
+  p->local_ip = local;
+  p->remote_ip = remote;
+  p->local_port = 80;
+  p->remote_port = remote_port;
+  p->state = TIME_WAIT;
+  p->tmr = tcp_ticks - 1000;  // closed long ago: TIME-WAIT still starts now (RFC 793 3.9)
+  tcp_pcb** list = &tcp_tw_pcbs;
+  TCP_REG(list, p);
+  return p;
+}
+
+bool tw_holds(u16_t port) {
+  ip_addr_t local = IPADDR4_INIT_BYTES(10, 0, 0, 1);
+  ip_addr_t remote = IPADDR4_INIT_BYTES(10, 0, 0, 2);
+  return tcp_hash_find(&local, 80, &remote, port, NETIF_NO_INDEX) != nullptr;
+}
+
+TEST(LwipPcbLists, TimeWaitLasts60sFromItsStartAndStaysBounded) {
+  static_assert(2 * TCP_MSL == 60000, "TIME-WAIT lasts 60 s, as Linux's");
+  std::thread([] {
+    auto inst = LwipInstance::create(40 << 20);
+    ASSERT_TRUE(inst.ok());
+    const u32_t lifetime = 2 * TCP_MSL / TCP_SLOW_INTERVAL;  // slow timer ticks
+    const u32_t start = tcp_ticks;
+    for (u16_t i = 0; i < 10; ++i) ASSERT_NE(enter_time_wait(1000 + i), nullptr);
+    tcp_ticks = start + 5;
+    for (u16_t i = 0; i < 10; ++i) ASSERT_NE(enter_time_wait(2000 + i), nullptr);
+    EXPECT_EQ(tcp_tw_count, 20u);
+    EXPECT_EQ(tcp_tw_tail->remote_port, 1000) << "the first to enter is the oldest";
+    tcp_ticks = start + lifetime - 1;  // tcp_slowtmr counts one tick on
+    tcp_slowtmr();
+    EXPECT_EQ(tcp_tw_count, 20u) << "none has stayed 2 MSL yet";
+    tcp_ticks = start + lifetime;
+    tcp_slowtmr();
+    EXPECT_EQ(tcp_tw_count, 10u) << "the first ten have stayed 2 MSL";
+    EXPECT_FALSE(tw_holds(1009));
+    EXPECT_TRUE(tw_holds(2000));
+    EXPECT_EQ(tcp_tw_tail->remote_port, 2000);
+    // Past the bound: the oldest go as new ones come, counted.
+    tw_recycled = 0;
+    for (u32_t i = 0; i < TCP_TW_MAX; ++i) ASSERT_NE(enter_time_wait(static_cast<u16_t>(3000 + i)), nullptr);
+    EXPECT_EQ(tcp_tw_count, u32_t{TCP_TW_MAX});
+    EXPECT_EQ(tw_recycled, 10);
+    EXPECT_FALSE(tw_holds(2009));
+    EXPECT_TRUE(tw_holds(3000));
+    EXPECT_EQ(tcp_tw_tail->remote_port, 3000);
+    // The rest leave by the timer, from the end, in one call.
+    tcp_ticks += lifetime;
+    tcp_slowtmr();
+    EXPECT_EQ(tcp_tw_count, 0u);
+    EXPECT_EQ(tcp_tw_pcbs, nullptr);
+    EXPECT_EQ(tcp_tw_tail, nullptr);
+  }).join();
+}
+
 }  // namespace
+
+extern "C" void gz_lwip_tw_recycled(void) { ++tw_recycled; }
+
 // lwIP sums every header and segment with LWIP_CHKSUM (gz_lwip_chksum):
 // it must give what lwIP's own loop gives for every length and alignment,
 // and pbuf chains of odd-length parts must sum as their flat copy.

@@ -8,7 +8,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 10;
+inline constexpr std::uint32_t kWireVersion = 11;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -45,6 +45,7 @@ struct StackCounters {
   std::uint64_t tcp_adopted;       // ltran: connections another process's closed listener moved here
   std::uint64_t tcp_handoff_reset; // ltran: queued connections reset at a listener's close (no other listener, too much data)
   std::uint64_t moved_dropped;     // ltran: segments of a moved connection that came before ltran rerouted it (resent by the peer)
+  std::uint64_t tw_recycled;       // TIME-WAIT connections ended early: over TCP_TW_MAX per stack (Linux: TCPTimeWaitOverflow)
   // malformed/protocol drops as lwIP counts them (lwip_stats)
   std::uint64_t ip_drop, ip_chkerr, ip_lenerr, ip_proterr, ip_reass_ok;
   std::uint64_t tcp_drop, tcp_chkerr, tcp_lenerr, tcp_proterr;
@@ -82,6 +83,7 @@ inline constexpr NamedCounter kCounters[] = {
     {"tcp_adopted", &wire::StackCounters::tcp_adopted},
     {"tcp_handoff_reset", &wire::StackCounters::tcp_handoff_reset},
     {"moved_dropped", &wire::StackCounters::moved_dropped},
+    {"tw_recycled", &wire::StackCounters::tw_recycled},
     {"ip_drop", &wire::StackCounters::ip_drop},
     {"ip_chkerr", &wire::StackCounters::ip_chkerr},
     {"ip_lenerr", &wire::StackCounters::ip_lenerr},

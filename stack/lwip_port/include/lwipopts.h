@@ -96,6 +96,22 @@ void gz_lwip_syn_evicted(void) __attribute__((weak));
   do {                              \
     if (gz_lwip_syn_evicted) gz_lwip_syn_evicted(); \
   } while (0)
+/* TIME-WAIT lasts 2 MSL = 60 s, as Linux's (TCP_TIMEWAIT_LEN); lwIP's default
+ * MSL of 60 s held it 120 s. Patch 0014: at most TCP_TW_MAX pcbs per stack in
+ * TIME-WAIT, the oldest going beyond (Linux: tcp_max_tw_buckets, 131,072 on the
+ * test machine, per host). A pcb takes 512 bytes of the 64 MiB arena, so these
+ * take at most 16 MiB; a server closing first sustains 546 new connections a
+ * second from distinct client ports before any leaves TIME-WAIT early. */
+#define TCP_MSL                      30000UL
+#define TCP_TW_MAX                   32768
+#ifdef __cplusplus
+extern "C"
+#endif
+void gz_lwip_tw_recycled(void) __attribute__((weak));
+#define LWIP_HOOK_TCP_TW_RECYCLED() \
+  do {                              \
+    if (gz_lwip_tw_recycled) gz_lwip_tw_recycled(); \
+  } while (0)
 #define LWIP_TCP_TIMESTAMPS          0
 /* RFC 6528 initial sequence numbers (lwIP's own are a guessable counter). */
 #define LWIP_HOOK_FILENAME           "gz_lwip_hooks.h"
