@@ -14,12 +14,18 @@
                                           (the sender's data waits in its stack), then to EOF,
                                           64 KiB a read, PACE_MS between reads (a slow reader);
                                           prints its length and sha256
+  peer.py churn HOST PORT COUNT FIRST_PORT ADDR...  COUNT short connections, 64 at a time,
+                                          each from its own (ADDR, port) (ports from
+                                          FIRST_PORT on): 8 bytes echoed, the server closes
+                                          first, then we do; no 4-tuple comes twice
   peer.py udp HOST PORT COUNT SIZE [FLOWS] COUNT datagrams of SIZE bytes, at most 32 in
                                           flight, from FLOWS source ports, each echo
                                           checked; loss reported
 Every wait is bounded; exit status 0 only when every byte matched.
 """
+import errno
 import hashlib
+import os
 import selectors
 import socket
 import socketserver
@@ -224,6 +230,81 @@ def sequential(host, port, count, who, deadline_s=600):
     return 0 if not bad and slow == 0 else 1
 
 
+def churn(host, port, count, first_port, addrs, window=64, deadline_s=300):
+    """Every connection from a 4-tuple of its own, so the server's TIME-WAIT
+    pcbs pile up (none is reopened by a port that comes round again). Each must
+    echo and see the server's FIN within 5 s."""
+    sel = selectors.DefaultSelector()
+    start = time.monotonic()
+    opened = done = 0
+    bad = []
+
+    def open_one(i):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.bind((addrs[i % len(addrs)], first_port + i // len(addrs)))
+            err = s.connect_ex((host, port))
+            if err not in (0, errno.EINPROGRESS):
+                raise OSError(err, os.strerror(err))
+        except OSError as e:
+            s.close()
+            bad.append(f"connection {i}: {e}")
+            return
+        sel.register(s, selectors.EVENT_WRITE, {"i": i, "msg": f"{i:08d}".encode(), "got": b"", "t0": time.monotonic()})
+
+    def finish(s, st, err=None):
+        nonlocal done
+        sel.unregister(s)
+        s.close()
+        if err is None:
+            done += 1
+        else:
+            bad.append(f"connection {st['i']} (local {s_name(st)}): {err}")
+
+    def s_name(st):
+        i = st["i"]
+        return f"{addrs[i % len(addrs)]}:{first_port + i // len(addrs)}"
+
+    while (opened < count or sel.get_map()) and len(bad) < 10:
+        now = time.monotonic()
+        if now - start > deadline_s:
+            bad.append(f"deadline of {deadline_s} s reached after {done} connections")
+            break
+        while opened < count and len(sel.get_map()) < window:
+            open_one(opened)
+            opened += 1
+        for key, _ in sel.select(timeout=0.5):
+            s, st = key.fileobj, key.data
+            try:
+                if "sent" not in st:
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise OSError(err, os.strerror(err))
+                    s.send(st["msg"])
+                    st["sent"] = True
+                    sel.modify(s, selectors.EVENT_READ, st)
+                    continue
+                chunk = s.recv(64)
+                if chunk:
+                    st["got"] += chunk
+                    continue
+                if st["got"] != st["msg"]:
+                    raise OSError(f"echo {st['got']!r} before the FIN, want {st['msg']!r}")
+                finish(s, st)
+            except OSError as e:
+                finish(s, st, f"{type(e).__name__}: {e}")
+        for key in list(sel.get_map().values()):
+            if time.monotonic() - key.data["t0"] > 5:
+                finish(key.fileobj, key.data, "no echo and FIN within 5 s")
+    took = time.monotonic() - start
+    print(f"churn: {done}/{count} connections (server closes first, each from its own address and port) "
+          f"in {took:.1f} s, {done / took:.0f} a second")
+    for b in bad:
+        print("  " + b)
+    return 0 if done == count else 1
+
+
 def server(port):
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
@@ -266,6 +347,8 @@ def main(argv):
         return udp(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), int(argv[6]) if len(argv) == 7 else 1)
     if cmd == "sequential" and len(argv) == 6:
         return sequential(argv[2], int(argv[3]), int(argv[4]), argv[5])
+    if cmd == "churn" and len(argv) >= 7:
+        return churn(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), argv[6:])
     if cmd == "posix-peer" and len(argv) == 2:
         return posix_peer()
     if cmd == "sink" and len(argv) == 5:

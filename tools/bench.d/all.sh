@@ -21,8 +21,8 @@ bench_all() {
     result_head all "every workload, kernel vs lstack in each mode" "all $rounds"
     echo "- each workload interleaves its variants round by round ($rounds rounds); its own result, with the exact"
     echo "  commands, configs and every round, is linked below; \"vs kernel\" is against the kernel in the same run"
-    echo "- lstack-rtc: run to completion, low_power_mode=0 (the program's thread busy-polls); lstack-thread: as"
-    echo "  Gazelle documents it (a stack thread on the program's CPU, num_cpus=\"1\", low_power_mode=0, hugetlbfs"
+    echo "- lstack-rtc: run to completion, low_power_mode=$bench_lpm (the program's thread busy-polls); lstack-thread: as"
+    echo "  Gazelle documents it (a stack thread on the program's CPU, num_cpus=\"1\", low_power_mode=$bench_lpm, hugetlbfs"
     echo "  files); lstack-memif: redis-server and redis-benchmark both on lstack over net_memif, against both on"
     echo "  the kernel's loopback"
     echo

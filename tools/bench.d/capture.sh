@@ -49,7 +49,7 @@ bench_capture() {
     echo "- +capture: \`gazellectl lstack capture PID -w FILE\` (no filter, snaplen 262144: every frame whole) running through both runs;"
     echo "  lstack's capture thread writes the file (it lives in redis' process, so on redis' CPU); gazellectl only follows"
     echo "- kernel+tcpdump, the reference: \`tcpdump -i VETH -w FILE\` in the server's namespace (AF_PACKET's mmap ring), unpinned"
-    echo "- lstack-rtc / lstack-thread: as in \`tools/bench redis\` (net_af_xdp; rtc with low_power_mode=0; thread as Gazelle documents it)"
+    echo "- lstack-rtc / lstack-thread: as in \`tools/bench redis\` (net_af_xdp; rtc with low_power_mode=$bench_lpm; thread as Gazelle documents it)"
     echo "- each cell: median of $rounds rounds, every variant each round in another order; the bar: capture costs at most 5%"
     echo
     echo "| pipeline | test | kernel | +tcpdump (cost) | lstack-rtc | +capture (cost) | lstack-thread | +capture (cost) |"

@@ -29,12 +29,15 @@ stop_server() {  # VARIANT
 # thread: the tuned layout) and $conf_thread (as Gazelle documents it: a stack
 # thread on the program's CPU, num_cpus = "1", low_power_mode at its default 0,
 # dpdk_args with hugetlbfs files).
+# GZ_BENCH_LOW_POWER=1: both with low_power_mode = 1 instead (as the sample
+# conf/lstack.conf ships run to completion); the results say which.
+bench_lpm=${GZ_BENCH_LOW_POWER:-0}
 bench_confs() {
   conf_rtc=$(mktemp) conf_thread=$(mktemp)
   gz_conf "$conf_rtc" af_xdp 1
-  sed -i 's/^low_power_mode = 1;/low_power_mode = 0;/' "$conf_rtc"
+  sed -i "s/^low_power_mode = 1;/low_power_mode = $bench_lpm;/" "$conf_rtc"
   GZ_DPDK_STYLE=gazelle gz_conf "$conf_thread" af_xdp 0 1
-  sed -i 's/^low_power_mode = 1;/low_power_mode = 0;/' "$conf_thread"
+  sed -i "s/^low_power_mode = 1;/low_power_mode = $bench_lpm;/" "$conf_thread"
 }
 
 # ltran variants (tools/bench ltran): ltran owns the server's veth end (net_af_xdp, as

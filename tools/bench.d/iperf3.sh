@@ -61,7 +61,7 @@ print("round=%s variant=%s direction=%s gbps=%.3f retransmits=%s %s" % (sys.argv
     result_head "iperf3" "Debian's iperf3 server, kernel vs lstack (LD_PRELOAD)" "iperf3 $rounds $secs"
     echo "- server: \`iperf3 -s -B $GZ_HOST\` pinned to CPU 1 in every variant; client (kernel, peer namespace, CPU 0): \`iperf3 -c $GZ_HOST -t $secs\` (upload: the server receives) and with \`-R\` (download: the server sends)"
     echo "- topology: two netns joined by veth, offloads off; lstack: net_af_xdp (copy mode on veth), one stack"
-    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\" on the server's CPU, low_power_mode=0, hugetlbfs dpdk_args)"
+    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=$bench_lpm; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\" on the server's CPU, low_power_mode=$bench_lpm, hugetlbfs dpdk_args)"
     echo "- each cell: the median of $rounds rounds of the receiver's bitrate; every round runs each variant, in another order"
     echo
     echo "| direction | kernel Gbit/s | lstack-rtc Gbit/s | lstack-thread Gbit/s |"

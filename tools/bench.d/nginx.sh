@@ -38,7 +38,7 @@ bench_nginx() {
     result_head "nginx" "Debian's nginx, kernel vs lstack (LD_PRELOAD)" "nginx $rounds $secs"
     echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'), master + 1 worker pinned to CPU 1 (taskset), access_log off, a 1 KiB page"
     echo "- client (kernel, peer namespace, CPU 0): \`wrk -t1 -c32 -d${secs}s --latency http://$GZ_HOST/1k.html\`; close: the same with \`-H Connection:close\`"
-    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\" on the worker's CPU, low_power_mode=0, hugetlbfs dpdk_args)"
+    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=$bench_lpm; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\" on the worker's CPU, low_power_mode=$bench_lpm, hugetlbfs dpdk_args)"
     echo "- each cell: the median of $rounds rounds; every round runs each variant, in another order"
     echo
     echo "| mode | kernel req/s (p50/p99 ms) | lstack-rtc | lstack-thread |"

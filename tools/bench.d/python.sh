@@ -48,7 +48,7 @@ print("round=%s variant=%s gets_per_s=%.1f failed=%d p50_connect_us=%.1f p50_res
   {
     result_head "python" "python3 -m http.server, kernel vs lstack (LD_PRELOAD)" "python $rounds $gets"
     echo "- server: Debian's \`python3 -m http.server 8000\` (a thread per request) pinned to CPU 1; client (kernel, peer namespace, CPU 0): $gets sequential GETs, a new connection each (http.client)"
-    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=0, hugetlbfs dpdk_args)"
+    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=$bench_lpm; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=$bench_lpm, hugetlbfs dpdk_args)"
     echo "- each cell: the median of $rounds rounds; every round runs each variant, in another order"
     echo
     k=$(med kernel)

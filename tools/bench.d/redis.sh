@@ -73,13 +73,13 @@ bench_redis() {
     echo "- client, kernel, peer namespace, pinned to CPU 0: \`$(bench_cmd 1)\`, then the same with \`-P 16\`"
     echo "- topology: two netns joined by veth, offloads off; kernel = the address on the server's veth end"
     echo "- lstack-rtc: \`LD_PRELOAD=build/preload/liblstack.so GAZELLE_BIND_PROCNAME=redis-server\`, net_af_xdp (copy mode on veth),"
-    echo "  one stack, stack_mode_rtc=1, low_power_mode=0 (redis' own thread busy-polls the stack), \`--in-memory\`"
+    echo "  one stack, stack_mode_rtc=1, low_power_mode=$bench_lpm (redis' own thread busy-polls the stack), \`--in-memory\`"
     echo "- lstack-thread: the configuration Gazelle documents: stack_mode_rtc=0, num_cpus=\"1\" (the stack thread on redis' CPU),"
-    echo "  low_power_mode=0 (Gazelle's default), dpdk_args with \`--socket-mem --huge-dir --file-prefix\`"
+    echo "  low_power_mode=$bench_lpm (Gazelle's default: 0), dpdk_args with \`--socket-mem --huge-dir --file-prefix\`"
     case $variants in *ltran*)
       echo "- ltran-rtc / ltran-thread: redis-server behind ltran (use_ltran = 1, \`--no-huge\`, a net_memif port of its own);"
       echo "  ltran owns the server's veth end (net_af_xdp, copy mode), its dispatch loop on CPU 0 beside the client;"
-      echo "  redis as lstack-rtc (rtc) or as Gazelle documents it (a stack thread, low_power_mode=0)" ;;
+      echo "  redis as lstack-rtc (rtc) or as Gazelle documents it (a stack thread, low_power_mode=$bench_lpm)" ;;
     esac
     echo "- each cell: median of $rounds rounds; a round runs every variant, each round in another order"
     echo

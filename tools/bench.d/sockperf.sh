@@ -85,7 +85,7 @@ print("share variant=%s proto=%s rtt_p50_us=%.2f rx_p50_us=%.2f tx_p50_us=%.2f d
     result_head "sockperf" "sockperf ping-pong latency, kernel vs lstack (LD_PRELOAD)" "sockperf $rounds $secs"
     echo "- server: Debian's \`sockperf server -i $GZ_HOST -p 11111\` (\`--tcp\` for TCP) pinned to CPU 1; client (kernel, peer namespace, CPU 0): \`sockperf ping-pong -t $secs -m 64\`"
     echo "- latency one way in µs (half the round trip, as sockperf reports it): lower is better, so a ratio under 1.00x beats the kernel"
-    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=0; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=0, hugetlbfs dpdk_args)"
+    echo "- lstack-rtc: stack_mode_rtc=1, low_power_mode=$bench_lpm; lstack-thread: as Gazelle documents it (stack thread, num_cpus=\"1\", low_power_mode=$bench_lpm, hugetlbfs dpdk_args)"
     echo "- each cell: the median of $rounds rounds; every round runs each variant, in another order"
     echo
     echo "| proto | kernel p50 / p99 µs | lstack-rtc p50 / p99 | lstack-thread p50 / p99 |"
