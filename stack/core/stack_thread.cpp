@@ -21,6 +21,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <vector>
 #include <cstdio>
@@ -141,7 +143,39 @@ Result<std::unique_ptr<StackThread>> StackThread::adopt(Setup setup) {
   t->bind_stack(t->rtc_stack_.get());
   t->started_.store(1);
   this_thread_state().rtc = t.get();
+  t->arm_owner_exit();
   return t;
+}
+
+struct StackThread::OwnerExit {
+  std::mutex mu;
+  StackThread* thread = nullptr;  // nullptr once the StackThread is gone
+};
+
+// An owner thread that ends before the process (a worker that wrote, closed
+// and returned) leaves its stack undriven: what it still had to send would go
+// nowhere. At its exit (a pthread key destructor, after its last call) it
+// drives the stack until that is acknowledged, as the process's exit does.
+void StackThread::arm_owner_exit() noexcept {
+  try {
+    owner_exit_ = std::make_shared<OwnerExit>();
+    owner_exit_->thread = this;
+    auto* hook = new std::shared_ptr<OwnerExit>(owner_exit_);
+    const bool armed = this_thread_state().own(ThreadState::kRtcExit, hook, [](void* p) {
+      auto* h = static_cast<std::shared_ptr<OwnerExit>*>(p);
+      {
+        std::lock_guard lock((*h)->mu);
+        if (StackThread* t = (*h)->thread; t != nullptr && t->stack_ != nullptr) {
+          t->finish_sends();
+          this_thread_state().rtc = nullptr;
+        }
+      }
+      delete h;
+    });
+    if (!armed) delete hook;
+  } catch (const std::bad_alloc&) {
+    owner_exit_.reset();  // no hook: the stack is left as before
+  }
 }
 
 StackThread* StackThread::rtc_of_this_thread() noexcept { return this_thread_state().rtc; }
@@ -278,6 +312,10 @@ void StackThread::relax(unsigned idle_rounds) noexcept {
 
 StackThread::~StackThread() {
   if (rtc_) {
+    if (owner_exit_ != nullptr) {  // an owner thread ending from now on leaves us alone
+      std::lock_guard lock(owner_exit_->mu);
+      owner_exit_->thread = nullptr;
+    }
     if (rtc_stack_ == nullptr && wake_fd_ >= 0) kernel().close(wake_fd_);  // adopt() failed: nobody posts
     // The stack belongs to its owner thread's lwIP; at exit it is left as is,
     // once what it still sends is through when the exiting thread is its owner.

@@ -233,6 +233,11 @@ class StackThread {
   bool rtc_ = false;
   std::thread::id owner_id_;
   std::unique_ptr<Stack> rtc_stack_;  // RTC only: the stack the owner thread drives
+  // RTC only: shared with the owner thread's exit hook (arm_owner_exit), which
+  // finishes the stack's sends if the owner ends first; ~StackThread unhooks it.
+  struct OwnerExit;
+  std::shared_ptr<OwnerExit> owner_exit_;
+  void arm_owner_exit() noexcept;
   int cpu_ = -1;
   std::atomic<std::uint64_t> accept_fd_limit_{0};
 };

@@ -6,26 +6,42 @@
 # every byte, then EOF (before, the stack went with the process and the peer
 # saw a truncated stream). Run in
 # the stack-thread layout with Gazelle's dpdk_args and run to completion with
-# --in-memory (tools/test swaps the two under the sanitizers).
-#   exit_flush.sh LIBLSTACK RTC INDEX
+# --in-memory (tools/test swaps the two under the sanitizers). With CPUS "0,1"
+# (two stacks on net_af_packet, whose fanout hands a connection's frames to
+# either queue: a stack sees its ACKs only through the other), CONNS
+# connections, 4 MiB each, to as many slow peers, one stack's connections
+# each way or more. SENDER "threads": each connection written by a thread of
+# its own, which ends before the program does (run to completion: the thread
+# that drives the stack ends first); "main" (default): the main thread writes.
+#   exit_flush.sh LIBLSTACK RTC INDEX [VDEV CPUS CONNS SENDER]
 set -u
 . "$(dirname "$0")/lib.sh"
-lib=$1 rtc=$2 idx=$3
+lib=$1 rtc=$2 idx=$3 vdev=${4:-af_xdp} cpus=${5:-1} conns=${6:-1} sender=${7:-main}
 gz_require
 gz_need /usr/bin/python3
-gz_setup "exitf$rtc" "$idx"
+gz_setup "exitf$rtc$conns${sender:0:1}" "$idx" "$(echo "$cpus" | tr ',' '\n' | wc -l)"
 gz_tmpdir dir
-gz_conf "$dir/lstack.conf" af_xdp "$rtc"
-gz_bg ip netns exec "$GZ_NS_P" python3 "$(dirname "$0")/peer.py" sink 9100 300 10 >"$dir/peer.log" 2>&1
-peer=${GZ_PIDS[-1]}
-gz_wait_line "$dir/peer.log" "sink on" 30 || { gz_fail "peer did not start"; gz_finish "$dir/peer.log"; }
+gz_conf "$dir/lstack.conf" "$vdev" "$rtc" "$cpus"
+peers=()
+for i in $(seq 0 $((conns - 1))); do
+  gz_bg ip netns exec "$GZ_NS_P" python3 "$(dirname "$0")/peer.py" sink $((9100 + i)) 300 10 >"$dir/peer$i.log" 2>&1
+  peers+=("${GZ_PIDS[-1]}")
+  gz_wait_line "$dir/peer$i.log" "sink on" 30 || { gz_fail "peer $i did not start"; gz_finish "$dir/peer$i.log"; }
+done
 gz_lstack_env "$lib" "$dir/lstack.conf" python3
 data='bytes(range(256)) * 16384'  # 4 MiB, as python builds it here and in the program
 cat >"$dir/prog.py" <<PY
-import socket
-s = socket.create_connection(("$GZ_PEER", 9100), timeout=10)
-s.sendall($data)
-s.close()
+import socket, threading
+def send(port):
+    s = socket.create_connection(("$GZ_PEER", port), timeout=10)
+    s.sendall($data)
+    s.close()
+if "$sender" == "threads":
+    ts = [threading.Thread(target=send, args=(9100 + i,)) for i in range($conns)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+else:
+    for i in range($conns): send(9100 + i)
 print("sent and closed", flush=True)
 PY
 want=$(python3 -c "import hashlib; print(hashlib.sha256($data).hexdigest())")
@@ -33,9 +49,11 @@ gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$dir/prog.py
 prog=${GZ_PIDS[-1]}
 gz_wait_exit "$prog" 0 "python3 returning from main after its close()" "$dir/prog.log"
 grep -q "sent and closed" "$dir/prog.log" || gz_fail "the program did not send it all: $(tail -3 "$dir/prog.log")"
-gz_wait_exit "$peer" 0 "the peer reading to EOF" "$dir/peer.log"
-got=$(sed -n 's/^peer: sink got \([0-9]*\) bytes sha256 \([0-9a-f]*\)$/\1 \2/p' "$dir/peer.log")
-echo "  the peer got: ${got:-nothing} ($(grep -v 'sink on' "$dir/peer.log" | head -2 | tr '\n' ' '))"
-[ "$got" = "4194304 $want" ] || gz_fail "the peer got ${got:-no EOF} after the program exited; want 4194304 bytes, sha256 $want"
+for i in $(seq 0 $((conns - 1))); do
+  gz_wait_exit "${peers[$i]}" 0 "peer $i reading to EOF" "$dir/peer$i.log"
+  got=$(sed -n 's/^peer: sink got \([0-9]*\) bytes sha256 \([0-9a-f]*\)$/\1 \2/p' "$dir/peer$i.log")
+  echo "  peer $i got: ${got:-nothing} ($(grep -v 'sink on' "$dir/peer$i.log" | head -2 | tr '\n' ' '))"
+  [ "$got" = "4194304 $want" ] || gz_fail "peer $i got ${got:-no EOF} after the program exited; want 4194304 bytes, sha256 $want"
+done
 [ "$GZ_STATUS" = 0 ] && echo "exit-flush: all checks passed"
-gz_finish "$dir/prog.log" "$dir/peer.log"
+gz_finish "$dir/prog.log" "$dir/peer"*.log

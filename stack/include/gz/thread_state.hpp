@@ -25,7 +25,8 @@ struct DeferredWake {
 
 struct ThreadState {
   // What ThreadState owns is freed when the thread exits (see own()).
-  enum Owned { kPollWaiter, kSendfileBuffer, kPollScratch, kOwnedCount };
+  // Dropped in this order: the run-to-completion stack's last flush first.
+  enum Owned { kRtcExit, kPollWaiter, kSendfileBuffer, kPollScratch, kOwnedCount };
   static constexpr int kMaxDeferredWakes = 64;
 
   stack::Stack* stack = nullptr;       // core: the Stack this thread runs (Stack::current)
