@@ -86,16 +86,20 @@
 #define TCP_OOSEQ_MAX_PBUFS          64   /* per pcb: each pins an rx mbuf */
 #define TCP_LISTEN_BACKLOG           1
 #define TCP_DEFAULT_LISTEN_BACKLOG   0xff
-/* Patch 0007: a listener whose half-open slots are full evicts the oldest;
- * the stack counts it (weak: lwIP alone, as in the unit tests, links without it). */
+/* Counters the stack keeps of what lwIP does (weak: lwIP alone, as in the unit
+ * tests, links without them). */
 #ifdef __cplusplus
-extern "C"
+#define GZ_LWIP_COUNTER_HOOK(fn) extern "C" void fn(void) __attribute__((weak))
+#else
+#define GZ_LWIP_COUNTER_HOOK(fn) void fn(void) __attribute__((weak))
 #endif
-void gz_lwip_syn_evicted(void) __attribute__((weak));
-#define LWIP_HOOK_TCP_SYN_EVICTED() \
-  do {                              \
-    if (gz_lwip_syn_evicted) gz_lwip_syn_evicted(); \
+#define GZ_LWIP_COUNT(fn) \
+  do {                    \
+    if (fn) fn();         \
   } while (0)
+/* Patch 0007: a listener whose half-open slots are full evicts the oldest. */
+GZ_LWIP_COUNTER_HOOK(gz_lwip_syn_evicted);
+#define LWIP_HOOK_TCP_SYN_EVICTED() GZ_LWIP_COUNT(gz_lwip_syn_evicted)
 /* TIME-WAIT lasts 2 MSL = 60 s, as Linux's (TCP_TIMEWAIT_LEN); lwIP's default
  * MSL of 60 s held it 120 s. Patch 0014: at most TCP_TW_MAX pcbs per stack in
  * TIME-WAIT, the oldest going beyond (Linux: tcp_max_tw_buckets, 131,072 on the
@@ -104,14 +108,8 @@ void gz_lwip_syn_evicted(void) __attribute__((weak));
  * second from distinct client ports before any leaves TIME-WAIT early. */
 #define TCP_MSL                      30000UL
 #define TCP_TW_MAX                   32768
-#ifdef __cplusplus
-extern "C"
-#endif
-void gz_lwip_tw_recycled(void) __attribute__((weak));
-#define LWIP_HOOK_TCP_TW_RECYCLED() \
-  do {                              \
-    if (gz_lwip_tw_recycled) gz_lwip_tw_recycled(); \
-  } while (0)
+GZ_LWIP_COUNTER_HOOK(gz_lwip_tw_recycled);
+#define LWIP_HOOK_TCP_TW_RECYCLED() GZ_LWIP_COUNT(gz_lwip_tw_recycled)
 #define LWIP_TCP_TIMESTAMPS          0
 /* RFC 6528 initial sequence numbers (lwIP's own are a guessable counter). */
 #define LWIP_HOOK_FILENAME           "gz_lwip_hooks.h"
