@@ -165,10 +165,7 @@ void StackThread::arm_owner_exit() noexcept {
       auto* h = static_cast<std::shared_ptr<OwnerExit>*>(p);
       {
         std::lock_guard lock((*h)->mu);
-        if (StackThread* t = (*h)->thread; t != nullptr && t->stack_ != nullptr) {
-          t->finish_sends();
-          this_thread_state().rtc = nullptr;
-        }
+        if (StackThread* t = (*h)->thread; t != nullptr) t->owner_done();
       }
       delete h;
     });
@@ -176,6 +173,12 @@ void StackThread::arm_owner_exit() noexcept {
   } catch (const std::bad_alloc&) {
     owner_exit_.reset();  // no hook: the stack is left as before
   }
+}
+
+// The owner thread ends (or the process with it): what the stack still sends goes out first.
+void StackThread::owner_done() noexcept {
+  if (stack_ != nullptr) finish_sends();
+  this_thread_state().rtc = nullptr;
 }
 
 StackThread* StackThread::rtc_of_this_thread() noexcept { return this_thread_state().rtc; }
@@ -319,10 +322,7 @@ StackThread::~StackThread() {
     if (rtc_stack_ == nullptr && wake_fd_ >= 0) kernel().close(wake_fd_);  // adopt() failed: nobody posts
     // The stack belongs to its owner thread's lwIP; at exit it is left as is,
     // once what it still sends is through when the exiting thread is its owner.
-    if (this_thread_state().rtc == this) {
-      if (stack_ != nullptr) finish_sends();
-      this_thread_state().rtc = nullptr;
-    }
+    if (this_thread_state().rtc == this) owner_done();
     (void)rtc_stack_.release();
     return;  // its eventfd too: a late post() may still write it
   }

@@ -238,6 +238,7 @@ class StackThread {
   struct OwnerExit;
   std::shared_ptr<OwnerExit> owner_exit_;
   void arm_owner_exit() noexcept;
+  void owner_done() noexcept;  // RTC, on the owner thread as it ends: finish_sends, then no longer its stack
   int cpu_ = -1;
   std::atomic<std::uint64_t> accept_fd_limit_{0};
 };

@@ -19,7 +19,7 @@ set -u
 lib=$1 rtc=$2 idx=$3 vdev=${4:-af_xdp} cpus=${5:-1} conns=${6:-1} sender=${7:-main}
 gz_require
 gz_need /usr/bin/python3
-gz_setup "exitf$rtc$conns${sender:0:1}" "$idx" "$(echo "$cpus" | tr ',' '\n' | wc -l)"
+gz_setup "exitf$rtc$conns${sender:0:1}" "$idx" "$(gz_queues "$cpus")"
 gz_tmpdir dir
 gz_conf "$dir/lstack.conf" "$vdev" "$rtc" "$cpus"
 peers=()

@@ -307,7 +307,7 @@ gz_leftovers_check "$root/run/gazelle"
 # unprivileged user behind it (use_ltran = 1, --no-huge), answers, and both stop on SIGTERM.
 gz_ltran_conf "$dir/ltran.ref" '0, "redis"'
 for key in forward_kit_args dispatch_subnet bond_macs allow_uids; do
-  # --socket-mem 256: the sample's dispatch_max_clients (30) with 8 KiB frames needs 136 MiB
+  # --socket-mem 256: the sample's dispatch_max_clients (30) with 8 KiB frames: ltran's pool alone is about 129 MiB
   line=$(grep "^$key = " "$dir/ltran.ref" | sed 's/--socket-mem 128 /--socket-mem 256 /')
   sed -i "s|^$key = .*|$line|" "$root/etc/gazelle/ltran.conf"
   grep -qxF "$line" "$root/etc/gazelle/ltran.conf" || gz_fail "/etc/gazelle/ltran.conf has no line '$key = ...' to edit"

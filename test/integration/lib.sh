@@ -67,10 +67,13 @@ gz_setup() {  # NAME INDEX [QUEUES]
   GZ_MAC=$(ip netns exec "$GZ_NS_L" cat "/sys/class/net/$GZ_IF_L/address")
 }
 
+# gz_queues CPUS: how many stacks (and device queues) num_cpus = CPUS makes ("0,1": 2).
+gz_queues() { echo "$1" | tr ',' '\n' | wc -l; }
+
 # gz_conf FILE VDEV(af_packet|af_xdp) RTC(0|1) [CPUS]   (CPUS "0,1": two stacks, two queues)
 gz_conf() {
   local file=$1 vdev=$2 rtc=$3 cpus=${4:-1} dev nq
-  nq=$(echo "$cpus" | tr ',' '\n' | wc -l)
+  nq=$(gz_queues "$cpus")
   case $vdev in
     # framesz: the PMD's fanout hands over datagrams the kernel reassembled
     af_packet) dev="net_af_packet0,iface=$GZ_IF_L,qpairs=$nq,framesz=8192,blocksz=8192,framecnt=512" ;;

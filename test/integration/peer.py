@@ -242,16 +242,18 @@ def churn(host, port, count, first_port, addrs, window=64, deadline_s=300):
     def open_one(i):
         s = socket.socket()
         s.setblocking(False)
+        local = (addrs[i % len(addrs)], first_port + i // len(addrs))
         try:
-            s.bind((addrs[i % len(addrs)], first_port + i // len(addrs)))
+            s.bind(local)
             err = s.connect_ex((host, port))
             if err not in (0, errno.EINPROGRESS):
                 raise OSError(err, os.strerror(err))
         except OSError as e:
             s.close()
-            bad.append(f"connection {i}: {e}")
+            bad.append(f"connection {i} (local {local[0]}:{local[1]}): {e}")
             return
-        sel.register(s, selectors.EVENT_WRITE, {"i": i, "msg": f"{i:08d}".encode(), "got": b"", "t0": time.monotonic()})
+        sel.register(s, selectors.EVENT_WRITE,
+                     {"i": i, "local": local, "msg": f"{i:08d}".encode(), "got": b"", "t0": time.monotonic()})
 
     def finish(s, st, err=None):
         nonlocal done
@@ -260,15 +262,10 @@ def churn(host, port, count, first_port, addrs, window=64, deadline_s=300):
         if err is None:
             done += 1
         else:
-            bad.append(f"connection {st['i']} (local {s_name(st)}): {err}")
-
-    def s_name(st):
-        i = st["i"]
-        return f"{addrs[i % len(addrs)]}:{first_port + i // len(addrs)}"
+            bad.append(f"connection {st['i']} (local {st['local'][0]}:{st['local'][1]}): {err}")
 
     while (opened < count or sel.get_map()) and len(bad) < 10:
-        now = time.monotonic()
-        if now - start > deadline_s:
+        if time.monotonic() - start > deadline_s:
             bad.append(f"deadline of {deadline_s} s reached after {done} connections")
             break
         while opened < count and len(sel.get_map()) < window:

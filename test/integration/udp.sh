@@ -10,7 +10,7 @@ echo_bin=$1 vdev=$2 idx=$3 rtc=$4 count=$5 cpus=${6:-1}
 flows=1
 [ "$cpus" = 1 ] || flows=16
 gz_require
-gz_setup "udp-$vdev-$rtc" "$idx" "$(echo "$cpus" | tr ',' '\n' | wc -l)"
+gz_setup "udp-$vdev-$rtc" "$idx" "$(gz_queues "$cpus")"
 conf=$(mktemp) log=$(mktemp) out=$(mktemp)
 gz_conf "$conf" "$vdev" "$rtc" "$cpus"
 gz_bg ip netns exec "$GZ_NS_L" env LSTACK_CONF_PATH="$conf" GAZELLE_RUN_DIR="$(mktemp -d)" "$echo_bin" udp-server 5000 >"$log" 2>&1
