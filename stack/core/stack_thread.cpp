@@ -2,6 +2,7 @@
 
 #include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
+#include "gz/signals.hpp"
 #include "gz/socket.hpp"
 #include "gz/thread_state.hpp"
 #include "lwip/tcp.h"
@@ -112,7 +113,10 @@ Result<std::unique_ptr<StackThread>> StackThread::start(Setup setup) {
   t->group_ = setup.group;
   t->cpu_ = setup.cpu;
   StackThread* raw = t.get();
-  t->thread_ = std::thread([raw, s = std::move(setup)]() mutable { raw->main(std::move(s)); });
+  // None of the program's signals run on it: a handler of the program's
+  // could find the stack mid-round, and a program that blocks SIGTERM in its
+  // own threads to take it with sigwait() would lose it to ours.
+  t->thread_ = start_thread_without_signals([raw, s = std::move(setup)]() mutable { raw->main(std::move(s)); });
   t->owner_id_ = t->thread_.get_id();
   while (t->started_.load(std::memory_order_acquire) == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
   if (t->started_.load() < 0) {
@@ -337,6 +341,31 @@ void StackThread::stop() noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
+void StackThread::end_for_signal(StackTask* last) noexcept {
+  if (rtc_ || !thread_.joinable()) return;
+  tasks_.push(last);
+  dying_.store(true);
+  stop_.store(true);
+  if (sleeping_.exchange(0) != 0) wake_sleeper();
+}
+
+bool StackThread::end_at_rest(StackTask* last) noexcept {
+  if (!rtc_ || stack_ == nullptr || !on_this_thread() || (sleeping_.load() == 0 && !outside_calls())) return false;
+  (void)drive();  // what came in meanwhile first, as the kernel would have taken it
+  last->fn(last);
+  finish_sends();
+  flushed_.store(true, std::memory_order_release);
+  return true;
+}
+
+// After end_for_signal: the signal's default action ends the process once
+// every stack has flushed. Should it not (a handler of the program's put back
+// meanwhile), the stack goes as at exit after a while.
+void StackThread::wait_for_the_end() noexcept {
+  flushed_.store(true, std::memory_order_release);
+  for (int i = 0; i < 10000; ++i) usleep(1000);
+}
+
 void StackThread::main(Setup setup) {
   KernelOnlyScope internal;
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, nullptr);  // lstack's own thread: never a cancellation point
@@ -362,6 +391,7 @@ void StackThread::main(Setup setup) {
   while (!stop_.load(std::memory_order_relaxed)) step(idle_rounds);
   run_tasks();
   finish_sends();
+  if (dying_.load()) wait_for_the_end();
   stack_->sync_lwip_counters();
   if (std::getenv("LSTACK_DEBUG_STATS") != nullptr) {
     dump_counters(setup.index, stack_->counters());

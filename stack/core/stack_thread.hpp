@@ -111,6 +111,20 @@ class StackThread {
   void stop() noexcept;
   StackThread(const StackThread&) = delete;
   StackThread& operator=(const StackThread&) = delete;
+  // The process is about to end by a signal's default action (called from
+  // that signal's handler: atomics and write(2) only). A stack thread runs
+  // `last` (posted), leaves its loop, sends what is in flight as at exit
+  // (finish_sends) and then waits for the end without touching the stack:
+  // the program's threads run on meanwhile and may still hold its sockets.
+  // flushed(): it has sent. No effect in run to completion.
+  void end_for_signal(StackTask* last) noexcept;
+  // Run to completion, the same from the handler itself, on the owner thread
+  // and only where lwIP's state is whole: outside every lstack call, or asleep
+  // between rounds in one (a socket call, poll or epoll_wait waiting). Runs
+  // last->fn, then finish_sends. False, doing nothing, anywhere else (mid-round).
+  bool end_at_rest(StackTask* last) noexcept;
+  bool flushed() const noexcept { return flushed_.load(std::memory_order_acquire); }
+  static constexpr std::uint64_t kExitLingerMs = 1000;  // finish_sends' bound
 
   // Any thread: queue t; it runs on the stack thread (t->fn(t)).
   void post(StackTask* t) noexcept;
@@ -180,7 +194,7 @@ class StackThread {
   unsigned run_tasks() noexcept;
   // Stopping: drives the stack until no connection has data or a FIN unacknowledged, at most kExitLingerMs.
   void finish_sends() noexcept;
-  static constexpr std::uint64_t kExitLingerMs = 1000;
+  void wait_for_the_end() noexcept;  // end_for_signal, once flushed
   void idle(unsigned& idle_rounds) noexcept;
   // One round of a stack thread's loop: drive(), or idle() when it found nothing.
   void step(unsigned& idle_rounds) noexcept;
@@ -196,6 +210,7 @@ class StackThread {
   const std::atomic<bool>* rx_open_ = nullptr;
   StackGroup* group_ = nullptr;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> dying_{false}, flushed_{false};  // end_for_signal
   std::atomic<std::uint32_t> sleeping_{0};   // 1 while the stack sleeps: post() then writes wake_fd_
   int wake_fd_ = -1;                         // eventfd (created by start() / adopt())
   int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1

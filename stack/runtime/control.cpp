@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gz/kernel.hpp"
+#include "gz/signals.hpp"
 #include "gz/socket.hpp"
 #include "gz/wire.hpp"
 #include "runtime.hpp"
@@ -77,7 +78,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::start(Runtime& rt, const s
     return make_error(err, "cannot listen on " + path + ": " + std::strerror(err));
   }
   std::unique_ptr<ControlServer> s(new ControlServer(rt, fd, path));
-  s->thread_ = std::thread([raw = s.get()] { raw->serve(); });
+  s->thread_ = start_thread_without_signals([raw = s.get()] { raw->serve(); });  // none of the program's
   return s;
 }
 

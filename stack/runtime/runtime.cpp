@@ -4,10 +4,12 @@
 #include "gz/kernel.hpp"
 #include "gz/socket.hpp"
 #include "signal_cleanup.hpp"
+#include "tcp_socket.hpp"
 #include "gz/thread_state.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <new>
 #include <unistd.h>
 #include <numa.h>
 #include <rte_errno.h>
@@ -72,8 +74,12 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
   if (!control) return control.error();
   rt->control_ = std::move(control.value());
   rt->telemetry_ = std::make_unique<TelemetryLink>(*rt);
-  install_signal_cleanup({rt->eal_->runtime_dir(), rt->eal_->owns_runtime_dir(), rt->eal_->own_files(),
-                          rt->control_->path(), af_xdp_ifaces(rt->config_.dpdk_args)});
+  Leftovers left{rt->eal_->runtime_dir(), rt->eal_->owns_runtime_dir(), rt->eal_->own_files(), rt->control_->path(),
+                 af_xdp_ifaces(rt->config_.dpdk_args)};
+  rt->signal_tasks_ = std::make_unique<StackTask[]>(rt->threads_.size());
+  left.flush = [](void* ctx) noexcept { static_cast<Runtime*>(ctx)->flush_at_signal(); };
+  left.flush_ctx = rt.get();
+  install_signal_cleanup(left);
   return rt;
 }
 
@@ -133,11 +139,72 @@ Result<std::vector<std::string>> Runtime::eal_args() {
 }
 
 Runtime::~Runtime() {
+  forget_signal_flush();
   if (ltran_ != nullptr) ltran_->stop_watch();
+  close_left_open();
   // Every stack stops before any is freed: a running one may still hand a
   // frame to another and nudge() it.
   for (auto& t : threads_) {
     if (t != nullptr) t->stop();
+  }
+}
+
+namespace {
+// On the stack's thread: what the program left open closes; the resets that
+// go at once (no data left to wait for) leave now, not with a next round.
+void close_left_open_task(StackTask*) {
+  TcpSocket::close_left_open();
+  if (Stack* s = Stack::current()) s->flush_tx();
+}
+}  // namespace
+
+// The process ends: the connections it left open close as the kernel would
+// close them (TcpSocket::close_left_open), each stack on its own thread before
+// it stops: a stack thread runs the task before its last flush (stop() below);
+// a run-to-completion stack only when this exiting thread drives it (post()
+// runs it here; its last flush follows in ~StackThread). Stacks other threads
+// drive are left as before: their owner may be in lwIP right now.
+void Runtime::close_left_open() noexcept {
+  const std::size_t n = live_.load(std::memory_order_acquire);
+  exit_tasks_.reset(new (std::nothrow) StackTask[threads_.size()]);
+  for (std::size_t i = 0; exit_tasks_ != nullptr && i < n; ++i) {
+    if (threads_[i] == nullptr || (threads_[i]->rtc() && !threads_[i]->on_this_thread())) continue;
+    // Run to completion: frames that came in since the program last drove its
+    // stack are taken in first, as the kernel would have (data the program
+    // never read then makes the close a reset).
+    if (threads_[i]->rtc()) (void)threads_[i]->drive();
+    exit_tasks_[i].fn = close_left_open_task;
+    threads_[i]->post(&exit_tasks_[i]);
+  }
+}
+
+// The handler of a signal whose default action ends the process: what the
+// program left open closes and what is in flight goes out, as at exit
+// (close_left_open), on every stack thread at once; then the signal goes on.
+// Bounded: a stack that cannot finish (a peer that acknowledges nothing, a
+// program's thread stopped inside a post to it) delays the end by at most
+// about 1.5 s. Run to completion: only the stack of the thread the signal
+// interrupted, and only if that thread was waiting between rounds (python's
+// http.server in select(): the kernel hands a process's signal to its main
+// thread first); another thread's stack may be mid-round.
+void Runtime::flush_at_signal() noexcept {
+  const std::size_t n = live_.load(std::memory_order_acquire);
+  std::size_t asked = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    signal_tasks_[i].fn = close_left_open_task;
+    if (!threads_[i]->rtc()) {
+      threads_[i]->end_for_signal(&signal_tasks_[i]);
+      ++asked;
+    } else {
+      (void)threads_[i]->end_at_rest(&signal_tasks_[i]);  // its owner is us, waiting: or left as before
+    }
+  }
+  const timespec ms{0, 1000000};
+  for (std::uint64_t waited = 0; asked != 0 && waited < StackThread::kExitLingerMs + 500; ++waited) {
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < n; ++i) done += !threads_[i]->rtc() && threads_[i]->flushed() ? 1 : 0;
+    if (done == asked) return;
+    nanosleep(&ms, nullptr);
   }
 }
 

@@ -52,6 +52,9 @@ class Runtime final : public StackGroup {
   Result<void> create_inboxes();
   Result<std::vector<std::string>> eal_args();
   Result<void> watch_ltran();
+  void close_left_open() noexcept;
+  // From a signal handler (async-signal-safe): see install_signal_cleanup.
+  void flush_at_signal() noexcept;
 
   const Config& config_;
   std::unique_ptr<LtranLink> ltran_;  // use_ltran: outlives the stacks (their listeners release ports)
@@ -66,6 +69,8 @@ class Runtime final : public StackGroup {
   std::vector<std::unique_ptr<rte_ring, RingFree>> inboxes_;
   std::unique_ptr<FlowDirectory> flows_;
   std::unique_ptr<StackTask[]> down_tasks_;  // one per stack, for ltran's hang-up: outlives the threads
+  std::unique_ptr<StackTask[]> exit_tasks_;  // one per stack, at exit (close_left_open): likewise
+  std::unique_ptr<StackTask[]> signal_tasks_;  // one per stack, made at start for flush_at_signal
   std::atomic<bool> ltran_lost_{false};
   std::vector<std::unique_ptr<StackThread>> threads_;  // sized once; slot i set before live_ > i
   std::vector<std::unique_ptr<NetDev>> rtc_devs_;      // RTC: queues waiting for their thread

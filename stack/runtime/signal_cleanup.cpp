@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "gz/kernel.hpp"
@@ -32,6 +33,8 @@ struct Prepared {
   char control_socket[256] = {};
   int ifindex[kMaxIfaces] = {};
   int n_ifaces = 0;
+  void (*flush)(void*) noexcept = nullptr;
+  std::atomic<void*> flush_ctx{nullptr};
 };
 Prepared g_prep;
 
@@ -100,6 +103,7 @@ void detach_xdp(int ifindex, unsigned mode) noexcept {
 void on_fatal_signal(int sig) {
   const int saved = errno;
   if (getpid() == g_prep.owner) {  // not in a fork child: the files are its parent's
+    if (void* ctx = g_prep.flush_ctx.exchange(nullptr); ctx != nullptr) g_prep.flush(ctx);
     for (int i = 0; i < g_prep.n_files; ++i) unlink(g_prep.files[i]);
     if (g_prep.owns_runtime_dir) remove_dir(g_prep.runtime_dir);
     if (g_prep.runtime_dir[0] != '\0') rmdir(g_prep.runtime_dir);  // shared: only once empty
@@ -136,6 +140,8 @@ void install_signal_cleanup(const Leftovers& what) noexcept {
     if (g_prep.n_files < kMaxFiles) copy_path(g_prep.files[g_prep.n_files++], f);
   }
   copy_path(g_prep.control_socket, what.control_socket);
+  g_prep.flush = what.flush;
+  g_prep.flush_ctx.store(what.flush != nullptr ? what.flush_ctx : nullptr);
   for (const std::string& name : what.xdp_ifaces) {
     const unsigned idx = if_nametoindex(name.c_str());
     if (idx != 0 && g_prep.n_ifaces < kMaxIfaces) g_prep.ifindex[g_prep.n_ifaces++] = static_cast<int>(idx);
@@ -150,5 +156,7 @@ void install_signal_cleanup(const Leftovers& what) noexcept {
     sigaction(sig, &sa, nullptr);
   }
 }
+
+void forget_signal_flush() noexcept { g_prep.flush_ctx.store(nullptr); }
 
 }  // namespace gz::stack

@@ -45,6 +45,12 @@ class TcpSocket final : public StackSocket {
   int setsockopt(int level, int name, const void* val, socklen_t len) noexcept override;
   int readable_bytes() noexcept override;
 
+  // Stack thread, as the process exits: every TCP socket of this stack the
+  // program left open closes as the kernel closes a process's descriptors
+  // when it ends (see close_at_exit). Listeners first: their queued
+  // connections go with them.
+  static void close_left_open() noexcept;
+
  private:
   enum class State : std::uint8_t { Fresh, Bound, Listening, Connecting, Connected, Closed };
   static constexpr std::size_t kTxBatch = 32;        // mbufs given to lwIP at once
@@ -95,6 +101,7 @@ class TcpSocket final : public StackSocket {
   void hand_off() noexcept;    // listener closing behind ltran: the child goes to another process (else abandon)
   void release_claim() noexcept;  // ltran: the port is no longer ours (idempotent)
   void destroy() noexcept;     // stack thread: give the slot back and delete
+  void close_at_exit() noexcept;  // stack thread: closed on the wire; the object stays
 
   // --- application thread ---
   int run(Task& t) noexcept;
@@ -184,6 +191,7 @@ class TcpSocket final : public StackSocket {
   std::atomic<std::size_t> tx_stamp_end_{0};
   std::uint16_t claimed_port_ = 0;  // stack thread: the listening port claimed with ltran (0: none)
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
+  bool exit_closed_ = false;  // stack thread: closed by close_at_exit, not by the program
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };
 

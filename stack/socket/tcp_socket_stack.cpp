@@ -444,8 +444,44 @@ void TcpSocket::finish_close() noexcept {
     if (tcp_close(pcb_) != ERR_OK) tcp_abort(pcb_);
   }
   pcb_ = nullptr;
+  if (exit_closed_) {  // the program may still hold us (and read: its rx state stays)
+    state_.store(State::Closed);
+    return;
+  }
   free_all_rx();
   destroy();
+}
+
+// The process ends with this socket open. The kernel would close its
+// descriptor: what was written goes out first, then FIN (with data the program
+// never read, a reset instead: lwIP's tcp_close, RFC 2525 2.17); a listener's
+// queued connections are reset (behind ltran, handed on). Before, the stack
+// went with the process and the peer heard nothing, waiting for ever. The
+// object stays for the program's other threads, which may still hold it.
+void TcpSocket::close_at_exit() noexcept {
+  if (closing_.load() || pcb_ == nullptr) return;  // the program closed it, or the connection is over
+  exit_closed_ = true;
+  closing_.store(true);
+  release_rx();    // what the program read is acknowledged: only unread data makes it a reset
+  finish_close();  // may wait for on_sent to push the rest, as after close()
+}
+
+void TcpSocket::close_left_open() noexcept {
+  std::vector<TcpSocket*> open;
+  try {
+    open.reserve(64);
+    for (tcp_pcb_listen* p = tcp_listen_pcbs.listen_pcbs; p != nullptr; p = p->next) {
+      if (p->callback_arg != nullptr) open.push_back(static_cast<TcpSocket*>(p->callback_arg));
+    }
+    for (TcpSocket* s : open) s->close_at_exit();  // their queued children go (aborted) with them
+    open.clear();
+    for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
+      if (p->callback_arg != nullptr) open.push_back(static_cast<TcpSocket*>(p->callback_arg));
+    }
+  } catch (const std::bad_alloc&) {
+    // out of memory at exit: those collected so far close, the rest stay as before
+  }
+  for (TcpSocket* s : open) s->close_at_exit();
 }
 
 int TcpSocket::exec_setopt(int level, int name, int value) noexcept {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian's python3 `-m http.server` (a thread per request) with
 # LD_PRELOAD=liblstack.so; from the kernel peer 200 sequential curl GETs, each
-# a new connection, must all answer 200 with the file's exact bytes.
+# a new connection, must all answer 200 with the file's exact bytes; a client
+# connected as SIGTERM ends the server hears its connection end.
 #   apps_python.sh LIBLSTACK VDEV INDEX RTC
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -86,8 +87,12 @@ echo "  burst of 64 connects on listen(5): $burst answered"
 [ "${burst%% *}" = 64 ] || gz_fail "a burst of 64 connects: $burst"
 
 kill -0 "$server" 2>/dev/null || gz_fail "http.server exited during the test"
-# Python's default SIGTERM action ends it by the signal: status 143, as on the kernel.
+# A client connected, its request not yet sent: a handler thread waits for it.
+gz_hold 8000 "$dir/held.log"
+# Python's default SIGTERM action ends it by the signal: status 143, as on the
+# kernel, which also ends the held connection (lstack's handler closes it first).
 gz_stop_app "$server" 143 "python3 -m http.server" "$log"
+gz_held_ended "python3 -m http.server"
 gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-python ($vdev, stack_mode_rtc=$rtc): all checks passed"
 gz_finish "$log"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian's unmodified redis-server with LD_PRELOAD=liblstack.so, listening on
 # INADDR_ANY: redis-benchmark from the kernel peer (plain and pipelined), a
-# 1 MiB value set and read back with redis-cli (sha256 compared), and a PING
+# 1 MiB value set and read back with redis-cli (sha256 compared), a PING
 # over the lstack namespace's loopback, which only the kernel can carry (the
-# INADDR_ANY listener must also listen on the kernel).
+# INADDR_ANY listener must also listen on the kernel), and a client connected
+# as redis stops hears its connection end.
 #   apps_redis.sh LIBLSTACK VDEV INDEX RTC
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -70,8 +71,12 @@ reply=$(timeout 10 ip netns exec "$GZ_NS_L" redis-cli -h 127.0.0.1 -p 6379 ping 
 [ "$reply" = PONG ] || gz_fail "redis-cli -h 127.0.0.1 ping inside the lstack namespace (INADDR_ANY listener on the kernel too) answered: ${reply:-nothing}"
 
 kill -0 "$server" 2>/dev/null || gz_fail "redis-server exited during the test"
+# A client still connected when redis exits (it closes no client's connection:
+# exit() ends them) hears it end, as from the kernel.
+gz_hold 6379 "$dir/held.log" PING
 # Stopped as systemd stops it: SIGTERM; with `save` set, redis writes its RDB and exits 0.
 gz_stop_app "$server" 0 redis-server "$log"
+gz_held_ended redis-server
 grep -q 'DB saved on disk' "$log" && [ -s "$dir/dump.rdb" ] || gz_fail "redis-server did not save its RDB on SIGTERM"
 gz_leftovers_check "${GZ_RUN_DIR:-}"
 [ "$GZ_STATUS" = 0 ] && echo "apps-redis ($vdev, stack_mode_rtc=$rtc): all checks passed"

@@ -12,7 +12,10 @@
 # connections, 4 MiB each, to as many slow peers, one stack's connections
 # each way or more. SENDER "threads": each connection written by a thread of
 # its own, which ends before the program does (run to completion: the thread
-# that drives the stack ends first); "main" (default): the main thread writes.
+# that drives the stack ends first); "main" (default): the main thread writes;
+# "term": the main thread writes, leaves the socket open and ends by SIGTERM's
+# default action (status 143), as a script killed by its user, which the
+# kernel would also flush and end with FIN.
 #   exit_flush.sh LIBLSTACK RTC INDEX [VDEV CPUS CONNS SENDER]
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -31,24 +34,34 @@ done
 gz_lstack_env "$lib" "$dir/lstack.conf" python3
 data='bytes(range(256)) * 16384'  # 4 MiB, as python builds it here and in the program
 cat >"$dir/prog.py" <<PY
-import socket, threading
+import os, signal, socket, threading
+held = []
 def send(port):
     s = socket.create_connection(("$GZ_PEER", port), timeout=10)
     s.sendall($data)
-    s.close()
+    if "$sender" == "term":
+        held.append(s)
+    else:
+        s.close()
 if "$sender" == "threads":
     ts = [threading.Thread(target=send, args=(9100 + i,)) for i in range($conns)]
     for t in ts: t.start()
     for t in ts: t.join()
 else:
     for i in range($conns): send(9100 + i)
-print("sent and closed", flush=True)
+print("sent and closed" if not held else "sent, left open", flush=True)
+if held:
+    os.kill(os.getpid(), signal.SIGTERM)
 PY
 want=$(python3 -c "import hashlib; print(hashlib.sha256($data).hexdigest())")
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$dir/prog.py" >"$dir/prog.log" 2>&1
 prog=${GZ_PIDS[-1]}
-gz_wait_exit "$prog" 0 "python3 returning from main after its close()" "$dir/prog.log"
-grep -q "sent and closed" "$dir/prog.log" || gz_fail "the program did not send it all: $(tail -3 "$dir/prog.log")"
+if [ "$sender" = term ]; then
+  gz_wait_exit "$prog" 143 "python3 ended by SIGTERM with its connections open" "$dir/prog.log"
+else
+  gz_wait_exit "$prog" 0 "python3 returning from main after its close()" "$dir/prog.log"
+fi
+grep -q "sent and closed\|sent, left open" "$dir/prog.log" || gz_fail "the program did not send it all: $(tail -3 "$dir/prog.log")"
 for i in $(seq 0 $((conns - 1))); do
   gz_wait_exit "${peers[$i]}" 0 "peer $i reading to EOF" "$dir/peer$i.log"
   got=$(sed -n 's/^peer: sink got \([0-9]*\) bytes sha256 \([0-9a-f]*\)$/\1 \2/p' "$dir/peer$i.log")

@@ -14,6 +14,8 @@
 # Stopping as users do, and what a stop leaves behind:
 #   gz_stop_app PID WANT NAME LOG...  SIGTERM, waits (bounded), checks the exit status is WANT
 #                              and the logs have no crash report
+#   gz_hold PORT LOG [REQUEST] a kernel peer's connection held open to PORT (peer.py held)
+#   gz_held_ended NAME         after NAME's stop: the peer saw that end (EOF), as on the kernel
 #   gz_leftovers_mark          records the free hugepages before lstack starts
 #   gz_leftovers_check         after the stop: hugepages, DPDK files, control sockets, XDP as before
 # For the tests that run real programs under LD_PRELOAD (apps_*.sh):
@@ -156,6 +158,26 @@ gz_wait_exit() {
   rc=$?
   [ "$rc" = "$want" ] || gz_fail "$name stopped: exit status $rc, want $want (as on the kernel)"
   gz_no_crash "$name" "$@"
+}
+
+# gz_hold PORT LOG [REQUEST]: from the peer namespace, a connection to the lstack host's
+# PORT held open (REQUEST, a line, answered first if given) until the server ends it.
+# When a process ends, the kernel closes its sockets: the peer sees EOF (what was
+# written, then FIN), not silence. gz_held_ended NAME, after NAME stopped, checks that
+# the peer saw it within 20 s of the hold (peer.py held).
+GZ_HELD= GZ_HELD_LOG=
+gz_hold() {
+  local port=$1
+  GZ_HELD_LOG=$2
+  shift 2
+  gz_bg ip netns exec "$GZ_NS_P" python3 "$(dirname "${BASH_SOURCE[0]}")/peer.py" held "$GZ_HOST" "$port" 20 "$@" \
+    >"$GZ_HELD_LOG" 2>&1
+  GZ_HELD=${GZ_PIDS[-1]}
+  gz_wait_line "$GZ_HELD_LOG" "peer: held: " 15 || gz_fail "no connection held open to port $port: $(cat "$GZ_HELD_LOG")"
+}
+gz_held_ended() {
+  gz_wait_exit "$GZ_HELD" 0 "the connection held open to $1 as it stopped (peer.py held: EOF)" "$GZ_HELD_LOG"
+  echo "  held connection: $(tail -1 "$GZ_HELD_LOG")"
 }
 
 # gz_no_crash NAME LOG...: fails if a LOG shows a crash, an abort or a sanitizer report.

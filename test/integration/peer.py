@@ -21,6 +21,11 @@
   peer.py udp HOST PORT COUNT SIZE [FLOWS] COUNT datagrams of SIZE bytes, at most 32 in
                                           flight, from FLOWS source ports, each echo
                                           checked; loss reported
+  peer.py held HOST PORT SECONDS [REQUEST]  one connection held open: REQUEST (a line)
+                                          sent and its answer read first, if given;
+                                          then waits up to SECONDS for the server to end
+                                          it (EOF, as when its process ends); a reset or
+                                          the timeout fails
 Every wait is bounded; exit status 0 only when every byte matched.
 """
 import errno
@@ -334,6 +339,27 @@ def sink(port, delay_ms, pace_ms, deadline_s=20):
     return 0
 
 
+def held(host, port, seconds, request=None):
+    with socket.create_connection((host, port), timeout=10) as s:
+        if request is not None:
+            s.sendall(request.encode() + b"\r\n")
+            print(f"peer: held: {request} answered {s.recv(4096)!r}", flush=True)
+        else:
+            print("peer: held: connected", flush=True)
+        s.settimeout(seconds)
+        start = time.monotonic()
+        try:
+            extra = s.recv(4096)
+        except OSError as e:
+            print(f"peer: held: {e!r} after {time.monotonic() - start:.1f} s, no EOF", flush=True)
+            return 1
+        if extra:
+            print(f"peer: held: unexpected {extra!r}", flush=True)
+            return 1
+        print(f"peer: held: EOF after {time.monotonic() - start:.1f} s", flush=True)
+    return 0
+
+
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "clients" and len(argv) == 6:
@@ -350,6 +376,8 @@ def main(argv):
         return posix_peer()
     if cmd == "sink" and len(argv) == 5:
         return sink(int(argv[2]), int(argv[3]), int(argv[4]))
+    if cmd == "held" and len(argv) in (5, 6):
+        return held(argv[2], int(argv[3]), float(argv[4]), argv[5] if len(argv) == 6 else None)
     if cmd == "server" and len(argv) == 3:
         return server(int(argv[2]))
     print(__doc__, file=sys.stderr)

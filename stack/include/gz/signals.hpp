@@ -1,4 +1,5 @@
-// Threads lstack starts for itself (the capture writer, the ltran watcher)
+// Threads lstack starts for itself (stack threads, the control server, the
+// capture writer, the ltran watcher)
 // take none of the program's signals: a handler of the program's must not run
 // on them, not even before their first instruction, and a write that breaks
 // (EPIPE) is an errno there, never SIGPIPE.
