@@ -454,10 +454,14 @@ void Stack::dump_connections(std::FILE* out) noexcept {
   for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
     int ooseq = 0;
     for (tcp_seg* s = p->ooseq; s != nullptr; s = s->next) ++ooseq;
-    std::fprintf(out, "  tcp %u->%u state %s rcv_wnd %u snd_wnd %u snd_buf %u queuelen %u unsent %d unacked %d ooseq %d refused %d\n",
+    // Where a stalled sender stands: the unsent head's offset from lastack, cwnd and the persist timer.
+    const long head = p->unsent != nullptr ? static_cast<long>(lwip_ntohl(p->unsent->tcphdr->seqno) - p->lastack) : -1;
+    std::fprintf(out, "  tcp %u->%u state %s rcv_wnd %u snd_wnd %u cwnd %u snd_buf %u queuelen %u unsent %d (head +%ld len %d) "
+                 "unacked %d ooseq %d refused %d persist %u nrtx %u\n",
                  p->local_port, p->remote_port, tcp_debug_state_str(p->state), static_cast<unsigned>(p->rcv_wnd),
-                 static_cast<unsigned>(p->snd_wnd), static_cast<unsigned>(p->snd_buf), p->snd_queuelen,
-                 p->unsent != nullptr, p->unacked != nullptr, ooseq, p->refused_data != nullptr);
+                 static_cast<unsigned>(p->snd_wnd), static_cast<unsigned>(p->cwnd), static_cast<unsigned>(p->snd_buf),
+                 p->snd_queuelen, p->unsent != nullptr, head, p->unsent != nullptr ? p->unsent->len : -1,
+                 p->unacked != nullptr, ooseq, p->refused_data != nullptr, p->persist_backoff, p->nrtx);
   }
 }
 

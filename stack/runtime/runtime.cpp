@@ -152,7 +152,12 @@ Runtime::~Runtime() {
 namespace {
 // On the stack's thread: what the program left open closes; the resets that
 // go at once (no data left to wait for) leave now, not with a next round.
+// LSTACK_DEBUG_STATS: the connections as they were first (a stalled one's
+// state, before its close changes it).
 void close_left_open_task(StackTask*) {
+  if (std::getenv("LSTACK_DEBUG_STATS") != nullptr) {
+    if (Stack* s = Stack::current()) s->dump_connections(stderr);
+  }
   TcpSocket::close_left_open();
   if (Stack* s = Stack::current()) s->flush_tx();
 }

@@ -437,8 +437,8 @@ void TcpSocket::finish_close() noexcept {
   } else if (pcb_ != nullptr) {
     push_tx();
     if (tx_pending() && state_.load() == State::Connected) return;  // on_sent comes back here
-    tcp_arg(pcb_, nullptr);  // lwIP's tcp_recv_null takes the rest of the conversation
-    tcp_recv(pcb_, nullptr);
+    tcp_arg(pcb_, nullptr);  // lwIP takes the rest of the conversation (FIN-WAIT, TIME-WAIT)
+    tcp_recv(pcb_, nullptr);  // data after close: a reset (tcp_close's TF_RXCLOSED, RFC 1122 4.2.2.13)
     tcp_sent(pcb_, nullptr);
     tcp_err(pcb_, nullptr);
     if (tcp_close(pcb_) != ERR_OK) tcp_abort(pcb_);

@@ -52,7 +52,9 @@ echo "  ltran: $(GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$GZ_CTL" ltran show | grep -E 'b
 # client retries its connection for 20 s.
 gz_ltran_lstack_conf "$dir/client.conf" "$GZ_HOST"
 total=$((64 << 20))
-ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/client.conf" \
+# LSTACK_DEBUG_STATS: a stalled connection's state at the client's exit (a run once
+# stalled with the persist timer running over a 512 KiB window: lwIP patch 0015).
+ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/client.conf" LSTACK_DEBUG_STATS=1 \
   timeout 120 /usr/bin/python3 -c '
 import runpy, socket, sys, time
 for _ in range(40):

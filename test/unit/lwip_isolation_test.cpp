@@ -223,22 +223,13 @@ void run_conversation(Node& a, Node& b, Peer& client, Peer& server, LwipInstance
   }
 }
 
-// ack_bursts: each node takes its frames as one receive burst (patch 0012);
-// one_way: only the client sends data, so the server's ACKs ride on nothing.
-void isolated_instance(int index, std::barrier<>& sync, Outcome& out, bool ack_bursts, bool one_way) {
-  auto inst = LwipInstance::create(64 << 20);
-  out.instance_ok = inst.ok();
-  if (!inst.ok()) {
-    sync.arrive_and_drop();
-    return;
-  }
-  Frames a_to_b, b_to_a;
-  Node a, b;
+// Two netifs of this thread's lwIP joined by an in-memory wire: a is
+// 10.0.0.1, b 10.0.0.2.
+void link_nodes(Node& a, Node& b) {
   a.mac = {0x02, 0, 0, 0, 0, 0x0a};
   b.mac = {0x02, 0, 0, 0, 0, 0x0b};
   a.wire_to_peer = &b.rx;
   b.wire_to_peer = &a.rx;
-  a.ack_bursts = b.ack_bursts = ack_bursts;
   ip4_addr_t ip_a, ip_b, mask, gw;
   IP4_ADDR(&ip_a, 10, 0, 0, 1);
   IP4_ADDR(&ip_b, 10, 0, 0, 2);
@@ -248,17 +239,14 @@ void isolated_instance(int index, std::barrier<>& sync, Outcome& out, bool ack_b
   netif_add(&b.nif, &ip_b, &mask, &gw, &b, node_init, ethernet_input);
   netif_set_up(&a.nif);
   netif_set_up(&b.nif);
+}
 
-  Peer client, server;
-  client.tx.state = 0x1000 + static_cast<std::uint64_t>(index) * 2;
-  server.tx.state = 0x1001 + static_cast<std::uint64_t>(index) * 2;
-  if (one_way) server.quota = client.expect = 0;
-
-  // Both netifs share one subnet: bind each end to its netif so lwIP routes
-  // over the in-memory wire instead of out of the destination's own netif.
+// Both netifs share one subnet: each end is bound to its netif so that lwIP
+// routes over the in-memory wire instead of out of the destination's own netif.
+tcp_pcb* listen_on(Node& b, Peer& server, err_t& bind_err) {
   tcp_pcb* listener = tcp_new();
   tcp_bind_netif(listener, &b.nif);
-  out.bind_err = tcp_bind(listener, &ip_b, kPort);
+  bind_err = tcp_bind(listener, netif_ip_addr4(&b.nif), kPort);
   listener = tcp_listen(listener);
   tcp_arg(listener, &server);
   tcp_accept(listener, [](void* arg, tcp_pcb* pcb, err_t err) -> err_t {
@@ -266,10 +254,11 @@ void isolated_instance(int index, std::barrier<>& sync, Outcome& out, bool ack_b
     attach(*static_cast<Peer*>(arg), pcb);
     return ERR_OK;
   });
-  sync.arrive_and_wait();  // every thread is listening on the same ip:port now
-  out.listen_pcbs_seen = count_listen_pcbs();
-  sync.arrive_and_wait();
+  return listener;
+}
 
+void connect_from(Node& a, Peer& client) {
+  ip_addr_t ip_b = IPADDR4_INIT_BYTES(10, 0, 0, 2);
   client.pcb = tcp_new();
   attach(client, client.pcb);
   tcp_bind_netif(client.pcb, &a.nif);
@@ -277,6 +266,32 @@ void isolated_instance(int index, std::barrier<>& sync, Outcome& out, bool ack_b
     static_cast<Peer*>(arg)->connected = true;
     return ERR_OK;
   });
+}
+
+// ack_bursts: each node takes its frames as one receive burst (patch 0012);
+// one_way: only the client sends data, so the server's ACKs ride on nothing.
+void isolated_instance(int index, std::barrier<>& sync, Outcome& out, bool ack_bursts, bool one_way) {
+  auto inst = LwipInstance::create(64 << 20);
+  out.instance_ok = inst.ok();
+  if (!inst.ok()) {
+    sync.arrive_and_drop();
+    return;
+  }
+  Node a, b;
+  a.ack_bursts = b.ack_bursts = ack_bursts;
+  link_nodes(a, b);
+
+  Peer client, server;
+  client.tx.state = 0x1000 + static_cast<std::uint64_t>(index) * 2;
+  server.tx.state = 0x1001 + static_cast<std::uint64_t>(index) * 2;
+  if (one_way) server.quota = client.expect = 0;
+
+  tcp_pcb* listener = listen_on(b, server, out.bind_err);
+  sync.arrive_and_wait();  // every thread is listening on the same ip:port now
+  out.listen_pcbs_seen = count_listen_pcbs();
+  sync.arrive_and_wait();
+
+  connect_from(a, client);
   run_conversation(a, b, client, server, *inst.value(), out);
   tcp_close(listener);
 
@@ -340,6 +355,55 @@ TEST(LwipAckBurst, OneAckPerBurstAndTheSameBytes) {
   // (lwIP's 250 ms delayed-ACK timer alone would send a handful here).
   EXPECT_GE(burst.server_acks * 2, burst.server_bursts) << burst.server_acks << " ACKs";
   EXPECT_GT(each.server_acks, each.server_bursts * 3 / 2) << each.server_bursts << " bursts";
+}
+
+// Patch 0015: the persist timer fires with the unsent head not sent and a
+// send window of 512 KiB (lstack's full window, scaled: a multiple of
+// 64 KiB). The head goes out; lwIP used to split it at the window's low 16
+// bits, 0: an assertion, nothing sent, the timer again (seen in a stall of
+// ltran-lacp, "Can't split segment into length 0").
+TEST(LwipPersist, AWindowBeyond64KiBSendsTheHead) {
+  const std::uint64_t asserts_before = lwip_assert_count();
+  std::thread([] {
+    auto inst = LwipInstance::create(8 << 20);
+    ASSERT_TRUE(inst.ok());
+    Node a, b;
+    link_nodes(a, b);
+    Peer client, server;
+    client.quota = 0;
+    server.quota = 100;  // its segment announces its whole window (the SYN-ACK's is unscaled)
+    err_t bind_err = ERR_VAL;
+    tcp_pcb* listener = listen_on(b, server, bind_err);
+    ASSERT_EQ(bind_err, ERR_OK);
+    connect_from(a, client);
+    for (int i = 0; i < 100 && client.received < 100; ++i) {
+      if (server.pcb != nullptr) pump_send(server);
+      deliver(b);
+      deliver(a);
+    }
+    ASSERT_EQ(client.received, 100u);
+    ASSERT_EQ(client.pcb->unacked, nullptr);
+    ASSERT_EQ(client.pcb->snd_wnd, tcpwnd_size_t{TCP_WND}) << "lstack's full window, 512 KiB";
+    // Queued, not sent, and the persist timer running as tcp_output starts it
+    // (how it kept running with the window this wide in ltran-lacp is open).
+    // No poll callback's tcp_output meanwhile: the persist timer alone.
+    std::vector<std::uint8_t> data(1000, 0x5a);
+    ASSERT_EQ(tcp_write(client.pcb, data.data(), static_cast<u16_t>(data.size()), TCP_WRITE_FLAG_COPY), ERR_OK);
+    client.pcb->persist_cnt = 0;
+    client.pcb->persist_backoff = 1;
+    client.pcb->persist_probe = 0;
+    client.pcb->polltmr = 0;
+    client.pcb->pollinterval = 255;
+    for (int tick = 0; tick < 3; ++tick) tcp_slowtmr();  // tcp_persist_backoff[0]: 3 ticks
+    EXPECT_EQ(client.pcb->unsent, nullptr) << "the head is still unsent";
+    EXPECT_NE(client.pcb->unacked, nullptr);
+    deliver(b);
+    EXPECT_EQ(server.received, 1000u);
+    tcp_abort(client.pcb);
+    tcp_close(listener);
+    if (server.pcb != nullptr) tcp_abort(server.pcb);
+  }).join();
+  EXPECT_EQ(lwip_assert_count(), asserts_before) << "lwIP asserted (\"Can't split segment into length 0\")";
 }
 
 TEST(LwipIsolation, SecondInstanceOnOneThreadIsRefused) {
