@@ -9,8 +9,6 @@ namespace {
 int& app_state() noexcept { return this_thread_state().app_cancel_state; }
 }  // namespace
 
-bool outside_calls() noexcept { return app_state() == -1; }
-
 CallScope::CallScope(bool cancellation_point) noexcept : saved_app_(app_state()) {
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_state_);
   app_state() = cancellation_point ? old_state_ : PTHREAD_CANCEL_DISABLE;

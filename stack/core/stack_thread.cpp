@@ -350,7 +350,10 @@ void StackThread::end_for_signal(StackTask* last) noexcept {
 }
 
 bool StackThread::end_at_rest(StackTask* last) noexcept {
-  if (!rtc_ || stack_ == nullptr || !on_this_thread() || (sleeping_.load() == 0 && !outside_calls())) return false;
+  // Asleep in lstack's wait: no lwIP call, no lock and no allocation of this
+  // thread is half done. Anywhere else (the program's own code may be inside
+  // malloc, which the close below calls) the stack is left as before.
+  if (!rtc_ || stack_ == nullptr || !on_this_thread() || sleeping_.load() == 0) return false;
   (void)drive();  // what came in meanwhile first, as the kernel would have taken it
   last->fn(last);
   finish_sends();

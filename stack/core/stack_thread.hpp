@@ -119,9 +119,11 @@ class StackThread {
   // flushed(): it has sent. No effect in run to completion.
   void end_for_signal(StackTask* last) noexcept;
   // Run to completion, the same from the handler itself, on the owner thread
-  // and only where lwIP's state is whole: outside every lstack call, or asleep
-  // between rounds in one (a socket call, poll or epoll_wait waiting). Runs
-  // last->fn, then finish_sends. False, doing nothing, anywhere else (mid-round).
+  // and only while it sleeps between rounds in a waiting call (a socket call,
+  // poll or epoll_wait; with low_power_mode, which lets it sleep): lwIP's
+  // state is whole and the thread holds no lock. Runs last->fn, then
+  // finish_sends (they may allocate: not async-signal-safe anywhere else).
+  // False, doing nothing, otherwise.
   bool end_at_rest(StackTask* last) noexcept;
   bool flushed() const noexcept { return flushed_.load(std::memory_order_acquire); }
   static constexpr std::uint64_t kExitLingerMs = 1000;  // finish_sends' bound

@@ -189,9 +189,9 @@ void Runtime::close_left_open() noexcept {
 // Bounded: a stack that cannot finish (a peer that acknowledges nothing, a
 // program's thread stopped inside a post to it) delays the end by at most
 // about 1.5 s. Run to completion: only the stack of the thread the signal
-// interrupted, and only if that thread was waiting between rounds (python's
-// http.server in select(): the kernel hands a process's signal to its main
-// thread first); another thread's stack may be mid-round.
+// interrupted, and only if that thread was asleep between rounds in a
+// waiting call (StackThread::end_at_rest; the kernel hands a process's
+// signal to its main thread first); any other stack may be mid-round.
 void Runtime::flush_at_signal() noexcept {
   const std::size_t n = live_.load(std::memory_order_acquire);
   std::size_t asked = 0;

@@ -4,8 +4,8 @@
 // disposition is still the default when lstack has started, a handler first
 // has the stacks close the connections left open and send what is in flight,
 // as the kernel does for a process that ends (at most about 1.5 s; run to
-// completion only the interrupted thread's own stack, and only where it was
-// at rest: Runtime::flush_at_signal), then removes
+// completion only the interrupted thread's own stack, and only if it was
+// asleep in lstack's wait: Runtime::flush_at_signal), then removes
 // the DPDK runtime directory, the control socket and the XDP programs of our
 // af_xdp ports, and lets the signal end the process as before (status
 // 128+sig). A program that installs its own handler (redis, nginx, iperf3)
@@ -13,7 +13,8 @@
 // Hugepages need nothing here: the files are unlinked once mapped (dpdk/eal).
 // Thread: install once, from the thread that starts lstack. The handler only
 // makes async-signal-safe system calls on data prepared at install (the flush:
-// atomics, lock-free pushes, write(2) and nanosleep(2)).
+// atomics, lock-free pushes, write(2) and nanosleep(2); run to completion, the
+// stack's own round, only where its thread holds nothing: see end_at_rest).
 #pragma once
 
 #include <string>

@@ -277,7 +277,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
     if (s == State::Closed || shut_wr_.load()) {
       const int e = take_error();
       if (e != 0 && written == 0) return -e;
-      if (!(flags & MSG_NOSIGNAL) && written == 0) ::raise(SIGPIPE);
+      if (!(flags & MSG_NOSIGNAL) && written == 0 && !exit_closed_.load(std::memory_order_relaxed)) ::raise(SIGPIPE);
       return written != 0 ? static_cast<ssize_t>(written) : -EPIPE;
     }
     if (s == State::Connected) {

@@ -45,10 +45,9 @@ class TcpSocket final : public StackSocket {
   int setsockopt(int level, int name, const void* val, socklen_t len) noexcept override;
   int readable_bytes() noexcept override;
 
-  // Stack thread, as the process exits: every TCP socket of this stack the
-  // program left open closes as the kernel closes a process's descriptors
-  // when it ends (see close_at_exit). Listeners first: their queued
-  // connections go with them.
+  // Stack thread, as the process exits: every TCP connection of this stack
+  // the program left open closes as the kernel closes a process's
+  // descriptors when it ends (see close_at_exit).
   static void close_left_open() noexcept;
 
  private:
@@ -191,7 +190,10 @@ class TcpSocket final : public StackSocket {
   std::atomic<std::size_t> tx_stamp_end_{0};
   std::uint16_t claimed_port_ = 0;  // stack thread: the listening port claimed with ltran (0: none)
   bool has_slot_ = false;     // stack thread: holds one of the stack's tcp_conn_count slots
-  bool exit_closed_ = false;  // stack thread: closed by close_at_exit, not by the program
+  // Set by the stack thread in close_at_exit (not by the program): a send then
+  // fails with EPIPE but raises no SIGPIPE (the process is ending, and the
+  // kernel would not signal a thread it is about to end either).
+  std::atomic<bool> exit_closed_{false};
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };
 

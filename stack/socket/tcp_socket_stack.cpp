@@ -444,7 +444,7 @@ void TcpSocket::finish_close() noexcept {
     if (tcp_close(pcb_) != ERR_OK) tcp_abort(pcb_);
   }
   pcb_ = nullptr;
-  if (exit_closed_) {  // the program may still hold us (and read: its rx state stays)
+  if (exit_closed_.load(std::memory_order_relaxed)) {  // the program may still hold us (and read: its rx state stays)
     state_.store(State::Closed);
     return;
   }
@@ -452,31 +452,32 @@ void TcpSocket::finish_close() noexcept {
   destroy();
 }
 
-// The process ends with this socket open. The kernel would close its
+// The process ends with this connection open. The kernel would close its
 // descriptor: what was written goes out first, then FIN (with data the program
-// never read, a reset instead: lwIP's tcp_close, RFC 2525 2.17); a listener's
-// queued connections are reset (behind ltran, handed on). Before, the stack
-// went with the process and the peer heard nothing, waiting for ever. The
-// object stays for the program's other threads, which may still hold it.
+// never read, a reset instead: lwIP's tcp_close, RFC 2525 2.17). Before, the
+// stack went with the process and the peer heard nothing, waiting for ever.
+// The object stays for the program's other threads, which may still hold it.
 void TcpSocket::close_at_exit() noexcept {
   if (closing_.load() || pcb_ == nullptr) return;  // the program closed it, or the connection is over
-  exit_closed_ = true;
+  exit_closed_.store(true, std::memory_order_relaxed);
   closing_.store(true);
   release_rx();    // what the program read is acknowledged: only unread data makes it a reset
   finish_close();  // may wait for on_sent to push the rest, as after close()
 }
 
+// Connections only. Listeners stay as before (their port goes with the
+// process): a program's thread may be taking from their queue this moment
+// (accept() holds accept_mu_ while it waits), which closing them here would
+// race. Their queued, never accepted connections close like the others (FIN
+// after nothing; the kernel would reset them). Half-open ones (SYN-RCVD) are
+// skipped: lwIP copied the listener's callback_arg into them, which after the
+// listener's close() names a deleted socket.
 void TcpSocket::close_left_open() noexcept {
   std::vector<TcpSocket*> open;
   try {
     open.reserve(64);
-    for (tcp_pcb_listen* p = tcp_listen_pcbs.listen_pcbs; p != nullptr; p = p->next) {
-      if (p->callback_arg != nullptr) open.push_back(static_cast<TcpSocket*>(p->callback_arg));
-    }
-    for (TcpSocket* s : open) s->close_at_exit();  // their queued children go (aborted) with them
-    open.clear();
     for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
-      if (p->callback_arg != nullptr) open.push_back(static_cast<TcpSocket*>(p->callback_arg));
+      if (p->callback_arg != nullptr && p->state != SYN_RCVD) open.push_back(static_cast<TcpSocket*>(p->callback_arg));
     }
   } catch (const std::bad_alloc&) {
     // out of memory at exit: those collected so far close, the rest stay as before

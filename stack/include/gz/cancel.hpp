@@ -37,11 +37,6 @@ class CallScope {
   int saved_app_;  // the enclosing scope's (a signal handler may nest one)
 };
 
-// Whether the calling thread is inside no interposed call (no CallScope
-// open): a signal handler running on it then finds none of lstack's work of
-// this thread half done.
-bool outside_calls() noexcept;
-
 // Around the application's own C library call inside a CallScope: the
 // application's cancellation state while it runs.
 class KernelCall {

@@ -14,12 +14,16 @@
 
 namespace gz {
 
-// A std::thread running f, started with every signal blocked (it inherits the
-// mask). Throws what std::thread throws (std::system_error: EAGAIN).
+// A std::thread running f, started with every asynchronous signal blocked
+// (it inherits the mask). The synchronous ones stay open: a fault of its own
+// (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) or abort() reaches the
+// program's handler, a crash reporter or a sanitizer as from any thread.
+// Throws what std::thread throws (std::system_error: EAGAIN).
 template <class F>
 std::thread start_thread_without_signals(F&& f) {
   sigset_t all, old;
   sigfillset(&all);
+  for (int sync : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&all, sync);
   pthread_sigmask(SIG_BLOCK, &all, &old);
   struct Restore {
     sigset_t mask;
