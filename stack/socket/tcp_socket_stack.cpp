@@ -471,18 +471,13 @@ void TcpSocket::close_at_exit() noexcept {
 // race. Their queued, never accepted connections close like the others (FIN
 // after nothing; the kernel would reset them). Half-open ones (SYN-RCVD) are
 // skipped: lwIP copied the listener's callback_arg into them, which after the
-// listener's close() names a deleted socket.
+// listener's close() names a deleted socket. A close frees at most its own
+// pcb (a reset, or a SYN-SENT one): the walk keeps the next before it.
 void TcpSocket::close_left_open() noexcept {
-  std::vector<TcpSocket*> open;
-  try {
-    open.reserve(64);
-    for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
-      if (p->callback_arg != nullptr && p->state != SYN_RCVD) open.push_back(static_cast<TcpSocket*>(p->callback_arg));
-    }
-  } catch (const std::bad_alloc&) {
-    // out of memory at exit: those collected so far close, the rest stay as before
+  for (tcp_pcb *p = tcp_active_pcbs, *next = nullptr; p != nullptr; p = next) {
+    next = p->next;
+    if (p->callback_arg != nullptr && p->state != SYN_RCVD) static_cast<TcpSocket*>(p->callback_arg)->close_at_exit();
   }
-  for (TcpSocket* s : open) s->close_at_exit();
 }
 
 int TcpSocket::exec_setopt(int level, int name, int value) noexcept {
