@@ -12,7 +12,13 @@ StackSocket::StackSocket(StackThread& owner) noexcept : owner_(owner) {
   close_node_.fn = [](StackTask* t) {
     StackSocket* self = static_cast<ServiceNode*>(t)->self;
     self->closing_.store(true, std::memory_order_seq_cst);
-    self->schedule_service();  // or the one already queued does the close
+    // The close runs now, not in a service posted behind whatever was posted
+    // meanwhile: at exit, lstack's close of what the program left open
+    // (posted after the program's last closes) would otherwise come first,
+    // and reset the queue of a listener nginx had just closed instead of its
+    // close handing the queue to another worker behind ltran. If a service is
+    // queued already, it does the close, as before.
+    if (!self->service_queued_.exchange(true, std::memory_order_seq_cst)) self->service();
   };
 }
 

@@ -35,9 +35,13 @@ run_env=(LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR")
 gz_ltran_lstack_conf "$dir/nginx-lstack.conf" "$nginx_ip"
 gz_nginx_site "$dir" 80
 sed -i 's/^user root;/user www-data;/; s/^worker_processes 1;/worker_processes 2;/' "$dir/nginx.conf"
+# LSTACK_DEBUG_STATS (nginx passes it to its workers only when told): each worker's
+# counters (tcp_handed_off, tcp_handoff_reset) and connections at its exit, in error.log,
+# for a failed reload's log.
+sed -i '1i env LSTACK_DEBUG_STATS;' "$dir/nginx.conf"
 sed -i "s#access_log $dir/access.log;#log_format w '\$pid \$status';\n  access_log $dir/access.log w;#" "$dir/nginx.conf"
 chmod -R a+rX "$dir/www"
-gz_bg ip netns exec "$GZ_NS_L" env "${run_env[@]}" LSTACK_CONF_PATH="$dir/nginx-lstack.conf" \
+gz_bg ip netns exec "$GZ_NS_L" env "${run_env[@]}" LSTACK_DEBUG_STATS=1 LSTACK_CONF_PATH="$dir/nginx-lstack.conf" \
   nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/nginx.out" 2>&1
 nginx=${GZ_PIDS[-1]}
 logs+=("$dir/nginx.out" "$dir/error.log")
@@ -139,6 +143,7 @@ reqs=$(awk '/requests in/ {print $1}' "$dir/wrk2.out")
 errs=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$dir/wrk2.out")
 echo "  reload under wrk (Connection: close): ${errs:-0} socket errors in ${reqs:-0} requests"
 GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show 2>&1 | sed 's/^/  after the reload: /'
+grep -a '^lstack stack .*(pid' "$dir/error.log" | sed 's/^/  old worker at its exit: /'
 [ "${reqs:-0}" -gt 0 ] 2>/dev/null || gz_fail "wrk completed no request during the reload"
 [ "${errs:-0}" -eq 0 ] || gz_fail "wrk during the reload: $(grep 'Socket errors' "$dir/wrk2.out" | sed 's/^ *//') in ${reqs} requests"
 grep -q 'Non-2xx' "$dir/wrk2.out" && gz_fail "wrk during the reload: $(grep 'Non-2xx' "$dir/wrk2.out" | sed 's/^ *//')"
