@@ -334,11 +334,15 @@ StackThread::~StackThread() {
   if (wake_fd_ >= 0) kernel().close(wake_fd_);
 }
 
-void StackThread::stop() noexcept {
+void StackThread::request_stop() noexcept {
   if (rtc_) return;
   stop_.store(true);
   if (sleeping_.exchange(0) != 0) wake_sleeper();
-  if (thread_.joinable()) thread_.join();
+}
+
+void StackThread::stop() noexcept {
+  request_stop();
+  if (!rtc_ && thread_.joinable()) thread_.join();
 }
 
 void StackThread::end_for_signal(StackTask* last) noexcept {
@@ -412,10 +416,21 @@ void StackThread::main(Setup setup) {
 // after its process is gone (RFC 9293 3.10.4: queued data goes before the
 // FIN); lstack runs its stack on until the peers acknowledged it all, at most
 // kExitLingerMs (a peer that does not answer only delays the exit).
+//
+// With several stacks, a connection's ACKs may arrive on another stack's queue
+// (the NIC's hash, af_packet's fanout), which hands them over only while its
+// thread runs: a stack thread done with its own sends runs on until every
+// stack of the process is done (StackGroup::begin_flush), within the same
+// bound. Stopped one after the other, the last stack got no ACK that came in
+// on a stopped one's queue (exit-flush-two-stacks failed once so: a peer
+// 2,412 bytes short, no FIN).
 void StackThread::finish_sends() noexcept {
   const std::uint64_t until = rte_rdtsc() + rte_get_tsc_hz() / 1000 * kExitLingerMs;
   unsigned idle_rounds = 0;
   while (stack_->sends_in_flight() && rte_rdtsc() < until) step(idle_rounds);
+  if (rtc_ || group_ == nullptr) return;
+  group_->flushed_one();
+  while (!group_->all_flushed() && rte_rdtsc() < until) step(idle_rounds);
 }
 
 void StackThread::step(unsigned& idle_rounds) noexcept {

@@ -39,9 +39,19 @@ class StackGroup {
  public:
   virtual std::size_t stack_count() const noexcept = 0;
   virtual StackThread& stack(std::size_t i) noexcept = 0;
+  // At exit (or a fatal signal) the stacks flush at once, and a connection's
+  // ACKs may come in on another stack's queue, handed over only while that
+  // stack runs: each runs on until all are done (StackThread::finish_sends).
+  // begin_flush(n): n stack threads are about to flush (before they are asked).
+  void begin_flush(int n) noexcept { flushing_.store(n, std::memory_order_release); }
+  void flushed_one() noexcept { flushing_.fetch_sub(1, std::memory_order_acq_rel); }
+  bool all_flushed() const noexcept { return flushing_.load(std::memory_order_acquire) <= 0; }
 
  protected:
   ~StackGroup() = default;
+
+ private:
+  std::atomic<int> flushing_{0};
 };
 
 class StackThread {
@@ -109,6 +119,10 @@ class StackThread {
   // Stops and joins the stack thread (no effect in run to completion); the
   // object stays valid for the others' nudge() until destroyed. Not from it.
   void stop() noexcept;
+  // Asks the stack thread to stop, without waiting (stop() then joins it):
+  // the process's stacks are all asked before any is joined, so that they
+  // flush together. Any thread but its own; no effect in run to completion.
+  void request_stop() noexcept;
   StackThread(const StackThread&) = delete;
   StackThread& operator=(const StackThread&) = delete;
   // The process is about to end by a signal's default action (called from

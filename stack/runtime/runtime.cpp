@@ -143,10 +143,21 @@ Runtime::~Runtime() {
   if (ltran_ != nullptr) ltran_->stop_watch();
   close_left_open();
   // Every stack stops before any is freed: a running one may still hand a
-  // frame to another and nudge() it.
+  // frame to another and nudge() it. All are asked first, so that they flush
+  // together (StackGroup::begin_flush).
+  begin_flush(stack_threads());
+  for (auto& t : threads_) {
+    if (t != nullptr) t->request_stop();
+  }
   for (auto& t : threads_) {
     if (t != nullptr) t->stop();
   }
+}
+
+int Runtime::stack_threads() const noexcept {
+  int n = 0;
+  for (std::size_t i = 0; i < live_.load(std::memory_order_acquire); ++i) n += threads_[i] != nullptr && !threads_[i]->rtc();
+  return n;
 }
 
 namespace {
@@ -195,6 +206,7 @@ void Runtime::close_left_open() noexcept {
 void Runtime::flush_at_signal() noexcept {
   const std::size_t n = live_.load(std::memory_order_acquire);
   std::size_t asked = 0;
+  begin_flush(stack_threads());
   for (std::size_t i = 0; i < n; ++i) {
     signal_tasks_[i].fn = close_left_open_task;
     if (!threads_[i]->rtc()) {

@@ -55,6 +55,8 @@ class Runtime final : public StackGroup {
   void close_left_open() noexcept;
   // From a signal handler (async-signal-safe): see install_signal_cleanup.
   void flush_at_signal() noexcept;
+  // The stacks with a thread of their own (not run to completion) now up.
+  int stack_threads() const noexcept;
 
   const Config& config_;
   std::unique_ptr<LtranLink> ltran_;  // use_ltran: outlives the stacks (their listeners release ports)

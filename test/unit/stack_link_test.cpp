@@ -416,7 +416,15 @@ TEST_F(Link, ACloseIsDoneBeforeTheTasksPostedAfterIt) {
   SocketBase* l = listen_on(8010);
   SocketBase* c = tcp(1);
   const auto to = addr("10.9.0.1", 8010);
-  ASSERT_EQ(c->connect(sa(to), sizeof to), 0);  // queued at l, never accepted
+  ASSERT_EQ(c->connect(sa(to), sizeof to), 0);
+  auto queued = [&] {  // the handshake done at l too: the connection waits in its queue
+    std::vector<wire::CtlConn> conns;
+    if (!host_[0]->connections(conns, 500)) return false;
+    return std::any_of(conns.begin(), conns.end(),
+                       [](const wire::CtlConn& k) { return k.local_port == 8010 && k.state == ESTABLISHED; });
+  };
+  for (int i = 0; i < 100 && !queued(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(queued()) << "the connection never reached l's queue";
   struct Gate : StackTask {
     std::atomic<bool> open{false};
   } gate;
@@ -436,7 +444,9 @@ TEST_F(Link, ACloseIsDoneBeforeTheTasksPostedAfterIt) {
   l->close();
   host_[0]->post(&check);
   gate.open.store(true);
-  for (int i = 0; i < 5000 && check.listening.load() < 0; ++i) usleep(1000);
+  // Past the gate's own bound: gate and check live on this frame, and both
+  // have run once check has (in order).
+  for (int i = 0; i < 15000 && check.listening.load() < 0; ++i) usleep(1000);
   EXPECT_EQ(check.listening.load(), 0) << "the listener's close had not run when the task posted after it did";
   c->close();
 }
