@@ -342,7 +342,7 @@ void StackThread::request_stop() noexcept {
 
 void StackThread::stop() noexcept {
   request_stop();
-  if (!rtc_ && thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join();  // run to completion has no thread of ours
 }
 
 void StackThread::end_for_signal(StackTask* last) noexcept {

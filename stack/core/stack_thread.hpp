@@ -43,7 +43,7 @@ class StackGroup {
   // ACKs may come in on another stack's queue, handed over only while that
   // stack runs: each runs on until all are done (StackThread::finish_sends).
   // begin_flush(n): n stack threads are about to flush (before they are asked).
-  void begin_flush(int n) noexcept { flushing_.store(n, std::memory_order_release); }
+  void begin_flush(std::size_t n) noexcept { flushing_.store(static_cast<int>(n), std::memory_order_release); }
   void flushed_one() noexcept { flushing_.fetch_sub(1, std::memory_order_acq_rel); }
   bool all_flushed() const noexcept { return flushing_.load(std::memory_order_acquire) <= 0; }
 

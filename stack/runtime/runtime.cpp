@@ -154,8 +154,8 @@ Runtime::~Runtime() {
   }
 }
 
-int Runtime::stack_threads() const noexcept {
-  int n = 0;
+std::size_t Runtime::stack_threads() const noexcept {
+  std::size_t n = 0;
   for (std::size_t i = 0; i < live_.load(std::memory_order_acquire); ++i) n += threads_[i] != nullptr && !threads_[i]->rtc();
   return n;
 }
@@ -205,13 +205,12 @@ void Runtime::close_left_open() noexcept {
 // signal to its main thread first); any other stack may be mid-round.
 void Runtime::flush_at_signal() noexcept {
   const std::size_t n = live_.load(std::memory_order_acquire);
-  std::size_t asked = 0;
-  begin_flush(stack_threads());
+  const std::size_t asked = stack_threads();
+  begin_flush(asked);
   for (std::size_t i = 0; i < n; ++i) {
     signal_tasks_[i].fn = close_left_open_task;
     if (!threads_[i]->rtc()) {
       threads_[i]->end_for_signal(&signal_tasks_[i]);
-      ++asked;
     } else {
       (void)threads_[i]->end_at_rest(&signal_tasks_[i]);  // its owner is us, waiting: or left as before
     }

@@ -56,7 +56,7 @@ class Runtime final : public StackGroup {
   // From a signal handler (async-signal-safe): see install_signal_cleanup.
   void flush_at_signal() noexcept;
   // The stacks with a thread of their own (not run to completion) now up.
-  int stack_threads() const noexcept;
+  std::size_t stack_threads() const noexcept;
 
   const Config& config_;
   std::unique_ptr<LtranLink> ltran_;  // use_ltran: outlives the stacks (their listeners release ports)
