@@ -128,11 +128,25 @@ Result<void> check_features(const Config& c) {
 }  // namespace
 
 // The rules no single value can break alone, first problem first.
+// dpdk_args' own memory limit (--socket-mem, -m): EAL reserves that much and no
+// more, so pools beyond it would fail only when the stacks start, one by one.
+Result<void> check_eal_memory(const Config& c) {
+  const std::size_t given = conf::eal_memory_mib(c.dpdk_args);
+  const std::size_t need = (hugepage_bytes_needed(c) + (1u << 20) - 1) >> 20;
+  if (given == 0 || need <= given) return {};
+  return at(c, "dpdk_args", "they give DPDK " + std::to_string(given) + " MiB (--socket-mem or -m), but " +
+                                std::to_string(c.cpus.size()) + " stack(s) of " + std::to_string(pool_mbufs(c)) + " mbufs of " +
+                                std::to_string(mbuf_bytes(c)) + " bytes + " + std::to_string(kStackFixedBytes >> 20) +
+                                " MiB each need " + std::to_string(need) + " MiB: give at least " + std::to_string(need) +
+                                ", or lower tcp_conn_count or mbuf_count_per_conn");
+}
+
 Result<void> check_consistency(const Config& c) {
   if (auto r = check_required(c); !r) return r;
   if (auto r = check_addresses(c); !r) return r;
   if (auto r = check_cpus(c); !r) return r;
-  return check_features(c);
+  if (auto r = check_features(c); !r) return r;
+  return check_eal_memory(c);
 }
 
 std::string mac_to_string(const std::array<std::uint8_t, 6>& m) { return conf::mac_text(m); }

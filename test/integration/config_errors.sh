@@ -22,10 +22,16 @@ cases=(
   "gateway outside|gateway_addr = \"10.1.1.1\";|:6: gateway_addr: \"10.1.1.1\" is not another address in host_addr's subnet"
   "syntax|num_cpus = ;|:6: syntax error"
   "no such port||devices: no DPDK port has MAC 02:00:00:00:00:01"
+  # (a case whose line is a dpdk_args replaces the good one, on line 1)
+  "memory below the pools|dpdk_args = [\"--no-pci\", \"--socket-mem\", \"64\", \"--vdev\", \"net_null0\"];|:1: dpdk_args: they give DPDK 64 MiB (--socket-mem or -m), but 1 stack(s) of 48000 mbufs of 2432 bytes + 8 MiB each need 120 MiB"
 )
 for c in "${cases[@]}"; do
   IFS='|' read -r name extra want <<<"$c"
-  printf '%s\n%s\n' "$good" "$extra" > "$dir/lstack.conf"
+  if [[ $extra == dpdk_args* ]]; then
+    printf '%s\n%s\n' "$extra" "${good#*$'\n'}" > "$dir/lstack.conf"
+  else
+    printf '%s\n%s\n' "$good" "$extra" > "$dir/lstack.conf"
+  fi
   LSTACK_CONF_PATH="$dir/lstack.conf" GAZELLE_RUN_DIR="$dir" timeout 60 "$echo_bin" server 7 >"$dir/out" 2>&1
   rc=$?
   if [ $rc != 0 ] && grep -qF -- "$want" "$dir/out" && [ "$(grep -c '^lstack: ' "$dir/out")" = 1 ]; then

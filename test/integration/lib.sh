@@ -91,8 +91,13 @@ gz_conf() {
   if [ "$style" = gazelle ]; then
     # Gazelle's documented form: hugepage files in a hugetlbfs directory under a
     # file prefix of this process's own, memory reserved up front.
+    # 256 MiB per stack: lstack refuses less than its pools need (af_packet's 8 KiB
+    # frames: about 210 MiB a stack), naming dpdk_args.
     GZ_FILE_PREFIX=gz$GZ_IF_L
-    eal="\"--socket-mem\", \"256\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--file-prefix\", \"$GZ_FILE_PREFIX\""
+    local free
+    free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+    [ "$free" -ge $((128 * nq)) ] || gz_skip "needs $((256 * nq)) MiB of free 2 MiB hugepages for $nq stack(s) (have $free pages)"
+    eal="\"--socket-mem\", \"$((256 * nq))\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--file-prefix\", \"$GZ_FILE_PREFIX\""
   fi
   gz_write_conf "$file" "\"--no-pci\", $eal, \"--vdev\", \"$dev\"" "$GZ_HOST" "$cpus" "$rtc" 0
 }

@@ -2,6 +2,7 @@
 // file, the line, the key, the value and what is allowed; plus the defaults,
 // the spellings Gazelle uses, the shipped sample and the machine checks.
 #include "gz/config.hpp"
+#include "gz/conf_text.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -553,6 +554,38 @@ TEST_F(ConfigTest, PoolsLargerThanFreeHugepages) {
   EXPECT_TRUE(check_against_machine(c, MachineFacts{{{c.devices, 1, 1}}, hugepage_bytes_needed(c)}).ok());
   const Config set = load_ok(std::string(kValid) + "tcp_conn_count = 2000;\n");
   EXPECT_HAS(check_against_machine(set, MachineFacts{{{c.devices, 1, 1}}, 0}).error().message, path_ + ":6: tcp_conn_count: 2000 x");
+}
+
+// Gazelle's form reserves a fixed amount (--socket-mem): pools beyond it are refused at
+// load, naming dpdk_args and what they need, not when the second stack's pool fails.
+TEST_F(ConfigTest, DpdkArgsGiveLessMemoryThanThePoolsNeed) {
+  if (cpus_here() < 2) GTEST_SKIP() << "needs 2 CPUs for two stacks";
+  const std::string two = replaced(kValid, "\"0\"", "\"0,1\"");
+  const std::string huge = "\"--socket-mem\", \"200\", \"--no-pci\"";
+  EXPECT_EQ(error_of("", replaced(two, "\"--no-pci\"", huge)),
+            file_ + ":1: dpdk_args: they give DPDK 200 MiB (--socket-mem or -m), but 2 stack(s) of 48000 mbufs of 2432 bytes "
+                    "+ 8 MiB each need 239 MiB: give at least 239, or lower tcp_conn_count or mbuf_count_per_conn");
+  EXPECT_EQ(load_ok(replaced(two, "\"--no-pci\"", "\"--socket-mem\", \"120,119\", \"--no-pci\"")).cpus.size(), 2u);
+  EXPECT_EQ(load_ok(replaced(kValid, "\"--no-pci\"", huge)).cpus.size(), 1u);
+  EXPECT_HAS(error_of("", replaced(two, "\"--no-pci\"", "\"--no-huge\", \"-m\", \"128\", \"--no-pci\"")),
+             ":1: dpdk_args: they give DPDK 128 MiB");
+  EXPECT_HAS(error_of("", replaced(two, "\"--no-pci\"", "\"-m128\", \"--no-pci\"")), "give at least 239");
+  EXPECT_HAS(error_of("", replaced(two, "\"--no-pci\"", "\"--memory=128\", \"--no-pci\"")), "give at least 239");
+  EXPECT_HAS(error_of("", replaced(two + "mbuf_count_per_conn = 16;\n", "\"--no-pci\"", "\"--socket-mem=100\", \"--no-pci\"")),
+             ":1: dpdk_args: they give DPDK 100 MiB (--socket-mem or -m), but 2 stack(s) of 24000 mbufs");
+}
+
+TEST(EalMemory, WhatTheArgumentsGive) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(conf::eal_memory_mib(V{"--in-memory", "-l", "0"}), 0u);
+  EXPECT_EQ(conf::eal_memory_mib(V{"--socket-mem", "1024,0,0,0"}), 1024u);
+  EXPECT_EQ(conf::eal_memory_mib(V{"--socket-mem=256,256"}), 512u);
+  EXPECT_EQ(conf::eal_memory_mib(V{"-m", "256"}), 256u);
+  EXPECT_EQ(conf::eal_memory_mib(V{"-m512"}), 512u);
+  EXPECT_EQ(conf::eal_memory_mib(V{"--memory", "64", "--socket-mem", "128"}), 128u);  // the last one
+  EXPECT_EQ(conf::eal_memory_mib(V{"-m", "lots"}), 0u);                                // EAL refuses it
+  EXPECT_EQ(conf::eal_memory_mib(V{"-m"}), 0u);
+  EXPECT_EQ(conf::eal_memory_mib(V{"--socket-limit", "64", "--memory-channels", "4"}), 0u);
 }
 
 }  // namespace

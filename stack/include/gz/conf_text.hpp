@@ -296,4 +296,38 @@ inline std::size_t af_packet_frame_size(const std::vector<std::string>& eal_args
   return largest;
 }
 
+// The memory EAL's arguments give DPDK, in MiB (0: not limited by them):
+// "-m N" / "--memory N" / "-mN" / "--memory=N", or the sum of "--socket-mem
+// A,B,..." over NUMA nodes (the last one given wins, as EAL's getopt does).
+// A value that is not a number counts as 0: EAL itself refuses it.
+inline std::size_t eal_memory_mib(const std::vector<std::string>& eal_args) {
+  const auto sum_of = [](std::string_view list) {
+    std::size_t total = 0, part = 0;
+    for (const char ch : list) {
+      if (ch == ',') {
+        total += part;
+        part = 0;
+      } else if (std::isdigit(static_cast<unsigned char>(ch)) != 0 && part < (std::size_t{1} << 40)) {
+        part = part * 10 + static_cast<std::size_t>(ch - '0');
+      } else {
+        return std::size_t{0};
+      }
+    }
+    return total + part;
+  };
+  std::size_t mib = 0;
+  for (std::size_t i = 0; i < eal_args.size(); ++i) {
+    const std::string_view a = eal_args[i];
+    const bool next = i + 1 < eal_args.size();
+    for (const std::string_view opt : {"-m", "--memory", "--socket-mem"}) {
+      if (a == opt && next) {
+        mib = sum_of(eal_args[i + 1]);
+      } else if (a.size() > opt.size() && a.substr(0, opt.size()) == opt && (a[opt.size()] == '=' || opt == "-m")) {
+        mib = sum_of(a.substr(opt.size() + (a[opt.size()] == '=' ? 1 : 0)));
+      }
+    }
+  }
+  return mib;
+}
+
 }  // namespace gz::conf
