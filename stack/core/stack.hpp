@@ -99,6 +99,12 @@ class Stack {
   // Appends every TCP and UDP pcb of this stack to out (stack thread; out of
   // memory truncates the list).
   void list_connections(std::vector<wire::CtlConn>& out) noexcept;
+  // How many connections wait for a listener's accept(), for the listing's
+  // Recv-Q (as `ss -lt`): lwIP's accepts_pending counts only the half-open
+  // ones; the accept queue is the socket layer's, which registers this at its
+  // listen(). arg: the listening pcb's callback_arg (may be null). Stack thread only.
+  using AcceptQueueProbe = std::uint32_t (*)(void* arg) noexcept;
+  void set_accept_queue_probe(AcceptQueueProbe probe) noexcept { accept_queue_probe_ = probe; }
   void dump_connections(std::FILE* out) noexcept;
   // Everything gazellectl shows about this stack. Stack thread only.
   void fill_stats(wire::CtlStackStats& out) noexcept;
@@ -204,6 +210,7 @@ class Stack {
   std::array<rte_mbuf*, kMaxBurst> tx_{};
   std::uint16_t tx_count_ = 0;
   std::uint32_t tcp_sockets_ = 0;
+  AcceptQueueProbe accept_queue_probe_ = nullptr;
   // Each stack has its own ARP table, so every ARP frame is copied to all
   // (RFC 826 replies must reach the stack that asked); each inbox is a
   // multi-producer, single-consumer rte_ring.

@@ -37,7 +37,7 @@ void Stack::list_connections(std::vector<wire::CtlConn>& out) noexcept {
       wire::CtlConn c = entry(p->local_ip, p->local_port, *IP4_ADDR_ANY, 0, index_);
       c.proto = IP_PROTO_TCP;
       c.state = LISTEN;
-      c.recv_q = p->accepts_pending;
+      c.recv_q = accept_queue_probe_ != nullptr ? accept_queue_probe_(p->callback_arg) : 0;
       c.send_q = p->backlog;
       out.push_back(c);
     }

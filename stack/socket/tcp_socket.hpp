@@ -90,6 +90,7 @@ class TcpSocket final : public StackSocket {
   static err_t on_sent(void* arg, tcp_pcb* pcb, u16_t len);
   static err_t on_connected(void* arg, tcp_pcb* pcb, err_t err);
   static err_t on_accept(void* arg, tcp_pcb* pcb, err_t err);
+  static std::uint32_t accept_queue_of(void* arg) noexcept;  // Stack::AcceptQueueProbe
   static void on_err(void* arg, err_t err);
   static err_t on_poll(void* arg, tcp_pcb* pcb);
   void cache_addresses() noexcept;

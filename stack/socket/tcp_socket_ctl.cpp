@@ -82,6 +82,7 @@ int TcpSocket::exec(Task& t) noexcept {
       Stack::current()->hold_flows_of(lpcb);  // several stacks: a SYN's flow is ours from the start
       tcp_arg(lpcb, this);
       tcp_accept(lpcb, on_accept);
+      Stack::current()->set_accept_queue_probe(accept_queue_of);
       state_.store(State::Listening);
       cache_addresses();
       return 0;

@@ -107,6 +107,11 @@ err_t TcpSocket::on_connected(void* arg, tcp_pcb*, err_t) {
   return ERR_OK;
 }
 
+std::uint32_t TcpSocket::accept_queue_of(void* arg) noexcept {
+  const auto* listener = static_cast<const TcpSocket*>(arg);
+  return listener != nullptr && listener->accepted_ ? static_cast<std::uint32_t>(listener->accepted_->size()) : 0;
+}
+
 err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   auto* listener = static_cast<TcpSocket*>(arg);
   if (err != ERR_OK || pcb == nullptr) return ERR_VAL;

@@ -451,6 +451,38 @@ TEST_F(Link, ACloseIsDoneBeforeTheTasksPostedAfterIt) {
   c->close();
 }
 
+// gazellectl's Recv-Q of a listener is its accept queue, as `ss -lt` shows it:
+// established connections not yet accepted (not lwIP's half-open count).
+TEST_F(Link, AListenersRecvQIsItsAcceptQueue) {
+  SocketBase* l = listen_on(8011);
+  SocketBase* c[2] = {tcp(1), tcp(1)};
+  const auto to = addr("10.9.0.1", 8011);
+  for (SocketBase* s : c) ASSERT_EQ(s->connect(sa(to), sizeof to), 0);
+  auto listed = [&](std::uint32_t* recv_q, int* established) {
+    std::vector<wire::CtlConn> conns;
+    if (!host_[0]->connections(conns, 500)) return false;
+    *established = 0;
+    for (const wire::CtlConn& k : conns) {
+      if (k.local_port == 8011 && k.state == LISTEN) *recv_q = k.recv_q;
+      if (k.local_port == 8011 && k.state == ESTABLISHED) ++*established;
+    }
+    return true;
+  };
+  std::uint32_t recv_q = 99;
+  int established = 0;
+  for (int i = 0; i < 100 && (!listed(&recv_q, &established) || established < 2); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(established, 2) << "the handshakes never completed at the listener";
+  EXPECT_EQ(recv_q, 2u);
+  SocketBase* a = nullptr;
+  ASSERT_GE(l->accept(&a, nullptr, nullptr), 0);
+  ASSERT_TRUE(listed(&recv_q, &established));
+  EXPECT_EQ(recv_q, 1u);
+  a->close();
+  for (SocketBase* s : c) s->close();
+}
+
 TEST_F(Link, ShutdownWakesABlockedRecvAndAccept) {
   SocketBase* l = listen_on(8004);
   auto [a, c] = connected_pair(l, 8004);
