@@ -59,7 +59,8 @@ constexpr TotalsCounter kTotals[] = {
     {"rx_malformed", &LtranTotals::rx_malformed}, {"rx_dropped", &LtranTotals::rx_dropped},
     {"tx_dropped", &LtranTotals::tx_dropped},     {"arp_replies", &LtranTotals::arp_replies},
     {"tcp_handoffs", &LtranTotals::tcp_handoffs}, {"tcp_handoffs_dropped", &LtranTotals::tcp_handoffs_dropped},
-    {"tcp_syn_held", &LtranTotals::tcp_syn_held},
+    {"tcp_syn_held", &LtranTotals::tcp_syn_held}, {"tcp_orphan_probes", &LtranTotals::tcp_orphan_probes},
+    {"tcp_orphan_resets", &LtranTotals::tcp_orphan_resets},
 };
 
 // An instance's counters, with their column width in -i and -r's tables.

@@ -52,6 +52,7 @@ std::size_t Dispatcher::poll() noexcept {
   const std::uint64_t now = rte_rdtsc();
   if (scan_tsc_ != 0 && now - last_scan_ >= scan_tsc_) age_flows(now);
   if (!parked_.empty() || !released_.empty() || !unconfirmed_.empty()) tend_held(now);
+  if (!to_probe_.empty()) probe_orphans();
   if (connecting_ != 0) check_links();
   // 802.3ad without dedicated queues: LACPDUs leave only inside a tx burst of
   // the bond's, which must come at least every 100 ms even with nothing to send.
@@ -190,7 +191,9 @@ void Dispatcher::dispatch_ipv4(rte_mbuf* m) noexcept {
   const std::uint32_t l4_len = m->data_len - l2 - ihl;
   Target t;
   if ((frag & RTE_IPV4_HDR_OFFSET_MASK) == 0) {  // whole, or the fragment with the ports
-    if (ip->next_proto_id == IPPROTO_TCP) t = route_tcp(ip->src_addr, ip->dst_addr, l4, l4_len);
+    if (ip->next_proto_id == IPPROTO_TCP) {
+      t = route_tcp(ip->src_addr, ip->dst_addr, l4, l4_len, rte_pktmbuf_mtod(m, const rte_ether_hdr*)->src_addr.addr_bytes);
+    }
     if (ip->next_proto_id == IPPROTO_UDP) t = route_udp(ip->src_addr, ip->dst_addr, l4, l4_len);
     if ((frag & RTE_IPV4_HDR_MF_FLAG) != 0 && t.inst != nullptr) remember_fragments(*ip, t);
   } else {
@@ -199,6 +202,7 @@ void Dispatcher::dispatch_ipv4(rte_mbuf* m) noexcept {
   // ICMP, TCP/UDP of no flow and no claim (the owner answers with a reset or
   // port unreachable, as a host would), and fragments whose first one has not
   // come (yet): the address's first owner.
+  if (t.reset) return reset_orphan(m);
   if (t.hold) {  // no reset while the port waits for its next listener: the peer sends again
     ++totals_.tcp_syn_held;
     rte_pktmbuf_free(m);
@@ -230,18 +234,24 @@ Dispatcher::Target Dispatcher::fragments_of(const rte_ipv4_hdr& ip) noexcept {
 }
 
 Dispatcher::Target Dispatcher::route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4,
-                                         std::uint32_t l4_len) noexcept {
+                                         std::uint32_t l4_len, const std::uint8_t* peer_mac) noexcept {
   if (l4_len < sizeof(rte_tcp_hdr)) return {};
   const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(l4);
   const FlowKey key{dst, src, rte_be_to_cpu_16(tcp->dst_port), rte_be_to_cpu_16(tcp->src_port)};
   Flow* f = flows_.find(key);
   const bool syn = (tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG;
+  if (f != nullptr && f->instance == kOrphanSlot) {
+    if (!syn) return {nullptr, 0, false, (tcp->tcp_flags & RTE_TCP_RST_FLAG) == 0};  // RFC 9293 3.10.7.1: never answer a reset
+    flows_.erase(key);  // a new connection on the 4-tuple: as any SYN
+    f = nullptr;
+  }
   if (f == nullptr && syn) {
     const std::uint32_t h = mix3(src, dst, static_cast<std::uint32_t>(key.local_port) << 16 | key.remote_port);
     Instance* inst = listener(IPPROTO_TCP, dst, key.local_port, h);
     if (inst == nullptr) return {nullptr, 0, held(dst, key.local_port)};
     f = flows_.insert(key, inst->slot, static_cast<std::uint16_t>(h % inst->queues));
     if (f == nullptr) return {};  // table full: the owner answers with a reset
+    std::memcpy(f->peer_mac, peer_mac, sizeof f->peer_mac);
   }
   if (f == nullptr) return {};
   f->last_seen = rte_rdtsc();
@@ -348,8 +358,11 @@ void Dispatcher::outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept
       if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
         const FlowKey key{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)};
         if (Flow* f = flows_.insert(key, inst.slot, q)) {
+          f->instance = inst.slot;  // (an orphan of the 4-tuple's last process becomes this one's)
+          f->queue = q;
           f->last_seen = rte_rdtsc();
           f->closing = 0;
+          std::memcpy(f->peer_mac, eth->dst_addr.addr_bytes, sizeof f->peer_mac);
         }
       }
     } else if (ok && first && ip->next_proto_id == IPPROTO_UDP && m->data_len >= l2 + ihl + 8) {

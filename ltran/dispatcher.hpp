@@ -63,7 +63,8 @@ class Dispatcher {
   // the subnet, MAC not the bond's), EUSERS (dispatch_max_clients reached),
   // EINVAL (queues), the memif port's errno.
   Result<wire::LtranRegistered> add(int fd, const ucred& who, const wire::LtranRegister& req);
-  // The process on fd hung up: its flows, claims and port go. Never fails.
+  // The process on fd hung up: its claims and port go, its TCP flows become
+  // orphans (orphan_flows), the rest of its flows go. Never fails.
   void remove(int fd) noexcept;
   bool registered(int fd) const noexcept { return find_fd(fd) != nullptr; }
   // 0, or -EADDRINUSE (another uid holds it), -EACCES (not its address), -ENOSPC.
@@ -100,6 +101,7 @@ class Dispatcher {
     Instance* inst = nullptr;
     std::uint16_t queue = 0;
     bool hold = false;  // inst nullptr: drop unanswered (the port waits for its next listener)
+    bool reset = false;  // inst nullptr: a gone process's connection: answer with a reset
   };
   // handoff.cpp. A process hands a connection its closed listener had queued
   // (the frame m: Ethernet, wire::TcpHandoff, data) to another listener of
@@ -116,7 +118,9 @@ class Dispatcher {
   void note_released(std::uint32_t addr, std::uint16_t port) noexcept;
   bool held(std::uint32_t addr, std::uint16_t port) const noexcept;
   void tend_held(std::uint64_t now) noexcept;
-  Target route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
+  // peer_mac: the frame's source, kept with a flow its SYN makes.
+  Target route_tcp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len,
+                   const std::uint8_t* peer_mac) noexcept;
   Target route_udp(std::uint32_t src, std::uint32_t dst, const std::uint8_t* l4, std::uint32_t l4_len) noexcept;
   // IPv4 fragments follow the first one (which has the ports).
   struct Fragments {
@@ -151,6 +155,20 @@ class Dispatcher {
   static constexpr std::uint64_t kUnconfirmedSeconds = 30;  // a copy kept until the receiver answers or goes
   static constexpr std::uint16_t kParkedSlot = 0xffff;  // Flow::instance of a parked connection
   static constexpr std::uint16_t kAnySlot = 0xffff;     // confirm(): any receiver
+  static constexpr std::uint16_t kOrphanSlot = 0xfffe;  // Flow::instance of a gone process's connection
+
+  // orphans.cpp. A process gone without closing its connections (SIGKILL, a
+  // crash) cannot tell its peers, which would wait for minutes (a kernel
+  // closes a dead process's sockets). Its TCP flows stay, as kOrphanSlot's,
+  // for tcp_conn_scan_interval: a segment of one is answered with a reset as
+  // a closed port answers (RFC 9293 3.10.7.1), and each peer that sent no FIN
+  // gets a probe out of its window, whose ACK (3.10.7.4) draws that reset.
+  void orphan_flows(std::uint16_t slot) noexcept;
+  void probe_orphans() noexcept;
+  void reset_orphan(rte_mbuf* m) noexcept;
+  static constexpr std::size_t kMaxOrphanProbes = 65536;  // more: those peers hear it when they send
+  static constexpr std::size_t kProbesPerPoll = 64;
+  std::vector<FlowKey> to_probe_;
   struct Released {
     std::uint32_t addr;
     std::uint16_t port;

@@ -94,7 +94,7 @@ void Dispatcher::remove(int fd) noexcept {
   for (const Claim& c : gone) {
     if (c.proto == wire::kProtoTcp) note_released(c.addr, c.port);
   }
-  flows_.erase_if([&](const Flow& f) { return f.instance == slot; });
+  orphan_flows(slot);
   if (!inst->up) --connecting_;
   inst->live = false;
   inst->up = false;

@@ -34,7 +34,7 @@ Flow* FlowTable::insert(const FlowKey& k, std::uint16_t instance, std::uint16_t 
     if (f.key == k) return &f;
   }
   if (size_ + 1 > slots_.size() / 4 * 3) return nullptr;
-  slots_[i] = Flow{k, instance, queue, 0, 1, 0};
+  slots_[i] = Flow{k, instance, queue, 0, 1, {}, 0};
   ++size_;
   return &slots_[i];
 }

@@ -8,7 +8,7 @@
 
 namespace gz::wire {
 
-inline constexpr std::uint32_t kWireVersion = 11;
+inline constexpr std::uint32_t kWireVersion = 12;
 
 // Counters of one stack thread. Written only by that thread (plain stores, no
 // atomics on the hot path); readers on other threads may see a slightly stale
@@ -364,6 +364,8 @@ struct LtranTotals {
   std::uint64_t tcp_handoffs;          // connections moved from a closed listener to another process's
   std::uint64_t tcp_handoffs_dropped;  // handoffs refused (not the sender's flow, malformed) or kept too long
   std::uint64_t tcp_syn_held;          // SYNs dropped (the peer retries) while a released port waits for its next listener
+  std::uint64_t tcp_orphan_probes;     // segments sent to the peers of a gone process's connections, to draw their ACK
+  std::uint64_t tcp_orphan_resets;     // resets answering a segment of a gone process's connection (RFC 9293 3.10.7.1)
   std::uint32_t instances;
   std::uint32_t pid;
   std::uint64_t uptime_ns;
@@ -387,7 +389,7 @@ struct LtranTotals {
   std::uint64_t latency_out[kLatencyBuckets];
 };
 inline constexpr std::uint32_t kLtranLengths[8] = {64, 128, 256, 512, 1024, 1518, 9018, 0xffffffff};
-static_assert(sizeof(LtranTotals) == 208 + 74 * 8 + 2 * kLatencyBuckets * 8);
+static_assert(sizeof(LtranTotals) == 208 + 76 * 8 + 2 * kLatencyBuckets * 8);
 
 // A connection a process's closed listener had queued (or half open), moved
 // to another process listening on the same port (as Linux's tcp_migrate_req
