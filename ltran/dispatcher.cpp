@@ -53,6 +53,7 @@ std::size_t Dispatcher::poll() noexcept {
   if (scan_tsc_ != 0 && now - last_scan_ >= scan_tsc_) age_flows(now);
   if (!parked_.empty() || !released_.empty() || !unconfirmed_.empty()) tend_held(now);
   if (!to_probe_.empty()) probe_orphans();
+  if (!orphans_.empty() && now >= orphans_.front().until) expire_orphans(now);
   if (connecting_ != 0) check_links();
   // 802.3ad without dedicated queues: LACPDUs leave only inside a tx burst of
   // the bond's, which must come at least every 100 ms even with nothing to send.
@@ -256,7 +257,8 @@ Dispatcher::Target Dispatcher::route_tcp(std::uint32_t src, std::uint32_t dst, c
   if (f == nullptr) return {};
   f->last_seen = rte_rdtsc();
   if (f->instance == kParkedSlot) return {nullptr, 0, true};  // its connection waits for the port's next listener
-  if (tcp->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) f->closing = 1;
+  if (tcp->tcp_flags & RTE_TCP_FIN_FLAG) f->closing |= kPeerFin;
+  if (tcp->tcp_flags & RTE_TCP_RST_FLAG) f->closing |= kReset;
   if (syn) f->closing = 0;  // a new connection on a TIME-WAIT 4-tuple
   return {&slots_[f->instance], f->queue};
 }
@@ -355,10 +357,14 @@ void Dispatcher::outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept
       if (!unconfirmed_.empty()) {
         confirm(inst.slot, FlowKey{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)});
       }
+      if ((tcp->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) != 0) own_end(inst, *ip, *tcp);
       if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
         const FlowKey key{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)};
-        if (Flow* f = flows_.insert(key, inst.slot, q)) {
-          f->instance = inst.slot;  // (an orphan of the 4-tuple's last process becomes this one's)
+        Flow* f = flows_.insert(key, inst.slot, q);
+        // Its own (a SYN sent again), or an orphan of the 4-tuple's last process;
+        // never another's live or parked connection.
+        if (f != nullptr && (f->instance == inst.slot || f->instance == kOrphanSlot)) {
+          f->instance = inst.slot;
           f->queue = q;
           f->last_seen = rte_rdtsc();
           f->closing = 0;

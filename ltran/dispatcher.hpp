@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <deque>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "wire_port.hpp"
 
 struct rte_ipv4_hdr;
+struct rte_tcp_hdr;
 
 namespace gz::ltran {
 
@@ -160,14 +162,24 @@ class Dispatcher {
   // orphans.cpp. A process gone without closing its connections (SIGKILL, a
   // crash) cannot tell its peers, which would wait for minutes (a kernel
   // closes a dead process's sockets). Its TCP flows stay, as kOrphanSlot's,
-  // for tcp_conn_scan_interval: a segment of one is answered with a reset as
-  // a closed port answers (RFC 9293 3.10.7.1), and each peer that sent no FIN
-  // gets a probe out of its window, whose ACK (3.10.7.4) draws that reset.
+  // for kOrphanSeconds: a segment of one is answered with a reset as a closed
+  // port answers (RFC 9293 3.10.7.1), and each peer gets a probe out of its
+  // window, whose ACK (3.10.7.4) draws that reset.
   void orphan_flows(std::uint16_t slot) noexcept;
+  // A FIN or reset the process sends: over once both sides' FINs (or a reset)
+  // passed, its connection is no orphan when the process goes.
+  void own_end(const Instance& inst, const rte_ipv4_hdr& ip, const rte_tcp_hdr& tcp) noexcept;
   void probe_orphans() noexcept;
+  void expire_orphans(std::uint64_t now) noexcept;
   void reset_orphan(rte_mbuf* m) noexcept;
-  static constexpr std::size_t kMaxOrphanProbes = 65536;  // more: those peers hear it when they send
-  static constexpr std::size_t kProbesPerPoll = 64;
+  static constexpr std::uint64_t kOrphanSeconds = 60;  // a peer with data to send retries within it
+  static constexpr std::size_t kMaxOrphans = 65536;    // more at once (all processes): erased as before
+  static constexpr std::size_t kProbesPerPoll = 16;    // flows (two frames each) per dispatch pass
+  struct Orphan {
+    FlowKey key;
+    std::uint64_t until;  // TSC
+  };
+  std::deque<Orphan> orphans_;   // oldest first
   std::vector<FlowKey> to_probe_;
   struct Released {
     std::uint32_t addr;

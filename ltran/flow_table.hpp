@@ -26,11 +26,17 @@ inline std::uint32_t mix3(std::uint32_t a, std::uint32_t b, std::uint32_t c) noe
   return static_cast<std::uint32_t>(h ^ (h >> 32));
 }
 
+// Flow::closing: what ended (or ends) the connection, as ltran saw it pass.
+inline constexpr std::uint8_t kPeerFin = 1, kOwnFin = 2, kReset = 4;
+inline constexpr bool flow_over(std::uint8_t closing) noexcept {
+  return (closing & kReset) != 0 || (closing & (kPeerFin | kOwnFin)) == (kPeerFin | kOwnFin);
+}
+
 struct Flow {
   FlowKey key;
   std::uint16_t instance = 0;  // slot of the registered process
   std::uint16_t queue = 0;     // its stack (memif queue pair)
-  std::uint8_t closing = 0;    // a FIN or RST was seen: aged out by the scan
+  std::uint8_t closing = 0;    // kPeerFin | kOwnFin | kReset seen; any: aged out by the scan
   std::uint8_t used = 0;
   std::uint8_t peer_mac[6] = {};  // from its first SYN: where a probe goes once its process is gone
   std::uint64_t last_seen = 0;  // TSC

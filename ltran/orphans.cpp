@@ -57,22 +57,32 @@ bool write_segment(rte_mbuf* m, const std::uint8_t* src_mac, const std::uint8_t*
 
 }  // namespace
 
+void Dispatcher::own_end(const Instance& inst, const rte_ipv4_hdr& ip, const rte_tcp_hdr& tcp) noexcept {
+  Flow* f = flows_.find(FlowKey{ip.src_addr, ip.dst_addr, rte_be_to_cpu_16(tcp.src_port), rte_be_to_cpu_16(tcp.dst_port)});
+  if (f == nullptr || f->instance != inst.slot) return;
+  if ((tcp.tcp_flags & RTE_TCP_FIN_FLAG) != 0) f->closing |= kOwnFin;
+  if ((tcp.tcp_flags & RTE_TCP_RST_FLAG) != 0) f->closing |= kReset;
+}
+
+// Connections over (both FINs, or a reset) go as before: nothing to tell
+// (a process's graceful exit, an nginx reload's old worker, leaves only those).
 void Dispatcher::orphan_flows(std::uint16_t slot) noexcept {
-  const std::uint64_t now = rte_rdtsc();
+  const std::uint64_t until = rte_rdtsc() + kOrphanSeconds * hz_;
   static constexpr std::uint8_t kNoMac[6] = {};
   flows_.erase_if([&](Flow& f) {
     if (f.instance != slot) return false;
-    if (f.key.remote_ip == 0) return true;  // a UDP port learned from sends: nothing to tell
-    // A peer that sent its FIN (or a reset) may be done: it hears it when it sends.
-    if (f.closing == 0 && std::memcmp(f.peer_mac, kNoMac, sizeof kNoMac) != 0 && to_probe_.size() < kMaxOrphanProbes) {
-      try {
-        to_probe_.push_back(f.key);
-      } catch (...) {  // out of memory: that peer hears it when it sends
-      }
+    if (f.key.remote_ip == 0 || flow_over(f.closing) || orphans_.size() >= kMaxOrphans) return true;
+    bool kept = false;
+    try {
+      orphans_.push_back(Orphan{f.key, until});
+      kept = true;
+      // Also a peer that sent its FIN: it may wait for ours (shutdown(SHUT_WR));
+      // and one we sent ours to: it may still send (and its program wait).
+      if (std::memcmp(f.peer_mac, kNoMac, sizeof kNoMac) != 0) to_probe_.push_back(f.key);
+    } catch (...) {  // out of memory: that peer hears it when it sends (or, not kept, never)
     }
+    if (!kept) return true;
     f.instance = kOrphanSlot;
-    f.closing = 1;  // aged out by the scan, as a closed connection
-    f.last_seen = now;
     return false;
   });
 }
@@ -81,51 +91,65 @@ void Dispatcher::orphan_flows(std::uint16_t slot) noexcept {
 // peer's receive window, which it answers with an ACK of its own (RFC 9293
 // 3.10.7.4), <SEQ=SND.NXT><ACK=RCV.NXT>, that reset_orphan turns into an
 // acceptable reset. No option: a peer using timestamps takes them (RFC 7323
-// 3.2 leaves it to the receiver; Linux does).
+// 3.2 leaves it to the receiver; Linux does). A few flows a pass, so that
+// the wire's tx queue takes them beside the traffic.
 void Dispatcher::probe_orphans() noexcept {
   for (std::size_t n = 0; n < kProbesPerPoll && !to_probe_.empty(); ++n) {
     const FlowKey k = to_probe_.back();
-    to_probe_.pop_back();
     const Flow* f = flows_.find(k);
-    if (f == nullptr || f->instance != kOrphanSlot) continue;  // taken by a new connection meanwhile
+    if (f == nullptr || f->instance != kOrphanSlot) {  // gone, or a new connection's meanwhile
+      to_probe_.pop_back();
+      continue;
+    }
+    rte_mbuf* m[2];
+    if (rte_pktmbuf_alloc_bulk(opts_.pool, m, 2) != 0) return;  // the pool is busy with traffic: next pass
+    to_probe_.pop_back();
     const auto seq = static_cast<std::uint32_t>(rte_rand());
     const auto ack = static_cast<std::uint32_t>(rte_rand());
-    for (const std::uint32_t s : {seq, seq + 0x80000000u}) {
-      rte_mbuf* m = rte_pktmbuf_alloc(opts_.pool);
-      if (m == nullptr) return;  // the pool is busy with traffic: the rest wait for the next poll
-      if (!write_segment(m, opts_.mac.data(), f->peer_mac,
-                         Segment{k.local_ip, k.remote_ip, k.local_port, k.remote_port, s, ack, RTE_TCP_ACK_FLAG})) {
-        rte_pktmbuf_free(m);
-        return;
+    for (int i = 0; i < 2; ++i) {
+      const Segment s{k.local_ip, k.remote_ip, k.local_port, k.remote_port, seq + (i == 0 ? 0 : 0x80000000u), ack,
+                      RTE_TCP_ACK_FLAG};
+      if (!write_segment(m[i], opts_.mac.data(), f->peer_mac, s)) {
+        rte_pktmbuf_free(m[i]);
+        continue;
       }
       ++totals_.tcp_orphan_probes;
-      to_wire(m);
+      to_wire(m[i]);
     }
+  }
+}
+
+void Dispatcher::expire_orphans(std::uint64_t now) noexcept {
+  while (!orphans_.empty() && now >= orphans_.front().until) {
+    const Flow* f = flows_.find(orphans_.front().key);
+    if (f != nullptr && f->instance == kOrphanSlot) flows_.erase(orphans_.front().key);
+    orphans_.pop_front();
   }
 }
 
 // RFC 9293 3.10.7.1, a segment to a CLOSED connection: with ACK,
 // <SEQ=SEG.ACK><CTL=RST>; without, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
-// Back to where the segment came from.
+// Back to where the segment came from. A header whose data offset is below
+// its own size is dropped unanswered, as Linux drops it.
 void Dispatcher::reset_orphan(rte_mbuf* m) noexcept {
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
   const std::uint32_t ihl = rte_ipv4_hdr_len(ip);
   const auto* tcp = reinterpret_cast<const rte_tcp_hdr*>(reinterpret_cast<const std::uint8_t*>(ip) + ihl);
-  const std::uint32_t ip_len = std::min<std::uint32_t>(rte_be_to_cpu_16(ip->total_length), m->data_len - sizeof *eth);
+  const std::uint32_t ip_len = std::min<std::uint32_t>(rte_be_to_cpu_16(ip->total_length), m->pkt_len - sizeof *eth);
   const std::uint32_t tcp_len = ip_len > ihl ? ip_len - ihl : 0;
   const std::uint32_t hlen = (tcp->data_off >> 4) * 4u;
   const std::uint8_t flags = tcp->tcp_flags;
+  rte_mbuf* rst = hlen >= sizeof(rte_tcp_hdr) ? rte_pktmbuf_alloc(opts_.pool) : nullptr;  // (m may be a chain)
   Segment s{ip->dst_addr, ip->src_addr, rte_be_to_cpu_16(tcp->dst_port), rte_be_to_cpu_16(tcp->src_port), 0, 0, 0};
   if ((flags & RTE_TCP_ACK_FLAG) != 0) {
     s.seq = rte_be_to_cpu_32(tcp->recv_ack);
     s.flags = RTE_TCP_RST_FLAG;
-  } else {
-    const std::uint32_t len = (tcp_len > hlen ? tcp_len - hlen : 0) + ((flags & RTE_TCP_SYN_FLAG) != 0) + ((flags & RTE_TCP_FIN_FLAG) != 0);
+  } else {  // (a SYN does not come here: it opens a new connection)
+    const std::uint32_t len = (tcp_len > hlen ? tcp_len - hlen : 0) + ((flags & RTE_TCP_FIN_FLAG) != 0 ? 1 : 0);
     s.ack = rte_be_to_cpu_32(tcp->sent_seq) + len;
     s.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
   }
-  rte_mbuf* rst = rte_pktmbuf_alloc(opts_.pool);  // (m may be a chain of segments)
   if (rst != nullptr && write_segment(rst, opts_.mac.data(), eth->src_addr.addr_bytes, s)) {
     ++totals_.tcp_orphan_resets;
     to_wire(rst);

@@ -33,11 +33,11 @@ for _ in range(10000000):
     d, p = s.recvfrom(2048); s.sendto(d, p)' >"$1" 2>&1 &
 }
 
-# A TCP echo behind ltran killed (SIGKILL) under two connections of the peer:
-# ltran tells both peers with a reset (the kernel closes a dead process's
-# sockets; before, the idle one waited for ever and the other retransmitted
-# into nothing for minutes): the idle one by a probe whose ACK draws it, the
-# one that sends next as well.
+# A TCP echo behind ltran killed (SIGKILL) under three connections of the peer:
+# ltran tells each peer with a reset (the kernel closes a dead process's
+# sockets; before, an idle one waited for ever and a sending one retransmitted
+# into nothing for minutes): by a probe whose ACK draws it, also the one that
+# had shut down its side (its FIN seen, waiting for the server's answer).
 orphans_told() {
   rm -f "$dir/killed"
   ip netns exec "$GZ_NS_L" env LD_PRELOAD="$lib" GAZELLE_RUN_DIR="$GZ_RUN_DIR" LSTACK_CONF_PATH="$dir/lstack.conf" \
@@ -58,9 +58,11 @@ for _ in range(100000):
   gz_wait_line "$dir/tcp.log" ready 30 || gz_fail "the TCP echo behind ltran did not start: $(tail -3 "$dir/tcp.log")"
   ip netns exec "$GZ_NS_P" timeout 60 /usr/bin/python3 -c '
 import os, socket, sys, time
-idle, sender = (socket.create_connection((sys.argv[1], 9001), timeout=10) for _ in range(2))
-for s in (idle, sender):
+idle, sender, half = (socket.create_connection((sys.argv[1], 9001), timeout=10) for _ in range(3))
+for s in (idle, sender, half):
     s.sendall(b"ping"); assert s.recv(10) == b"ping"
+half.shutdown(socket.SHUT_WR)  # the server sees EOF and leaves it open
+time.sleep(0.3)
 print("connected", flush=True)
 for _ in range(400):
     if os.path.exists(sys.argv[2]): break
@@ -73,7 +75,8 @@ def outcome(s, send):
     except (ConnectionResetError, BrokenPipeError): return "reset"
     except socket.timeout: return "nothing"
 print("idle: %s after %.1f s" % (outcome(idle, False), time.time() - t0))
-print("sending: %s after %.1f s" % (outcome(sender, True), time.time() - t0), flush=True)
+print("sending: %s after %.1f s" % (outcome(sender, True), time.time() - t0))
+print("half-closed: %s after %.1f s" % (outcome(half, False), time.time() - t0), flush=True)
 ' "$me" "$dir/killed" >"$dir/peer.log" 2>&1 &
   local p=$!
   gz_wait_line "$dir/peer.log" connected 30 || gz_fail "the peer could not reach the TCP echo: $(cat "$dir/peer.log")"
@@ -81,10 +84,16 @@ print("sending: %s after %.1f s" % (outcome(sender, True), time.time() - t0), fl
   wait "$e" 2>/dev/null
   touch "$dir/killed"
   wait "$p"
-  sed 's/^/  SIGKILLed under two connections: /' "$dir/peer.log" | grep -v connected
+  sed 's/^/  SIGKILLed under three connections: /' "$dir/peer.log" | grep -v connected
   grep -q "^idle: reset after [0-2]\." "$dir/peer.log" || gz_fail "the idle peer of a killed process heard no reset within 3 s"
   grep -q "^sending: reset after [0-2]\." "$dir/peer.log" || gz_fail "the sending peer of a killed process heard no reset within 3 s"
-  GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show 2>&1 | grep -E "tcp_orphan" | sed 's/^/  /'
+  grep -q "^half-closed: reset after [0-2]\." "$dir/peer.log" || gz_fail "the half-closed peer of a killed process heard no reset within 3 s"
+  local shown probes resets
+  shown=$(GAZELLE_RUN_DIR="$GZ_RUN_DIR" "$ctl" ltran show 2>&1)
+  probes=$(echo "$shown" | grep -o 'tcp_orphan_probes *[0-9]*' | awk '{print $2}')
+  resets=$(echo "$shown" | grep -o 'tcp_orphan_resets *[0-9]*' | awk '{print $2}')
+  echo "  ltran: tcp_orphan_probes $probes, tcp_orphan_resets $resets"
+  [ "${probes:-0}" -ge 6 ] && [ "${resets:-0}" -ge 3 ] || gz_fail "ltran counted ${probes:-no} probes and ${resets:-no} resets, want at least 6 and 3"
 }
 
 gz_bg ip netns exec "$GZ_NS_P" timeout $((rounds * 3 + 30)) /usr/bin/python3 -c '
