@@ -361,9 +361,10 @@ void Dispatcher::outgoing(Instance& inst, std::uint16_t q, rte_mbuf* m) noexcept
       if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
         const FlowKey key{ip->src_addr, ip->dst_addr, rte_be_to_cpu_16(tcp->src_port), rte_be_to_cpu_16(tcp->dst_port)};
         Flow* f = flows_.insert(key, inst.slot, q);
-        // Its own (a SYN sent again), or an orphan of the 4-tuple's last process;
-        // never another's live or parked connection.
-        if (f != nullptr && (f->instance == inst.slot || f->instance == kOrphanSlot)) {
+        // Its own (a SYN sent again), an orphan of the 4-tuple's last process, or
+        // a connection over (another's TIME-WAIT); never another's live or parked one.
+        if (f != nullptr && (f->instance == inst.slot || f->instance == kOrphanSlot ||
+                             (f->instance != kParkedSlot && flow_over(f->closing)))) {
           f->instance = inst.slot;
           f->queue = q;
           f->last_seen = rte_rdtsc();
@@ -425,13 +426,15 @@ void Dispatcher::unclaimed(rte_mbuf* m) noexcept {
   rte_pktmbuf_free(m);
 }
 
-// tcp_conn_scan_interval: flows that saw a FIN or RST and nothing since for a
-// whole interval are over (the process's TIME-WAIT answers nothing new).
-// UDP ports learned from sends age the same way when unused.
+// tcp_conn_scan_interval (flow_aged): flows over (both FINs, or a reset) with
+// nothing from the peer for a whole interval are done (the process's
+// TIME-WAIT answers nothing new); half-closed ones after kHalfClosedSeconds of
+// quiet, so that a peer that shut down its side still reaches its process.
+// Orphans keep their own time (expire_orphans).
 void Dispatcher::age_flows(std::uint64_t now) noexcept {
+  const std::uint64_t half_closed = std::max(scan_tsc_, kHalfClosedSeconds * hz_);
   flows_.erase_if([&](const Flow& f) {
-    const bool udp = f.key.remote_ip == 0 && f.key.remote_port == 0;
-    return (f.closing != 0 || udp) && now - f.last_seen > scan_tsc_;
+    return f.instance != kOrphanSlot && flow_aged(f, now, scan_tsc_, half_closed);
   });
   last_scan_ = now;
 }

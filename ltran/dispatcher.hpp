@@ -173,6 +173,8 @@ class Dispatcher {
   void expire_orphans(std::uint64_t now) noexcept;
   void reset_orphan(rte_mbuf* m) noexcept;
   static constexpr std::uint64_t kOrphanSeconds = 60;  // a peer with data to send retries within it
+  static constexpr std::uint64_t kHalfClosedSeconds = 7200;  // see age_flows
+  static constexpr std::size_t kExpiriesPerPoll = 256;
   static constexpr std::size_t kMaxOrphans = 65536;    // more at once (all processes): erased as before
   static constexpr std::size_t kProbesPerPoll = 16;    // flows (two frames each) per dispatch pass
   struct Orphan {

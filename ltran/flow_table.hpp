@@ -43,6 +43,17 @@ struct Flow {
 };
 static_assert(sizeof(Flow) == 32, "a million flows: 32 MiB");
 
+// Whether tcp_conn_scan_interval's scan drops f, quiet since last_seen (TSC):
+// a connection over, or a UDP port learned from sends, after over_after; a
+// half-closed one after half_closed_after (its peer may wait long for the
+// answer); an open one never (its process's going ends it).
+inline bool flow_aged(const Flow& f, std::uint64_t now, std::uint64_t over_after, std::uint64_t half_closed_after) noexcept {
+  const bool udp = f.key.remote_ip == 0 && f.key.remote_port == 0;
+  const std::uint64_t idle = now - f.last_seen;
+  if (udp || flow_over(f.closing)) return idle > over_after;
+  return f.closing != 0 && idle > half_closed_after;
+}
+
 class FlowTable {
  public:
   // capacity: rounded up to a power of two; inserts fail at 3/4 full.
@@ -51,6 +62,8 @@ class FlowTable {
   // The flow of k, made if absent; nullptr when the table is full.
   Flow* insert(const FlowKey& k, std::uint16_t instance, std::uint16_t queue) noexcept;
   void erase(const FlowKey& k) noexcept;
+  // f: from find() or insert(), since which nothing was inserted or erased.
+  void erase(const Flow* f) noexcept { erase_at(static_cast<std::size_t>(f - slots_.data())); }
   // Erases every flow for which drop(flow) is true; returns how many.
   template <class Pred>
   std::size_t erase_if(Pred drop) noexcept {

@@ -67,7 +67,8 @@ void Dispatcher::own_end(const Instance& inst, const rte_ipv4_hdr& ip, const rte
 // Connections over (both FINs, or a reset) go as before: nothing to tell
 // (a process's graceful exit, an nginx reload's old worker, leaves only those).
 void Dispatcher::orphan_flows(std::uint16_t slot) noexcept {
-  const std::uint64_t until = rte_rdtsc() + kOrphanSeconds * hz_;
+  const std::uint64_t now = rte_rdtsc();
+  const std::uint64_t until = now + kOrphanSeconds * hz_;
   static constexpr std::uint8_t kNoMac[6] = {};
   flows_.erase_if([&](Flow& f) {
     if (f.instance != slot) return false;
@@ -78,11 +79,12 @@ void Dispatcher::orphan_flows(std::uint16_t slot) noexcept {
       kept = true;
       // Also a peer that sent its FIN: it may wait for ours (shutdown(SHUT_WR));
       // and one we sent ours to: it may still send (and its program wait).
-      if (std::memcmp(f.peer_mac, kNoMac, sizeof kNoMac) != 0) to_probe_.push_back(f.key);
+      if (std::memcmp(f.peer_mac, kNoMac, sizeof kNoMac) != 0 && to_probe_.size() < kMaxOrphans) to_probe_.push_back(f.key);
     } catch (...) {  // out of memory: that peer hears it when it sends (or, not kept, never)
     }
     if (!kept) return true;
     f.instance = kOrphanSlot;
+    f.last_seen = now;  // when it became one (route_tcp leaves it): see expire_orphans
     return false;
   });
 }
@@ -119,10 +121,13 @@ void Dispatcher::probe_orphans() noexcept {
   }
 }
 
+// A few a pass: a process killed under tens of thousands of connections must
+// not stall the dispatch loop 60 s later. A 4-tuple may be queued twice (its
+// next connection's process died too): only an orphan of at least its age goes.
 void Dispatcher::expire_orphans(std::uint64_t now) noexcept {
-  while (!orphans_.empty() && now >= orphans_.front().until) {
+  for (std::size_t n = 0; n < kExpiriesPerPoll && !orphans_.empty() && now >= orphans_.front().until; ++n) {
     const Flow* f = flows_.find(orphans_.front().key);
-    if (f != nullptr && f->instance == kOrphanSlot) flows_.erase(orphans_.front().key);
+    if (f != nullptr && f->instance == kOrphanSlot && now - f->last_seen >= kOrphanSeconds * hz_) flows_.erase(f);
     orphans_.pop_front();
   }
 }
