@@ -22,6 +22,7 @@ constexpr std::size_t kPbufAreaBytes = 64;      // our private area (dpdk/port.h
 constexpr std::size_t kMempoolHeaderBytes = 64; // object header, cache-line aligned
 constexpr std::size_t kHeadroomBytes = 128;     // RTE_PKTMBUF_HEADROOM
 constexpr std::size_t kDefaultRoomBytes = 2048 + kHeadroomBytes;  // RTE_MBUF_DEFAULT_BUF_SIZE
+constexpr std::size_t kNoHugeDefaultMib = 64;   // EAL's memory with --no-huge and no -m (MEMSIZE_IF_NO_HUGE_PAGE)
 
 std::string ip_text(in_addr a) {
   char buf[INET_ADDRSTRLEN];
@@ -128,13 +129,18 @@ Result<void> check_features(const Config& c) {
 }  // namespace
 
 // The rules no single value can break alone, first problem first.
-// dpdk_args' own memory limit (--socket-mem, -m): EAL reserves that much and no
-// more, so pools beyond it would fail only when the stacks start, one by one.
+// dpdk_args' own memory limit: in EAL's legacy memory mode (Gazelle's
+// --legacy-mem, which lstack leaves out behind ltran; --no-huge, 64 MiB unless
+// -m says) --socket-mem / -m is all DPDK has, so pools beyond it would fail only
+// when the stacks start, one by one. Otherwise they only reserve up front.
 Result<void> check_eal_memory(const Config& c) {
-  const std::size_t given = conf::eal_memory_mib(c.dpdk_args);
+  const bool no_huge = conf::has_eal_arg(c.dpdk_args, "--no-huge");
+  if (!no_huge && (c.use_ltran || !conf::has_eal_arg(c.dpdk_args, "--legacy-mem"))) return {};
+  std::size_t given = conf::eal_memory_mib(c.dpdk_args);
+  if (given == 0 && no_huge) given = kNoHugeDefaultMib;
   const std::size_t need = (hugepage_bytes_needed(c) + (1u << 20) - 1) >> 20;
   if (given == 0 || need <= given) return {};
-  return at(c, "dpdk_args", "they give DPDK " + std::to_string(given) + " MiB (--socket-mem or -m), but " +
+  return at(c, "dpdk_args", "they give DPDK " + std::to_string(given) + " MiB (--socket-mem or -m with --legacy-mem or --no-huge), but " +
                                 std::to_string(c.cpus.size()) + " stack(s) of " + std::to_string(pool_mbufs(c)) + " mbufs of " +
                                 std::to_string(mbuf_bytes(c)) + " bytes + " + std::to_string(kStackFixedBytes >> 20) +
                                 " MiB each need " + std::to_string(need) + " MiB: give at least " + std::to_string(need) +
@@ -162,7 +168,8 @@ std::size_t mbuf_data_room(const Config& c) {
 
 std::size_t mbuf_bytes(const Config& c) {
   const std::size_t bytes = kRteMbufBytes + kPbufAreaBytes + mbuf_data_room(c) + kMempoolHeaderBytes;
-  return (bytes + 63) / 64 * 64;
+  const std::size_t lines = (bytes + 63) / 64;
+  return (lines % 2 == 0 ? lines + 1 : lines) * 64;  // see kMbufBytes: with 2^k channels, an odd count
 }
 
 std::size_t hugepage_bytes_needed(const Config& c) {

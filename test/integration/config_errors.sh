@@ -23,7 +23,7 @@ cases=(
   "syntax|num_cpus = ;|:6: syntax error"
   "no such port||devices: no DPDK port has MAC 02:00:00:00:00:01"
   # (a case whose line is a dpdk_args replaces the good one, on line 1)
-  "memory below the pools|dpdk_args = [\"--no-pci\", \"--socket-mem\", \"64\", \"--vdev\", \"net_null0\"];|:1: dpdk_args: they give DPDK 64 MiB (--socket-mem or -m), but 1 stack(s) of 48000 mbufs of 2432 bytes + 8 MiB each need 120 MiB"
+  "memory below the pools|dpdk_args = [\"--no-pci\", \"--legacy-mem\", \"--socket-mem\", \"64\", \"--vdev\", \"net_null0\"];|:1: dpdk_args: they give DPDK 64 MiB (--socket-mem or -m with --legacy-mem or --no-huge), but 1 stack(s) of 48000 mbufs of 2496 bytes + 8 MiB each need 123 MiB"
 )
 for c in "${cases[@]}"; do
   IFS='|' read -r name extra want <<<"$c"

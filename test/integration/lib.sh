@@ -92,7 +92,7 @@ gz_conf() {
     # Gazelle's documented form: hugepage files in a hugetlbfs directory under a
     # file prefix of this process's own, memory reserved up front.
     # 256 MiB per stack: lstack refuses less than its pools need (af_packet's 8 KiB
-    # frames: about 210 MiB a stack), naming dpdk_args.
+    # frames: about 206 MiB a stack), naming dpdk_args.
     GZ_FILE_PREFIX=gz$GZ_IF_L
     local free
     free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)

@@ -212,19 +212,19 @@ TEST_F(ConfigTest, FromEnvironment) {
 TEST_F(ConfigTest, DefaultConfigNeedsAtMost256MiBPerStack) {
   const Config c = load_ok(kValid);
   EXPECT_EQ(mbuf_bytes(c), kMbufBytes);
-  EXPECT_EQ(hugepage_bytes_needed(c), 1500u * 32u * 2432u + (8u << 20));  // 119.3 MiB
+  EXPECT_EQ(hugepage_bytes_needed(c), 1500u * 32u * 2496u + (8u << 20));  // 122.3 MiB
   EXPECT_LE(hugepage_bytes_needed(c) / c.cpus.size(), 256u << 20);
 }
 
 TEST_F(ConfigTest, HugepagesScaleWithStacksPoolFloorAndFrameSize) {
   if (cpus_here() < 2) GTEST_SKIP() << "needs 2 CPUs for two stacks";
   Config c = load_ok(replaced(kValid, "\"0\"", "\"0,1\""));
-  EXPECT_EQ(hugepage_bytes_needed(c), 2 * (1500u * 32u * 2432u + (8u << 20)));
+  EXPECT_EQ(hugepage_bytes_needed(c), 2 * (1500u * 32u * 2496u + (8u << 20)));
   c = load_ok(std::string(kValid) + "tcp_conn_count = 10;\n");  // 10 x 32 mbufs: the 4096 floor
   EXPECT_EQ(hugepage_bytes_needed(c), kMinPoolMbufs * kMbufBytes + kStackFixedBytes);
   // net_af_packet with framesz=8192: each mbuf holds a whole frame.
   c = load_ok(replaced(kValid, "net_af_xdp0,iface=gz0", "net_af_packet0,iface=gz0,framesz=8192,blocksz=8192"));
-  EXPECT_EQ(mbuf_bytes(c), 128u + 64u + 8192u + 128u + 64u);
+  EXPECT_EQ(mbuf_bytes(c), 128u + 64u + 8192u + 128u + 64u + 64u);  // 134 cache lines: 135
 }
 
 // ---- the file --------------------------------------------------------------
@@ -548,42 +548,47 @@ TEST_F(ConfigTest, PoolsLargerThanFreeHugepages) {
   const Config c = load_ok(kValid);
   auto r = check_against_machine(c, MachineFacts{{{c.devices, 1, 1}}, std::size_t{16} << 20});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, path_ + ": tcp_conn_count: 1500 x mbuf_count_per_conn 32 = 48000 mbufs of 2432 bytes + 8 MiB per stack "
-                                       "x 1 stack(s) needs 120 MiB of hugepages, 16 MiB are free: lower tcp_conn_count or "
+  EXPECT_EQ(r.error().message, path_ + ": tcp_conn_count: 1500 x mbuf_count_per_conn 32 = 48000 mbufs of 2496 bytes + 8 MiB per stack "
+                                       "x 1 stack(s) needs 123 MiB of hugepages, 16 MiB are free: lower tcp_conn_count or "
                                        "mbuf_count_per_conn, or reserve more hugepages");
   EXPECT_TRUE(check_against_machine(c, MachineFacts{{{c.devices, 1, 1}}, hugepage_bytes_needed(c)}).ok());
   const Config set = load_ok(std::string(kValid) + "tcp_conn_count = 2000;\n");
   EXPECT_HAS(check_against_machine(set, MachineFacts{{{c.devices, 1, 1}}, 0}).error().message, path_ + ":6: tcp_conn_count: 2000 x");
 }
 
-// Gazelle's form reserves a fixed amount (--socket-mem): pools beyond it are refused at
-// load, naming dpdk_args and what they need, not when the second stack's pool fails.
+// Gazelle's form (--legacy-mem) makes --socket-mem all DPDK has: pools beyond it
+// are refused at load, naming dpdk_args and what they need, not when the second
+// stack's pool fails. Without legacy mode it only reserves up front: no limit.
 TEST_F(ConfigTest, DpdkArgsGiveLessMemoryThanThePoolsNeed) {
   if (cpus_here() < 2) GTEST_SKIP() << "needs 2 CPUs for two stacks";
   const std::string two = replaced(kValid, "\"0\"", "\"0,1\"");
-  const std::string huge = "\"--socket-mem\", \"200\", \"--no-pci\"";
-  EXPECT_EQ(error_of("", replaced(two, "\"--no-pci\"", huge)),
-            file_ + ":1: dpdk_args: they give DPDK 200 MiB (--socket-mem or -m), but 2 stack(s) of 48000 mbufs of 2432 bytes "
-                    "+ 8 MiB each need 239 MiB: give at least 239, or lower tcp_conn_count or mbuf_count_per_conn");
-  EXPECT_EQ(load_ok(replaced(two, "\"--no-pci\"", "\"--socket-mem\", \"120,119\", \"--no-pci\"")).cpus.size(), 2u);
-  EXPECT_EQ(load_ok(replaced(kValid, "\"--no-pci\"", huge)).cpus.size(), 1u);
-  EXPECT_HAS(error_of("", replaced(two, "\"--no-pci\"", "\"--no-huge\", \"-m\", \"128\", \"--no-pci\"")),
-             ":1: dpdk_args: they give DPDK 128 MiB");
-  EXPECT_HAS(error_of("", replaced(two, "\"--no-pci\"", "\"-m128\", \"--no-pci\"")), "give at least 239");
-  EXPECT_HAS(error_of("", replaced(two, "\"--no-pci\"", "\"--memory=128\", \"--no-pci\"")), "give at least 239");
-  EXPECT_HAS(error_of("", replaced(two + "mbuf_count_per_conn = 16;\n", "\"--no-pci\"", "\"--socket-mem=100\", \"--no-pci\"")),
-             ":1: dpdk_args: they give DPDK 100 MiB (--socket-mem or -m), but 2 stack(s) of 24000 mbufs");
+  const auto with = [&](const std::string& text, const std::string& eal) { return replaced(text, "\"--no-pci\"", eal + ", \"--no-pci\""); };
+  const std::string legacy = "\"--legacy-mem\", \"--socket-mem\", \"200\"";
+  EXPECT_EQ(error_of("", with(two, legacy)),
+            file_ + ":1: dpdk_args: they give DPDK 200 MiB (--socket-mem or -m with --legacy-mem or --no-huge), but 2 stack(s) "
+                    "of 48000 mbufs of 2496 bytes + 8 MiB each need 245 MiB: give at least 245, or lower tcp_conn_count or "
+                    "mbuf_count_per_conn");
+  EXPECT_EQ(load_ok(with(two, "\"--legacy-mem\", \"--socket-mem\", \"245,0\"")).cpus.size(), 2u);
+  EXPECT_EQ(load_ok(with(kValid, legacy)).cpus.size(), 1u);
+  EXPECT_EQ(load_ok(with(two, "\"--socket-mem\", \"200\"")).cpus.size(), 2u) << "dynamic memory: only reserved up front";
+  EXPECT_EQ(load_ok(with(two, "\"--in-memory\", \"-m\", \"128\"")).cpus.size(), 2u);
+  EXPECT_EQ(load_ok(with(two + "use_ltran = 1;\n", legacy)).cpus.size(), 2u) << "behind ltran lstack leaves --legacy-mem out";
+  EXPECT_HAS(error_of("", with(two, "\"--no-huge\", \"-m\", \"128\"")), ":1: dpdk_args: they give DPDK 128 MiB");
+  EXPECT_HAS(error_of("", with(two, "\"--no-huge\"")), ":1: dpdk_args: they give DPDK 64 MiB");  // EAL's default then
+  EXPECT_HAS(error_of("", with(two, "\"--legacy-mem\", \"-m128\"")), "give at least 245");
+  EXPECT_HAS(error_of("", with(two + "mbuf_count_per_conn = 16;\n", "\"--legacy-mem\", \"--socket-mem=100\"")),
+             ":1: dpdk_args: they give DPDK 100 MiB (--socket-mem or -m with --legacy-mem or --no-huge), but 2 stack(s) of "
+             "24000 mbufs");
 }
 
-TEST(EalMemory, WhatTheArgumentsGive) {
+TEST(EalMemory, WhatTheArgumentsAskFor) {
   using V = std::vector<std::string>;
   EXPECT_EQ(conf::eal_memory_mib(V{"--in-memory", "-l", "0"}), 0u);
   EXPECT_EQ(conf::eal_memory_mib(V{"--socket-mem", "1024,0,0,0"}), 1024u);
   EXPECT_EQ(conf::eal_memory_mib(V{"--socket-mem=256,256"}), 512u);
   EXPECT_EQ(conf::eal_memory_mib(V{"-m", "256"}), 256u);
   EXPECT_EQ(conf::eal_memory_mib(V{"-m512"}), 512u);
-  EXPECT_EQ(conf::eal_memory_mib(V{"--memory", "64", "--socket-mem", "128"}), 128u);  // the last one
-  EXPECT_EQ(conf::eal_memory_mib(V{"-m", "lots"}), 0u);                                // EAL refuses it
+  EXPECT_EQ(conf::eal_memory_mib(V{"-m", "lots"}), 0u);  // EAL's atoi: 0, as none
   EXPECT_EQ(conf::eal_memory_mib(V{"-m"}), 0u);
   EXPECT_EQ(conf::eal_memory_mib(V{"--socket-limit", "64", "--memory-channels", "4"}), 0u);
 }

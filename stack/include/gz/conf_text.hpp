@@ -296,10 +296,11 @@ inline std::size_t af_packet_frame_size(const std::vector<std::string>& eal_args
   return largest;
 }
 
-// The memory EAL's arguments give DPDK, in MiB (0: not limited by them):
-// "-m N" / "--memory N" / "-mN" / "--memory=N", or the sum of "--socket-mem
-// A,B,..." over NUMA nodes (the last one given wins, as EAL's getopt does).
-// A value that is not a number counts as 0: EAL itself refuses it.
+// The memory EAL's arguments ask for, in MiB (0: none asked): "-m N" / "-mN",
+// or "--socket-mem A,B,..." / "--socket-mem=A,B,..." summed over the NUMA
+// nodes (EAL refuses both together). A value that is not a number counts as
+// 0, as EAL's atoi takes it. In EAL's legacy memory mode (--legacy-mem, and
+// --no-huge) that is all DPDK has; otherwise it is only reserved up front.
 inline std::size_t eal_memory_mib(const std::vector<std::string>& eal_args) {
   const auto sum_of = [](std::string_view list) {
     std::size_t total = 0, part = 0;
@@ -319,12 +320,12 @@ inline std::size_t eal_memory_mib(const std::vector<std::string>& eal_args) {
   for (std::size_t i = 0; i < eal_args.size(); ++i) {
     const std::string_view a = eal_args[i];
     const bool next = i + 1 < eal_args.size();
-    for (const std::string_view opt : {"-m", "--memory", "--socket-mem"}) {
-      if (a == opt && next) {
-        mib = sum_of(eal_args[i + 1]);
-      } else if (a.size() > opt.size() && a.substr(0, opt.size()) == opt && (a[opt.size()] == '=' || opt == "-m")) {
-        mib = sum_of(a.substr(opt.size() + (a[opt.size()] == '=' ? 1 : 0)));
-      }
+    if ((a == "-m" || a == "--socket-mem") && next) {
+      mib = sum_of(eal_args[i + 1]);
+    } else if (a.size() > 2 && a.substr(0, 2) == "-m") {
+      mib = sum_of(a.substr(2));
+    } else if (a.substr(0, 13) == "--socket-mem=") {
+      mib = sum_of(a.substr(13));
     }
   }
   return mib;

@@ -33,8 +33,10 @@ namespace gz::stack {
 
 // Hugepage bytes of one mbuf in a pool of DPDK's default data room:
 // rte_mbuf (128) + our private pbuf area (64) + headroom (128) + data (2048)
-// + mempool object header, cache-line aligned (64) = 2432.
-inline constexpr std::size_t kMbufBytes = 2432;
+// + mempool object header, cache-line aligned (64) = 2432 = 38 cache lines,
+// which DPDK pads to an odd count to spread objects over the memory channels
+// (rte_mempool's optimize_object_size, x86): 39 x 64 = 2496.
+inline constexpr std::size_t kMbufBytes = 2496;
 // Fewest mbufs in a stack's pool, whatever tcp_conn_count x mbuf_count_per_conn
 // says: the NIC's rx and tx rings alone hold up to 2 x 1024.
 inline constexpr std::size_t kMinPoolMbufs = 4096;
@@ -43,8 +45,8 @@ inline constexpr std::size_t kStackFixedBytes = 8u << 20;
 
 // The parsed lstack.conf. Each field says its key and default; keys marked
 // "required" have no default. The defaults keep one stack thread's pools at
-// 1500 x 32 x 2432 B + 8 MiB = 119 MiB of hugepages (Gazelle's 1500 x 170
-// would need ~600 MiB per stack).
+// 1500 x 32 x 2496 B + 8 MiB = 123 MiB of hugepages (Gazelle's 1500 x 170
+// would need ~615 MiB per stack).
 struct Config {
   std::string path;                        // the file it came from
   std::vector<std::string> dpdk_args;      // dpdk_args: EAL arguments (required, non-empty)
