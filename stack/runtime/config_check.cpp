@@ -18,11 +18,12 @@ namespace {
 
 // Sizes of one mbuf besides its data room (see kMbufBytes).
 constexpr std::size_t kRteMbufBytes = 128;      // struct rte_mbuf
-constexpr std::size_t kPbufAreaBytes = 64;      // our private area (dpdk/port.hpp kMbufPrivBytes)
+constexpr std::size_t kPbufAreaBytes = 64;      // our private area (net/netdev.hpp kMbufPrivBytes)
 constexpr std::size_t kMempoolHeaderBytes = 64; // object header, cache-line aligned
 constexpr std::size_t kHeadroomBytes = 128;     // RTE_PKTMBUF_HEADROOM
 constexpr std::size_t kDefaultRoomBytes = 2048 + kHeadroomBytes;  // RTE_MBUF_DEFAULT_BUF_SIZE
 constexpr std::size_t kNoHugeDefaultMib = 64;   // EAL's memory with --no-huge and no -m (MEMSIZE_IF_NO_HUGE_PAGE)
+constexpr std::size_t kSmallPageBytes = 4096;   // --no-huge: a mempool object may not cross such a page
 
 std::string ip_text(in_addr a) {
   char buf[INET_ADDRSTRLEN];
@@ -169,7 +170,11 @@ std::size_t mbuf_data_room(const Config& c) {
 std::size_t mbuf_bytes(const Config& c) {
   const std::size_t bytes = kRteMbufBytes + kPbufAreaBytes + mbuf_data_room(c) + kMempoolHeaderBytes;
   const std::size_t lines = (bytes + 63) / 64;
-  return (lines % 2 == 0 ? lines + 1 : lines) * 64;  // see kMbufBytes: with 2^k channels, an odd count
+  const std::size_t object = (lines % 2 == 0 ? lines + 1 : lines) * 64;  // see kMbufBytes: with 2^k channels, an odd count
+  // Without hugepages DPDK's pages are 4 KiB and no object crosses one: one
+  // mbuf a page (DPDK 22.11's rte_mempool_get_page_size, check_obj_bounds).
+  if (!conf::has_eal_arg(c.dpdk_args, "--no-huge")) return object;
+  return (object + kSmallPageBytes - 1) / kSmallPageBytes * kSmallPageBytes;
 }
 
 std::size_t hugepage_bytes_needed(const Config& c) {

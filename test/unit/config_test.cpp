@@ -225,6 +225,12 @@ TEST_F(ConfigTest, HugepagesScaleWithStacksPoolFloorAndFrameSize) {
   // net_af_packet with framesz=8192: each mbuf holds a whole frame.
   c = load_ok(replaced(kValid, "net_af_xdp0,iface=gz0", "net_af_packet0,iface=gz0,framesz=8192,blocksz=8192"));
   EXPECT_EQ(mbuf_bytes(c), 128u + 64u + 8192u + 128u + 64u + 64u);  // 134 cache lines: 135
+  // Without hugepages, whole 4 KiB pages (no object crosses one).
+  c = load_ok(replaced(kValid, "\"--no-pci\"", "\"--no-huge\", \"-m\", \"1024\", \"--no-pci\""));
+  EXPECT_EQ(mbuf_bytes(c), 4096u);
+  c = load_ok(replaced(kValid, "\"--no-pci\", \"--vdev\", \"net_af_xdp0,iface=gz0\"",
+                       "\"--no-huge\", \"-m\", \"1024\", \"--no-pci\", \"--vdev\", \"net_af_packet0,iface=gz0,framesz=8192\""));
+  EXPECT_EQ(mbuf_bytes(c), 3u * 4096u);
 }
 
 // ---- the file --------------------------------------------------------------
@@ -575,6 +581,11 @@ TEST_F(ConfigTest, DpdkArgsGiveLessMemoryThanThePoolsNeed) {
   EXPECT_EQ(load_ok(with(two + "use_ltran = 1;\n", legacy)).cpus.size(), 2u) << "behind ltran lstack leaves --legacy-mem out";
   EXPECT_HAS(error_of("", with(two, "\"--no-huge\", \"-m\", \"128\"")), ":1: dpdk_args: they give DPDK 128 MiB");
   EXPECT_HAS(error_of("", with(two, "\"--no-huge\"")), ":1: dpdk_args: they give DPDK 64 MiB");  // EAL's default then
+  // Without hugepages no mbuf crosses a 4 KiB page: one a page. README's unprivileged
+  // form fits one stack (196 MiB), not two.
+  EXPECT_EQ(load_ok(with(kValid, "\"--no-huge\", \"-m\", \"256\"")).cpus.size(), 1u);
+  EXPECT_HAS(error_of("", with(two, "\"--no-huge\", \"-m\", \"256\"")),
+             "but 2 stack(s) of 48000 mbufs of 4096 bytes + 8 MiB each need 391 MiB: give at least 391");
   EXPECT_HAS(error_of("", with(two, "\"--legacy-mem\", \"-m128\"")), "give at least 245");
   EXPECT_HAS(error_of("", with(two + "mbuf_count_per_conn = 16;\n", "\"--legacy-mem\", \"--socket-mem=100\"")),
              ":1: dpdk_args: they give DPDK 100 MiB (--socket-mem or -m with --legacy-mem or --no-huge), but 2 stack(s) of "

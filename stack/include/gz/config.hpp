@@ -35,7 +35,7 @@ namespace gz::stack {
 // rte_mbuf (128) + our private pbuf area (64) + headroom (128) + data (2048)
 // + mempool object header, cache-line aligned (64) = 2432 = 38 cache lines,
 // which DPDK pads to an odd count to spread objects over the memory channels
-// (rte_mempool's optimize_object_size, x86): 39 x 64 = 2496.
+// (rte_mempool's arch_mem_object_align, x86): 39 x 64 = 2496.
 inline constexpr std::size_t kMbufBytes = 2496;
 // Fewest mbufs in a stack's pool, whatever tcp_conn_count x mbuf_count_per_conn
 // says: the NIC's rx and tx rings alone hold up to 2 x 1024.
@@ -45,7 +45,7 @@ inline constexpr std::size_t kStackFixedBytes = 8u << 20;
 
 // The parsed lstack.conf. Each field says its key and default; keys marked
 // "required" have no default. The defaults keep one stack thread's pools at
-// 1500 x 32 x 2496 B + 8 MiB = 123 MiB of hugepages (Gazelle's 1500 x 170
+// 1500 x 32 x 2496 B + 8 MiB = 122.3 MiB of hugepages (Gazelle's 1500 x 170
 // would need ~615 MiB per stack).
 struct Config {
   std::string path;                        // the file it came from
@@ -122,8 +122,9 @@ std::size_t pool_mbufs(const Config& c);
 // net_af_packet vdev in dpdk_args sets framesz= above it (that PMD copies a
 // whole frame, possibly a datagram the kernel reassembled, into one mbuf).
 std::size_t mbuf_data_room(const Config& c);
-// Hugepage bytes one mbuf takes with this config: kMbufBytes for the default
-// data room, more with a larger one.
+// Bytes of DPDK memory one mbuf takes with this config: kMbufBytes for the
+// default data room, more with a larger one; a whole 4 KiB page (or pages)
+// with --no-huge, where no object crosses a page.
 std::size_t mbuf_bytes(const Config& c);
 // Hugepage bytes the config needs, all stack threads together: per stack
 // max(tcp_conn_count x mbuf_count_per_conn, kMinPoolMbufs) x mbuf_bytes()
