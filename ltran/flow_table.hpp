@@ -36,7 +36,7 @@ struct Flow {
   FlowKey key;
   std::uint16_t instance = 0;  // slot of the registered process
   std::uint16_t queue = 0;     // its stack (memif queue pair)
-  std::uint8_t closing = 0;    // kPeerFin | kOwnFin | kReset seen; any: aged out by the scan
+  std::uint8_t closing = 0;    // kPeerFin | kOwnFin | kReset seen (flow_aged, flow_over)
   std::uint8_t used = 0;
   std::uint8_t peer_mac[6] = {};  // from its first SYN: where a probe goes once its process is gone
   std::uint64_t last_seen = 0;  // TSC

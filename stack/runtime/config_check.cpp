@@ -127,9 +127,6 @@ Result<void> check_features(const Config& c) {
   return {};
 }
 
-}  // namespace
-
-// The rules no single value can break alone, first problem first.
 // dpdk_args' own memory limit: in EAL's legacy memory mode (Gazelle's
 // --legacy-mem, which lstack leaves out behind ltran; --no-huge, 64 MiB unless
 // -m says) --socket-mem / -m is all DPDK has, so pools beyond it would fail only
@@ -148,6 +145,9 @@ Result<void> check_eal_memory(const Config& c) {
                                 ", or lower tcp_conn_count or mbuf_count_per_conn");
 }
 
+}  // namespace
+
+// The rules no single value can break alone, first problem first.
 Result<void> check_consistency(const Config& c) {
   if (auto r = check_required(c); !r) return r;
   if (auto r = check_addresses(c); !r) return r;

@@ -95,7 +95,7 @@ gz_conf() {
     # frames: about 206 MiB a stack), naming dpdk_args.
     GZ_FILE_PREFIX=gz$GZ_IF_L
     local free
-    free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+    free=$(gz_huge_free 2>/dev/null || echo 0)
     [ "$free" -ge $((128 * nq)) ] || gz_skip "needs $((256 * nq)) MiB of free 2 MiB hugepages for $nq stack(s) (have $free pages)"
     eal="\"--socket-mem\", \"$((256 * nq))\", \"--huge-dir\", \"/dev/hugepages\", \"--proc-type\", \"primary\", \"--legacy-mem\", \"--file-prefix\", \"$GZ_FILE_PREFIX\""
   fi
