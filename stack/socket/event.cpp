@@ -10,6 +10,7 @@
 #include "gz/cancel.hpp"
 #include "gz/kernel.hpp"
 #include "stack_thread.hpp"
+#include "tsc.hpp"
 #include "gz/thread_state.hpp"
 
 namespace gz::stack {
@@ -306,7 +307,28 @@ int EpollSet::kernel_events(epoll_event* out, int max, int timeout_ms, const sig
     k = kernel().epoll_pwait(kfd_, out, max, timeout_ms, sigmask);
   }
   if (k < 0) return -errno;
-  return keep_kernel_events(out, 0, k, woken);
+  const int kept = keep_kernel_events(out, 0, k, woken);
+  if (timeout_ms == 0) kernel_looks_.fetch_add(1, std::memory_order_relaxed);
+  kernel_looked(kept > 0);
+  return kept;
+}
+
+bool EpollSet::kernel_quiet() const noexcept {
+  return kernel_gap_.load(std::memory_order_relaxed) != 0 && rte_rdtsc() < kernel_next_.load(std::memory_order_relaxed);
+}
+
+void EpollSet::kernel_looked(bool found) noexcept {
+  std::uint64_t gap = kernel_gap_.load(std::memory_order_relaxed);
+  if (found) {
+    if (gap != 0) kernel_gap_.store(0, std::memory_order_relaxed);
+    return;
+  }
+  // Back-off bounds: a kernel fd that wakes after a quiet spell waits 32 µs
+  // at most (while stack sockets keep the calls busy, or an RTC owner polls).
+  constexpr std::uint64_t kFirstUs = 2, kMaxUs = 32;
+  gap = gap == 0 ? tsc_cycles_us(kFirstUs) : std::min(gap * 2, tsc_cycles_us(kMaxUs));
+  kernel_gap_.store(gap, std::memory_order_relaxed);
+  kernel_next_.store(rte_rdtsc() + gap, std::memory_order_relaxed);
 }
 
 // Run to completion, idle: sleep in the kernel's set, which also holds the
@@ -353,9 +375,11 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
     if (n > 0) return n;
     const long sleep_us = d.backoff_us(idle);
     const long left = remaining_ms(deadline, forever);
-    // Idle and polling on (not a zero timeout, not a round that looks at the kernel fds).
+    // Every 8th round looks at the kernel's fds, unless they are quiet (kernel_quiet).
+    const bool look = (round & 7) == 0 && !kernel_quiet();
+    // Idle and polling on (not a zero timeout, not a round that may look at the kernel fds).
     if (sleep_us == 0 && left != 0 && (round & 7) != 0) d.relax(idle);
-    if (sleep_us > 0 || (round & 7) == 0 || left == 0) {
+    if (sleep_us > 0 || look || left == 0) {
       bool woken = false;
       const int kt = sleep_us > 0 ? static_cast<int>(std::min<long>(left < 0 ? 1 : left, 1)) : 0;
       const int k = kt > 0 ? sleep_rtc(d, out, max, kt, sigmask) : kernel_events(out, max, 0, sigmask, woken);

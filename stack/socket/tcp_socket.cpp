@@ -273,6 +273,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
   int i = 0;
   for (;;) {
     const std::uint32_t seen = edge_seq();
+    const std::uint32_t takes = tx_takes_.load(std::memory_order_acquire);  // before the look at the room
     const State s = state_.load();
     if (s == State::Closed || shut_wr_.load()) {
       const int e = take_error();
@@ -293,6 +294,7 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
         schedule_service();
       }
       if (written == total) return static_cast<ssize_t>(written);
+      if (want_room(takes)) continue;
     } else if (s != State::Connecting) {
       return -ENOTCONN;
     }
@@ -320,6 +322,14 @@ std::size_t TcpSocket::fill_tx(const iovec* iov, int iovcnt, int& i, std::size_t
     if (n == 0) return done;
     done += n;
   }
+}
+
+// Against push_tx's room_wanted, store then load on both sides (seq_cst):
+// either the stack sees the flag after its take, or we see its count of
+// takes move (a take before our look at the room, the send saw).
+bool TcpSocket::want_room(std::uint32_t takes) noexcept {
+  tx_wanted_.store(true, std::memory_order_seq_cst);
+  return tx_takes_.load(std::memory_order_seq_cst) != takes;
 }
 
 // What the stack takes off tx_charged_ for the mbufs of `bytes` at seg each.

@@ -107,6 +107,12 @@ class TcpSocket final : public StackSocket {
   int run(Task& t) noexcept;
   std::size_t copy_out(const iovec* iov, int iovcnt, bool peek) noexcept;
   std::size_t fill_tx(const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept;
+  // Application thread, after a send that found the queue full (takes:
+  // tx_takes_ before it looked): asks the stack for EPOLLOUT at its next
+  // take. True when the stack took meanwhile (the caller writes on instead).
+  bool want_room(std::uint32_t takes) noexcept;
+  // Stack thread, having made room (and counted its take): whether to raise EPOLLOUT.
+  bool room_wanted() noexcept;
   std::size_t queue_burst(std::size_t want, const iovec* iov, int iovcnt, int& i, std::size_t& off) noexcept;
   std::uint32_t take_tx_mbufs(rte_mbuf** ms, std::uint32_t n) noexcept;
   static std::size_t tx_charge(std::size_t bytes, std::size_t seg) noexcept;
@@ -154,6 +160,11 @@ class TcpSocket final : public StackSocket {
   static constexpr std::size_t kTxQueueMax = kTxQueueBytes / kTxMinCharge;
   GrowingSpscQueue<rte_mbuf*> tx_{16, kTxQueueMax};
   std::atomic<std::size_t> tx_charged_{0};
+  // A send found the queue full: the stack's next take raises EPOLLOUT. Not
+  // raised at every take otherwise (a program's every write made room: a
+  // raise, an epoll wake-up and its look, for a socket nobody waits on).
+  std::atomic<bool> tx_wanted_{false};
+  std::atomic<std::uint32_t> tx_takes_{0};  // stack: its takes from the queue so far (want_room)
   std::atomic<std::uint16_t> tx_seg_{536};     // RFC 9293 3.7.1's default until the stack knows the MSS
   std::size_t tx_written_ = 0;                 // app, under tx_mu_: bytes ever queued
   std::size_t tx_taken_ = 0;                   // stack: bytes ever given to lwIP

@@ -301,11 +301,12 @@ std::size_t TcpSocket::write_to_lwip(rte_mbuf* const* ms, std::size_t n, bool mo
 
 void TcpSocket::push_tx() noexcept {
   if (pcb_ == nullptr || state_.load() != State::Connected) return;
-  bool wrote = false;
+  bool wrote = false, took = false;
   for (;;) {
     std::array<rte_mbuf*, kTxBatch> ms;
     const std::size_t n = take_for_lwip(ms);
     if (n == 0) break;
+    took = true;
     const std::size_t done = write_to_lwip(ms.data(), n, tx_pending());
     wrote |= done != 0;
     if (done < n) {
@@ -319,11 +320,21 @@ void TcpSocket::push_tx() noexcept {
     wr_shut_done_ = true;
     wrote = true;
   }
-  if (wrote) {
-    tcp_output(pcb_);
-    if (!tx_starved_.load(std::memory_order_relaxed)) raise(EPOLLOUT);  // a starved writer hears it with the budget
-  }
+  if (wrote) tcp_output(pcb_);
+  if (took) tx_takes_.store(tx_takes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // ours alone
+  // Room made (the queue's, or lwIP's for what it held): a starved writer hears of it with the budget.
+  if ((took || wrote) && !tx_starved_.load(std::memory_order_relaxed) && room_wanted()) raise(EPOLLOUT);
   note_tx_written();
+}
+
+// EPOLLOUT after a take: for a writer that found the queue full (want_room),
+// or when it is clear (a send's EAGAIN cleared it). Otherwise it is set and
+// nobody waits for room: as Linux, which wakes writers only after one ran
+// out of space (SOCK_NOSPACE, tcp_check_space).
+bool TcpSocket::room_wanted() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the take and its count before the looks below
+  if (tx_wanted_.load(std::memory_order_relaxed) && tx_wanted_.exchange(false)) return true;
+  return (events() & EPOLLOUT) == 0;
 }
 
 // The timed write's last byte is lwIP's now: its latency ends with the next

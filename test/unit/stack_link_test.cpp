@@ -741,7 +741,8 @@ TEST_F(Link, EpollSeesDataAndTheFin) {
 // A stack socket that stays ready (level-triggered, left unread) starves no
 // kernel fd of the same set, even with room for one event per call: the
 // calls between return the stack's events without a syscall, every 8th looks
-// at the kernel's fds first.
+// at the kernel's fds first; after looks that found nothing there, not before
+// a back-off of at most 32 µs has passed (EpollSet::kernel_quiet).
 TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
   SocketBase* l = listen_on(8014);
   auto [a, c] = connected_pair(l, 8014);
@@ -761,6 +762,7 @@ TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
   const int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);  // a kernel fd that stays readable
   ev.data.u64 = 42;
   ASSERT_EQ(epoll_ctl(kfd, EPOLL_CTL_ADD, efd, &ev), 0);
+  usleep(100);  // the kernel's fds were quiet so far: beyond the longest back-off
   int kernel = 0, stack = 0;
   for (int i = 0; i < 32; ++i) {
     ASSERT_EQ(set.wait(out, 1, 0, nullptr), 1);
@@ -775,6 +777,125 @@ TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
   made.value().reset();
   close(efd);
   close(kfd);
+  a->close();
+  c->close();
+  l->close();
+}
+
+// An epoll set over a kernel epoll fd of its own, holding one stack socket
+// (as fd 100, data 7); all of it undone by done(), before the socket closes
+// (or at the end of the scope, after a failed assertion left it open).
+struct OneSocketEpoll {
+  OneSocketEpoll(SocketBase* s, std::uint32_t events) : sock(s) {
+    auto made = EpollSet::create(kfd);
+    if (!made) return;
+    ref = std::move(made.value());
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = 7;
+    ok = ref->ctl(EPOLL_CTL_ADD, 100, s, &ev) == 0;
+  }
+  ~OneSocketEpoll() { done(); }
+  void done() {
+    if (ref) ref->forget(100, sock);
+    ref.reset();
+    if (kfd >= 0) close(kfd);
+    kfd = -1;
+  }
+  OneSocketEpoll(const OneSocketEpoll&) = delete;
+  OneSocketEpoll& operator=(const OneSocketEpoll&) = delete;
+  int kfd = epoll_create1(EPOLL_CLOEXEC);
+  SocketBase* sock;
+  EpollRef ref;
+  bool ok = false;
+};
+
+// The kernel's fds of a set are looked at (a syscall) every 8th call while a
+// stack socket stays ready, but while those looks find nothing they back off
+// to one per 32 µs: a program whose kernel fds sleep (redis' module pipe)
+// paid an epoll_pwait every 8th call, an eighth of its CPU over memif. One
+// that wakes is found again at the next look, and looked at every 8th call
+// from then on.
+TEST_F(Link, EpollBacksOffFromQuietKernelFds) {
+  SocketBase* l = listen_on(8016);
+  auto [a, c] = connected_pair(l, 8016);
+  ASSERT_NE(a, nullptr);
+  OneSocketEpoll ep(a, EPOLLIN);
+  ASSERT_TRUE(ep.ok);
+  EpollSet& set = *ep.ref;
+  const int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // a kernel fd, quiet for now
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 42;
+  ASSERT_EQ(epoll_ctl(ep.kfd, EPOLL_CTL_ADD, efd, &ev), 0);
+  iovec iov{const_cast<char*>("x"), 1};
+  ASSERT_EQ(c->send(&iov, 1, 0, nullptr, 0), 1);
+  epoll_event out[2];
+  ASSERT_EQ(set.wait(out, 2, 3000, nullptr), 1);
+  constexpr int kCalls = 100000;
+  const std::uint64_t before = set.kernel_looks();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kCalls; ++i) ASSERT_EQ(set.wait(out, 1, 0, nullptr), 1);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  const std::uint64_t looks = set.kernel_looks() - before;
+  // Every 8th call would be 12,500 looks; backed off, one per 32 µs (+ the first steps: 2, 4, 8, 16 µs).
+  EXPECT_LE(looks, static_cast<std::uint64_t>(us / 32 + 8)) << kCalls << " calls in " << us << " µs";
+  const std::uint64_t one = 1;
+  ASSERT_EQ(write(efd, &one, sizeof one), 8);
+  int kernel = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (kernel < 4 && std::chrono::steady_clock::now() < until) {
+    const int n = set.wait(out, 2, 0, nullptr);
+    ASSERT_GE(n, 1);
+    for (int k = 0; k < n; ++k) kernel += out[k].data.u64 == 42;
+  }
+  EXPECT_EQ(kernel, 4) << "the kernel fd, awake, is found again";
+  ep.done();
+  close(efd);
+  a->close();
+  c->close();
+  l->close();
+}
+
+// EPOLLOUT edges come as on Linux (tcp_check_space: only after a writer ran
+// out of space): writes that fit make none (each made one before, an epoll
+// wake-up and look per write for a socket nobody waited on), and a writer
+// that met a full queue gets one when the stack takes from it again.
+TEST_F(Link, EpollOutEdgesComeOnlyAfterTheQueueWasFull) {
+  SocketBase* l = listen_on(8017);
+  auto [a, c] = connected_pair(l, 8017);
+  ASSERT_NE(a, nullptr);
+  c->set_nonblocking(true);
+  OneSocketEpoll ep(c, EPOLLOUT | EPOLLET);
+  ASSERT_TRUE(ep.ok);
+  EpollSet& set = *ep.ref;
+  epoll_event out[1];
+  ASSERT_EQ(set.wait(out, 1, 1000, nullptr), 1) << "writable from the start";
+  const auto chunk = pattern(64 << 10);
+  std::size_t queued = 0;
+  for (int i = 0; i < 10; ++i) {
+    iovec iov{const_cast<char*>(chunk.data()), 100};
+    ASSERT_EQ(c->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0), 100);
+    queued += 100;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // taken by the stack, sent, acknowledged
+  EXPECT_EQ(set.wait(out, 1, 50, nullptr), 0) << "writes that fit: no EPOLLOUT edge";
+  bool full = false;  // the peer does not read: lwIP's window, then the queue, fill up
+  for (int i = 0; i < 10000 && !full; ++i) {
+    iovec iov{const_cast<char*>(chunk.data()), chunk.size()};
+    const ssize_t n = c->send(&iov, 1, MSG_NOSIGNAL, nullptr, 0);
+    if (n > 0) queued += static_cast<std::size_t>(n);
+    full = n == -EAGAIN;
+  }
+  ASSERT_TRUE(full) << "the queue never filled: the test proved nothing";
+  std::thread reader([&] { EXPECT_EQ(recv_all(a, queued).size(), queued); });
+  const int n = set.wait(out, 1, 3000, nullptr);
+  EXPECT_EQ(n, 1) << "the writer that met a full queue hears of room";
+  if (n == 1) {
+    EXPECT_NE(out[0].events & EPOLLOUT, 0u);
+  }
+  reader.join();
+  ep.done();
   a->close();
   c->close();
   l->close();
