@@ -421,6 +421,7 @@ int EpollSet::wait(epoll_event* out, int max, int timeout_ms, const sigset_t* si
       k = kernel().epoll_pwait(kfd_, out + n, max - n, static_cast<int>(kt), sigmask);
       err = errno;
       total = k < 0 ? n : keep_kernel_events(out, n, k, woken);
+      if (total > n) kernel_looked(true);  // the kernel's fds are awake: every 8th call looks again
       armed.release(woken);
     }
     if (k < 0) return n > 0 ? n : -err;

@@ -302,6 +302,9 @@ ssize_t TcpSocket::send(const iovec* iov, int iovcnt, int flags, const sockaddr*
     if (nonblocking() || (flags & MSG_DONTWAIT)) {
       if (written != 0) return static_cast<ssize_t>(written);
       clear(EPOLLOUT);  // then look again: the stack may have made room meanwhile
+      // Store then load against room_wanted's fence and look at EPOLLOUT:
+      // either it sees EPOLLOUT clear and raises, or we see its room.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
       if (tx_room() != 0 && !tx_starved_.load() && s == State::Connected) raise(EPOLLOUT);
       return -EAGAIN;
     }

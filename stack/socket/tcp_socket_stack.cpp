@@ -321,16 +321,18 @@ void TcpSocket::push_tx() noexcept {
     wrote = true;
   }
   if (wrote) tcp_output(pcb_);
-  if (took) tx_takes_.store(tx_takes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // ours alone
+  // Ours alone; release: a send that reads the new count sees the room the takes made (want_room).
+  if (took) tx_takes_.store(tx_takes_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   // Room made (the queue's, or lwIP's for what it held): a starved writer hears of it with the budget.
   if ((took || wrote) && !tx_starved_.load(std::memory_order_relaxed) && room_wanted()) raise(EPOLLOUT);
   note_tx_written();
 }
 
-// EPOLLOUT after a take: for a writer that found the queue full (want_room),
-// or when it is clear (a send's EAGAIN cleared it). Otherwise it is set and
-// nobody waits for room: as Linux, which wakes writers only after one ran
-// out of space (SOCK_NOSPACE, tcp_check_space).
+// EPOLLOUT after a take: for a writer whose send came back short (want_room:
+// the queue full, or no mbufs), or when it is clear (a send's EAGAIN cleared
+// it). Otherwise it is set and nobody waits for room: Linux too wakes writers
+// only after one ran out of space (SOCK_NOSPACE, tcp_check_space; it then
+// waits for a third of the buffer, we raise at the first take).
 bool TcpSocket::room_wanted() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);  // the take and its count before the looks below
   if (tx_wanted_.load(std::memory_order_relaxed) && tx_wanted_.exchange(false)) return true;
