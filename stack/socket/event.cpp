@@ -323,8 +323,9 @@ void EpollSet::kernel_looked(bool found) noexcept {
     if (gap != 0) kernel_gap_.store(0, std::memory_order_relaxed);
     return;
   }
-  // Back-off bounds: a kernel fd that wakes after a quiet spell waits 32 µs
-  // at most (while stack sockets keep the calls busy, or an RTC owner polls).
+  // Back-off bounds: a kernel fd that wakes after a quiet spell waits up to
+  // 32 µs more, then the next 8th call or round (while stack sockets keep the
+  // calls busy, or an RTC owner polls).
   constexpr std::uint64_t kFirstUs = 2, kMaxUs = 32;
   gap = gap == 0 ? tsc_cycles_us(kFirstUs) : std::min(gap * 2, tsc_cycles_us(kMaxUs));
   kernel_gap_.store(gap, std::memory_order_relaxed);

@@ -160,9 +160,10 @@ class TcpSocket final : public StackSocket {
   static constexpr std::size_t kTxQueueMax = kTxQueueBytes / kTxMinCharge;
   GrowingSpscQueue<rte_mbuf*> tx_{16, kTxQueueMax};
   std::atomic<std::size_t> tx_charged_{0};
-  // A send found the queue full: the stack's next take raises EPOLLOUT. Not
-  // raised at every take otherwise (a program's every write made room: a
-  // raise, an epoll wake-up and its look, for a socket nobody waits on).
+  // A send came back short (queue full, or no mbufs): the stack's next take
+  // raises EPOLLOUT. Not raised at every take otherwise (a program's every
+  // write made room: a raise, an epoll wake-up and its look, for a socket
+  // nobody waits on).
   std::atomic<bool> tx_wanted_{false};
   std::atomic<std::uint32_t> tx_takes_{0};  // stack: its takes from the queue so far (want_room)
   std::atomic<std::uint16_t> tx_seg_{536};     // RFC 9293 3.7.1's default until the stack knows the MSS

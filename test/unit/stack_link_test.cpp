@@ -738,50 +738,6 @@ TEST_F(Link, EpollSeesDataAndTheFin) {
   l->close();
 }
 
-// A stack socket that stays ready (level-triggered, left unread) starves no
-// kernel fd of the same set, even with room for one event per call: the
-// calls between return the stack's events without a syscall, every 8th looks
-// at the kernel's fds first; after looks that found nothing there, not before
-// a back-off of at most 32 µs has passed (EpollSet::kernel_quiet).
-TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
-  SocketBase* l = listen_on(8014);
-  auto [a, c] = connected_pair(l, 8014);
-  ASSERT_NE(a, nullptr);
-  const int kfd = epoll_create1(EPOLL_CLOEXEC);
-  auto made = EpollSet::create(kfd);
-  ASSERT_TRUE(made);
-  EpollSet& set = *made.value();
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = 7;
-  ASSERT_EQ(set.ctl(EPOLL_CTL_ADD, 100, a, &ev), 0);
-  iovec iov{const_cast<char*>("x"), 1};
-  ASSERT_EQ(c->send(&iov, 1, 0, nullptr, 0), 1);
-  epoll_event out[2];
-  ASSERT_EQ(set.wait(out, 2, 3000, nullptr), 1);
-  const int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);  // a kernel fd that stays readable
-  ev.data.u64 = 42;
-  ASSERT_EQ(epoll_ctl(kfd, EPOLL_CTL_ADD, efd, &ev), 0);
-  usleep(100);  // the kernel's fds were quiet so far: beyond the longest back-off
-  int kernel = 0, stack = 0;
-  for (int i = 0; i < 32; ++i) {
-    ASSERT_EQ(set.wait(out, 1, 0, nullptr), 1);
-    (out[0].data.u64 == 42 ? kernel : stack) += 1;
-  }
-  EXPECT_GE(kernel, 4) << "the kernel fd waits 7 calls at most";
-  EXPECT_GE(stack, 16);
-  int both = 0;  // room for two: a call that looks at the kernel also returns the socket
-  for (int i = 0; i < 8; ++i) both += set.wait(out, 2, 0, nullptr) == 2;
-  EXPECT_GE(both, 1);
-  set.forget(100, a);
-  made.value().reset();
-  close(efd);
-  close(kfd);
-  a->close();
-  c->close();
-  l->close();
-}
-
 // An epoll set over a kernel epoll fd of its own, holding one stack socket
 // (as fd 100, data 7); all of it undone by done(), before the socket closes
 // (or at the end of the scope, after a failed assertion left it open).
@@ -809,6 +765,45 @@ struct OneSocketEpoll {
   EpollRef ref;
   bool ok = false;
 };
+
+// A stack socket that stays ready (level-triggered, left unread) starves no
+// kernel fd of the same set, even with room for one event per call: the
+// calls between return the stack's events without a syscall, every 8th looks
+// at the kernel's fds first; after looks that found nothing there, not before
+// a back-off of at most 32 µs has passed (EpollSet::kernel_quiet).
+TEST_F(Link, EpollReportsKernelFdsBesideAStackSocketThatStaysReady) {
+  SocketBase* l = listen_on(8014);
+  auto [a, c] = connected_pair(l, 8014);
+  ASSERT_NE(a, nullptr);
+  OneSocketEpoll ep(a, EPOLLIN);
+  ASSERT_TRUE(ep.ok);
+  EpollSet& set = *ep.ref;
+  iovec iov{const_cast<char*>("x"), 1};
+  ASSERT_EQ(c->send(&iov, 1, 0, nullptr, 0), 1);
+  epoll_event out[2];
+  ASSERT_EQ(set.wait(out, 2, 3000, nullptr), 1);
+  const int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);  // a kernel fd that stays readable
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 42;
+  ASSERT_EQ(epoll_ctl(ep.kfd, EPOLL_CTL_ADD, efd, &ev), 0);
+  usleep(100);  // the kernel's fds were quiet so far: beyond the longest back-off
+  int kernel = 0, stack = 0;
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_EQ(set.wait(out, 1, 0, nullptr), 1);
+    (out[0].data.u64 == 42 ? kernel : stack) += 1;
+  }
+  EXPECT_GE(kernel, 4) << "the kernel fd waits 7 calls at most";
+  EXPECT_GE(stack, 16);
+  int both = 0;  // room for two: a call that looks at the kernel also returns the socket
+  for (int i = 0; i < 8; ++i) both += set.wait(out, 2, 0, nullptr) == 2;
+  EXPECT_GE(both, 1);
+  ep.done();
+  close(efd);
+  a->close();
+  c->close();
+  l->close();
+}
 
 // The kernel's fds of a set are looked at (a syscall) every 8th call while a
 // stack socket stays ready, but while those looks find nothing they back off
