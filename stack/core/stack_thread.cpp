@@ -15,6 +15,7 @@
 #include <rte_lcore.h>
 #include <rte_mempool.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -182,6 +183,7 @@ void StackThread::arm_owner_exit() noexcept {
 // The owner thread ends (or the process with it): what the stack still sends goes out first.
 void StackThread::owner_done() noexcept {
   if (stack_ != nullptr) finish_sends();
+  flushed_.store(true, std::memory_order_release);  // no owner comes to rest here again (Runtime::defer_signal)
   this_thread_state().rtc = nullptr;
 }
 
@@ -290,6 +292,7 @@ long StackThread::backoff_us(unsigned idle_rounds) const noexcept {
 }
 
 void StackThread::drive_waiting(unsigned& idle_rounds, long max_sleep_us) {
+  rest_point();
   if (drive() != 0) {
     idle_rounds = 0;
     return;
@@ -357,12 +360,23 @@ bool StackThread::end_at_rest(StackTask* last) noexcept {
   // Asleep in lstack's wait: no lwIP call, no lock and no allocation of this
   // thread is half done. Anywhere else (the program's own code may be inside
   // malloc, which the close below calls) the stack is left as before.
-  if (!rtc_ || stack_ == nullptr || !on_this_thread() || sleeping_.load() == 0) return false;
+  if (stack_ == nullptr || !at_rest_here()) return false;
   (void)drive();  // what came in meanwhile first, as the kernel would have taken it
   last->fn(last);
   finish_sends();
   flushed_.store(true, std::memory_order_release);
   return true;
+}
+
+void StackThread::end_here() noexcept {
+  if (!rtc_ || !on_this_thread()) return;
+  const int sig = end_signal_.exchange(0);  // one owner raises it
+  sigset_t blocked;
+  // A thread that blocks it would only queue it: the handler's bound ends the process then.
+  if (sig == 0 || pthread_sigmask(SIG_BLOCK, nullptr, &blocked) != 0 || sigismember(&blocked, sig) == 1) return;
+  resting_.store(true, std::memory_order_relaxed);
+  raise(sig);  // delivered before raise() returns, to this thread
+  resting_.store(false, std::memory_order_relaxed);
 }
 
 // After end_for_signal: the signal's default action ends the process once

@@ -140,6 +140,25 @@ class StackThread {
   // False, doing nothing, otherwise.
   bool end_at_rest(StackTask* last) noexcept;
   bool flushed() const noexcept { return flushed_.load(std::memory_order_acquire); }
+  // Run to completion, a signal's default action found no owner at rest
+  // (end_at_rest): the first owner to come to rest between the rounds of a
+  // waiting call (rest_point) raises sig on itself, so that the handler runs
+  // there, where end_at_rest may (Runtime::defer_signal). 0: asks no more.
+  // Async-signal-safe (an atomic store); any thread.
+  static void end_at_next_rest(int sig) noexcept { end_signal_.store(sig, std::memory_order_seq_cst); }
+  // The owner thread, between the rounds of a waiting call (a blocked socket
+  // call, poll/select, epoll_wait): where it would sleep, so nothing of
+  // lwIP's, no lock of the stack's and no allocation of its is half done.
+  // One relaxed load while no end is asked. Returns only if the signal did
+  // not end the process (a handler of the program's put in meanwhile).
+  void rest_point() noexcept {
+    if (end_signal_.load(std::memory_order_relaxed) != 0) [[unlikely]] end_here();
+  }
+  // The calling thread owns this stack and waits between its rounds: asleep,
+  // or in rest_point's raise. Async-signal-safe.
+  bool at_rest_here() const noexcept {
+    return rtc_ && on_this_thread() && (sleeping_.load() != 0 || resting_.load(std::memory_order_relaxed));
+  }
   static constexpr std::uint64_t kExitLingerMs = 1000;  // finish_sends' bound
 
   // Any thread: queue t; it runs on the stack thread (t->fn(t)).
@@ -227,6 +246,9 @@ class StackThread {
   StackGroup* group_ = nullptr;
   std::atomic<bool> stop_{false};
   std::atomic<bool> dying_{false}, flushed_{false};  // end_for_signal
+  inline static std::atomic<int> end_signal_{0};  // end_at_next_rest
+  std::atomic<bool> resting_{false};              // owner: raising end_signal_ at a rest point
+  void end_here() noexcept;                       // rest_point, with an end asked
   std::atomic<std::uint32_t> sleeping_{0};   // 1 while the stack sleeps: post() then writes wake_fd_
   int wake_fd_ = -1;                         // eventfd (created by start() / adopt())
   int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1

@@ -1,4 +1,5 @@
 #include "process.hpp"
+#include "signal_cleanup.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -68,7 +69,12 @@ Process& Process::get() noexcept {
 // A child of fork() inherits the memory but not the threads, the port or the
 // right to drive them: it leaves the runtime alone, even at exit.
 Process::~Process() {
-  if (runtime_ && pid_ != getpid()) (void)runtime_.release();
+  if (runtime_ && pid_ != getpid()) {
+    (void)runtime_.release();
+    return;
+  }
+  runtime_.reset();
+  end_by_pending_signal();  // a SIGTERM whose end waited for an owner's rest that never came before exit
 }
 
 Result<const Config*> Process::config() {

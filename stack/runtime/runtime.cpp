@@ -78,6 +78,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const Config& config) {
                  af_xdp_ifaces(rt->config_.dpdk_args)};
   rt->signal_tasks_ = std::make_unique<StackTask[]>(rt->threads_.size());
   left.flush = [](void* ctx) noexcept { static_cast<Runtime*>(ctx)->flush_at_signal(); };
+  left.defer = [](void* ctx, int sig) noexcept { return static_cast<Runtime*>(ctx)->defer_signal(sig); };
   left.flush_ctx = rt.get();
   install_signal_cleanup(left);
   return rt;
@@ -140,6 +141,7 @@ Result<std::vector<std::string>> Runtime::eal_args() {
 
 Runtime::~Runtime() {
   forget_signal_flush();
+  StackThread::end_at_next_rest(0);  // an end the signal left to an owner is the exit's now
   if (ltran_ != nullptr) ltran_->stop_watch();
   close_left_open();
   // Every stack stops before any is freed: a running one may still hand a
@@ -200,9 +202,9 @@ void Runtime::close_left_open() noexcept {
 // Bounded: a stack that cannot finish (a peer that acknowledges nothing, a
 // program's thread stopped inside a post to it) delays the end by at most
 // about 1.5 s. Run to completion: only the stack of the thread the signal
-// interrupted, and only if that thread was asleep between rounds in a
-// waiting call (StackThread::end_at_rest; the kernel hands a process's
-// signal to its main thread first); any other stack may be mid-round.
+// interrupted, and only if that thread was at rest between rounds in a
+// waiting call (StackThread::end_at_rest; asleep, or raising the signal
+// again there after defer_signal); any other stack may be mid-round.
 void Runtime::flush_at_signal() noexcept {
   const std::size_t n = live_.load(std::memory_order_acquire);
   const std::size_t asked = stack_threads();
@@ -222,6 +224,24 @@ void Runtime::flush_at_signal() noexcept {
     if (done == asked) return;
     nanosleep(&ms, nullptr);
   }
+}
+
+// Run to completion with no owner at rest here: the handler returns (a
+// blocked system call restarts), and the first owner to come to rest in a
+// waiting call raises the signal again on itself, where its handler can
+// flush (a python http.server polling in select() with low_power_mode = 0:
+// microseconds later). install_signal_cleanup bounds the wait. Stack threads
+// flush wherever the program is: nothing to wait for.
+bool Runtime::defer_signal(int sig) noexcept {
+  const std::size_t n = live_.load(std::memory_order_acquire);
+  bool waiting = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const StackThread& t = *threads_[i];
+    if (!t.rtc() || t.at_rest_here()) return false;
+    waiting = waiting || !t.flushed();
+  }
+  if (waiting) StackThread::end_at_next_rest(sig);
+  return waiting;
 }
 
 // ltran gone: every stack (those up; an RTC stack adopted later starts down

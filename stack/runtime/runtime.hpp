@@ -55,6 +55,9 @@ class Runtime final : public StackGroup {
   void close_left_open() noexcept;
   // From a signal handler (async-signal-safe): see install_signal_cleanup.
   void flush_at_signal() noexcept;
+  // From a signal handler, before flush_at_signal: true when the end waits
+  // for a run-to-completion owner's next rest (StackThread::end_at_next_rest).
+  bool defer_signal(int sig) noexcept;
   // The stacks with a thread of their own (not run to completion) now up.
   std::size_t stack_threads() const noexcept;
 

@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <ctime>
+#include <iterator>
 
 #include "gz/kernel.hpp"
 
@@ -34,9 +36,32 @@ struct Prepared {
   int ifindex[kMaxIfaces] = {};
   int n_ifaces = 0;
   void (*flush)(void*) noexcept = nullptr;
+  bool (*defer)(void*, int) noexcept = nullptr;
   std::atomic<void*> flush_ctx{nullptr};
+  // One per signal of kSignals: re-sends it if a deferred end (defer_end)
+  // finds no owner at rest in time.
+  timer_t timers[std::size(kSignals)] = {};
+  bool has_timer[std::size(kSignals)] = {};
+  std::atomic<int> pending{0};  // the signal whose end was deferred
 };
 Prepared g_prep;
+
+// How long a deferred end waits for a run-to-completion owner to come to rest
+// before the signal is sent again and ends the process without it.
+constexpr long kDeferNs = 200'000'000;
+
+int slot_of(int sig) noexcept {
+  for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+    if (kSignals[i] == sig) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void arm_timer(int slot, long ns) noexcept {
+  if (slot < 0 || !g_prep.has_timer[slot]) return;
+  const itimerspec its{{0, 0}, {ns / 1'000'000'000, ns % 1'000'000'000}};
+  timer_settime(g_prep.timers[slot], 0, &its, nullptr);  // async-signal-safe (POSIX)
+}
 
 void copy_path(char (&dst)[256], const std::string& src) {
   if (src.size() < sizeof dst) std::memcpy(dst, src.c_str(), src.size() + 1);
@@ -100,9 +125,45 @@ void detach_xdp(int ifindex, unsigned mode) noexcept {
   syscall(SYS_close, s);
 }
 
+void on_fatal_signal(int sig);
+
+void set_handler(int sig, void (*fn)(int)) noexcept {
+  struct sigaction sa {};
+  sa.sa_handler = fn;
+  sigemptyset(&sa.sa_mask);
+  // SA_RESTART: a system call the signal interrupted restarts when the end is deferred.
+  sa.sa_flags = fn == SIG_DFL ? 0 : SA_RESETHAND | SA_NODEFER | SA_RESTART;
+  sigaction(sig, &sa, nullptr);
+}
+
+// The first of these signals finds a run-to-completion owner busy (inside
+// lwIP, or in the program's own code): the end waits for its next rest
+// (Runtime::defer_signal), for kDeferNs at most. True: deferred, the handler
+// returns. The handler goes back in first, for the owner's raise.
+bool defer_end(int sig) noexcept {
+  const int slot = slot_of(sig);
+  void* ctx = g_prep.flush_ctx.load();
+  int none = 0;
+  if (slot < 0 || !g_prep.has_timer[slot] || ctx == nullptr || g_prep.defer == nullptr ||
+      !g_prep.pending.compare_exchange_strong(none, sig)) {
+    return false;  // a second signal, or the timer's: the end is now
+  }
+  set_handler(sig, on_fatal_signal);
+  arm_timer(slot, kDeferNs);
+  if (g_prep.defer(ctx, sig)) return true;
+  arm_timer(slot, 0);
+  g_prep.pending.store(0);
+  return false;
+}
+
 void on_fatal_signal(int sig) {
   const int saved = errno;
   if (getpid() == g_prep.owner) {  // not in a fork child: the files are its parent's
+    if (defer_end(sig)) {
+      errno = saved;
+      return;
+    }
+    for (int i = 0; i < static_cast<int>(std::size(kSignals)); ++i) arm_timer(i, 0);
     if (void* ctx = g_prep.flush_ctx.exchange(nullptr); ctx != nullptr) g_prep.flush(ctx);
     for (int i = 0; i < g_prep.n_files; ++i) unlink(g_prep.files[i]);
     if (g_prep.owns_runtime_dir) remove_dir(g_prep.runtime_dir);
@@ -115,7 +176,8 @@ void on_fatal_signal(int sig) {
     }
   }
   errno = saved;
-  raise(sig);  // SA_RESETHAND | SA_NODEFER: the default action now ends the process
+  set_handler(sig, SIG_DFL);  // (SA_RESETHAND did, unless a deferral put the handler back)
+  raise(sig);                 // SA_NODEFER: the default action now ends the process
 }
 
 }  // namespace
@@ -141,22 +203,35 @@ void install_signal_cleanup(const Leftovers& what) noexcept {
   }
   copy_path(g_prep.control_socket, what.control_socket);
   g_prep.flush = what.flush;
+  g_prep.defer = what.defer;
   g_prep.flush_ctx.store(what.flush != nullptr ? what.flush_ctx : nullptr);
   for (const std::string& name : what.xdp_ifaces) {
     const unsigned idx = if_nametoindex(name.c_str());
     if (idx != 0 && g_prep.n_ifaces < kMaxIfaces) g_prep.ifindex[g_prep.n_ifaces++] = static_cast<int>(idx);
   }
-  for (int sig : kSignals) {
+  for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+    const int sig = kSignals[i];
     struct sigaction old {};
     if (sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
-    struct sigaction sa {};
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
-    sigaction(sig, &sa, nullptr);
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = sig;
+    g_prep.has_timer[i] = timer_create(CLOCK_MONOTONIC, &ev, &g_prep.timers[i]) == 0;
+    set_handler(sig, on_fatal_signal);
   }
 }
 
-void forget_signal_flush() noexcept { g_prep.flush_ctx.store(nullptr); }
+void forget_signal_flush() noexcept {
+  g_prep.flush_ctx.store(nullptr);
+  // A deferred end is the exit's now (end_by_pending_signal): no re-sent signal in its flush.
+  for (int i = 0; i < static_cast<int>(std::size(kSignals)); ++i) arm_timer(i, 0);
+}
+
+void end_by_pending_signal() noexcept {
+  const int sig = g_prep.pending.load();
+  if (sig == 0 || getpid() != g_prep.owner) return;
+  set_handler(sig, SIG_DFL);
+  raise(sig);
+}
 
 }  // namespace gz::stack

@@ -371,6 +371,7 @@ int EpollSet::wait_rtc(StackThread& d, epoll_event* out, int max, int timeout_ms
   const auto deadline = Clock::now() + std::chrono::milliseconds(forever ? 0 : timeout_ms);
   unsigned idle = 0;
   for (unsigned round = 0;; ++round) {
+    d.rest_point();
     idle = d.drive() != 0 ? 0 : idle + 1;
     const int n = collect(out, max);
     if (n > 0) return n;
@@ -556,7 +557,10 @@ class MixedPoll {
                                                   : std::chrono::seconds(timeout->tv_sec) + std::chrono::nanoseconds(timeout->tv_nsec));
     unsigned idle = 0;
     for (unsigned round = 0;; ++round) {
-      if (rtc != nullptr) idle = rtc->drive() != 0 ? 0 : idle + 1;
+      if (rtc != nullptr) {
+        rtc->rest_point();
+        idle = rtc->drive() != 0 ? 0 : idle + 1;
+      }
       int ready = stack_ready();
       const long left = remaining_ms(deadline, forever);
       long ms = ready > 0 ? 0 : left;

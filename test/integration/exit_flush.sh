@@ -15,16 +15,26 @@
 # that drives the stack ends first); "main" (default): the main thread writes;
 # "term": the main thread writes, leaves the socket open and ends by SIGTERM's
 # default action (status 143), as a script killed by its user, which the
-# kernel would also flush and end with FIN.
-#   exit_flush.sh LIBLSTACK RTC INDEX [VDEV CPUS CONNS SENDER]
+# kernel would also flush and end with FIN; "wait": as "term", but the
+# program then waits in recv() on the connection and the SIGTERM comes from
+# outside (this script), as from a user's kill. LPM: low_power_mode (default
+# 1; 0: a run-to-completion owner busy-polls, so the signal finds it inside
+# a round, not asleep, and the end waits for its next rest). "sleep": as
+# "wait", but asleep in the kernel (time.sleep): a run-to-completion owner
+# never comes to rest then, and the end may wait 200 ms at most; the peer's
+# stream is checked only in the stack-thread layout, which flushes anyway.
+# Every SIGTERM must end the program within 3 s (with "sleep", 1 s).
+#   exit_flush.sh LIBLSTACK RTC INDEX [VDEV CPUS CONNS SENDER LPM]
 set -u
 . "$(dirname "$0")/lib.sh"
-lib=$1 rtc=$2 idx=$3 vdev=${4:-af_xdp} cpus=${5:-1} conns=${6:-1} sender=${7:-main}
+lib=$1 rtc=$2 idx=$3 vdev=${4:-af_xdp} cpus=${5:-1} conns=${6:-1} sender=${7:-main} lpm=${8:-1}
 gz_require
 gz_need /usr/bin/python3
 gz_setup "exitf$rtc$conns${sender:0:1}" "$idx" "$(gz_queues "$cpus")"
 gz_tmpdir dir
 gz_conf "$dir/lstack.conf" "$vdev" "$rtc" "$cpus"
+sed -i "s/^low_power_mode = 1;/low_power_mode = $lpm;/" "$dir/lstack.conf"
+grep -q "^low_power_mode = $lpm;" "$dir/lstack.conf" || gz_fail "the config has no low_power_mode = $lpm"
 peers=()
 for i in $(seq 0 $((conns - 1))); do
   gz_bg ip netns exec "$GZ_NS_P" python3 "$(dirname "$0")/peer.py" sink $((9100 + i)) 300 10 >"$dir/peer$i.log" 2>&1
@@ -39,7 +49,7 @@ held = []
 def send(port):
     s = socket.create_connection(("$GZ_PEER", port), timeout=10)
     s.sendall($data)
-    if "$sender" == "term":
+    if "$sender" in ("term", "wait", "sleep"):
         held.append(s)
     else:
         s.close()
@@ -50,18 +60,43 @@ if "$sender" == "threads":
 else:
     for i in range($conns): send(9100 + i)
 print("sent and closed" if not held else "sent, left open", flush=True)
-if held:
+if "$sender" == "wait":
+    print("waiting in recv", flush=True)
+    held[0].settimeout(None)
+    held[0].recv(1)  # the peer sends nothing: SIGTERM's default action ends us here
+    print("recv returned", flush=True)
+elif "$sender" == "sleep":
+    import time
+    print("sleeping", flush=True)
+    time.sleep(60)
+elif held:
     os.kill(os.getpid(), signal.SIGTERM)
 PY
 want=$(python3 -c "import hashlib; print(hashlib.sha256($data).hexdigest())")
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$dir/prog.py" >"$dir/prog.log" 2>&1
 prog=${GZ_PIDS[-1]}
-if [ "$sender" = term ]; then
+if [ "$sender" = wait ] || [ "$sender" = sleep ]; then
+  line="waiting in recv" bound_ms=3000
+  [ "$sender" = sleep ] && line="sleeping" bound_ms=1000
+  gz_wait_line "$dir/prog.log" "$line" 60 || gz_fail "the program did not get to: $line"
+  sleep 0.2  # into its wait
+  t0=$(date +%s%N)
+  kill -TERM "$prog"
+  gz_wait_exit "$prog" 143 "python3 ended by a SIGTERM from outside ($line)" "$dir/prog.log"
+  took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  echo "  SIGTERM to exit: $took_ms ms"
+  [ "$took_ms" -le "$bound_ms" ] || gz_fail "SIGTERM took $took_ms ms to end the program; want at most $bound_ms"
+elif [ "$sender" = term ]; then
   gz_wait_exit "$prog" 143 "python3 ended by SIGTERM with its connections open" "$dir/prog.log"
 else
   gz_wait_exit "$prog" 0 "python3 returning from main after its close()" "$dir/prog.log"
 fi
 grep -q "sent and closed\|sent, left open" "$dir/prog.log" || gz_fail "the program did not send it all: $(tail -3 "$dir/prog.log")"
+if [ "$sender" = sleep ] && [ "$rtc" = 1 ]; then
+  echo "  peers not checked: the owner slept in the kernel, where its stack cannot be driven (README, signals)"
+  conns=0
+  for p in "${peers[@]}"; do kill "$p" 2>/dev/null; done
+fi
 for i in $(seq 0 $((conns - 1))); do
   gz_wait_exit "${peers[$i]}" 0 "peer $i reading to EOF" "$dir/peer$i.log"
   got=$(sed -n 's/^peer: sink got \([0-9]*\) bytes sha256 \([0-9a-f]*\)$/\1 \2/p' "$dir/peer$i.log")
