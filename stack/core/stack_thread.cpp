@@ -357,8 +357,8 @@ void StackThread::end_for_signal(StackTask* last) noexcept {
 }
 
 bool StackThread::end_at_rest(StackTask* last) noexcept {
-  // Asleep in lstack's wait: no lwIP call, no lock and no allocation of this
-  // thread is half done. Anywhere else (the program's own code may be inside
+  // At rest in lstack's wait (asleep, or raising a deferred signal at a
+  // rest_point): no lwIP call, no lock and no allocation of this thread is half done. Anywhere else (the program's own code may be inside
   // malloc, which the close below calls) the stack is left as before.
   if (stack_ == nullptr || !at_rest_here()) return false;
   (void)drive();  // what came in meanwhile first, as the kernel would have taken it
@@ -369,14 +369,20 @@ bool StackThread::end_at_rest(StackTask* last) noexcept {
 }
 
 void StackThread::end_here() noexcept {
-  if (!rtc_ || !on_this_thread()) return;
-  const int sig = end_signal_.exchange(0);  // one owner raises it
+  const int sig = end_signal_.load(std::memory_order_relaxed);
   sigset_t blocked;
-  // A thread that blocks it would only queue it: the handler's bound ends the process then.
-  if (sig == 0 || pthread_sigmask(SIG_BLOCK, nullptr, &blocked) != 0 || sigismember(&blocked, sig) == 1) return;
+  // An owner that blocks it would only queue it: another owner's rest, or the
+  // handler's bound, ends the process then. The request stays for the others.
+  if (!rtc_ || !on_this_thread() || pthread_sigmask(SIG_BLOCK, nullptr, &blocked) != 0 ||
+      sigismember(&blocked, sig) == 1) {
+    return;
+  }
+  if (sig == 0 || end_signal_.exchange(0) != sig) return;  // one owner raises it
   resting_.store(true, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // set before the handler runs, on this thread
   raise(sig);  // delivered before raise() returns, to this thread
-  resting_.store(false, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  resting_.store(false, std::memory_order_relaxed);  // (a program's handler that longjmps out leaves it set)
 }
 
 // After end_for_signal: the signal's default action ends the process once

@@ -133,11 +133,12 @@ class StackThread {
   // flushed(): it has sent. No effect in run to completion.
   void end_for_signal(StackTask* last) noexcept;
   // Run to completion, the same from the handler itself, on the owner thread
-  // and only while it sleeps between rounds in a waiting call (a socket call,
-  // poll or epoll_wait; with low_power_mode, which lets it sleep): lwIP's
-  // state is whole and the thread holds no lock. Runs last->fn, then
-  // finish_sends (they may allocate: not async-signal-safe anywhere else).
-  // False, doing nothing, otherwise.
+  // and only while it is at rest between rounds in a waiting call (a socket
+  // call, poll or epoll_wait): asleep there (low_power_mode lets it sleep), or
+  // raising a deferred signal at its rest_point. lwIP's state is whole and
+  // the thread holds no lock the flush takes (a blocked call's socket lock at
+  // most). Runs last->fn, then finish_sends (they may allocate: not
+  // async-signal-safe anywhere else). False, doing nothing, otherwise.
   bool end_at_rest(StackTask* last) noexcept;
   bool flushed() const noexcept { return flushed_.load(std::memory_order_acquire); }
   // Run to completion, a signal's default action found no owner at rest
@@ -234,6 +235,7 @@ class StackThread {
   // One round of a stack thread's loop: drive(), or idle() when it found nothing.
   void step(unsigned& idle_rounds) noexcept;
   void sleep_idle(long us);  // a cancellation point inside a CancelPoint
+  void end_here() noexcept;  // rest_point, with an end asked
   void bind_stack(Stack* s) noexcept;  // the pointers any thread reads, once the stack is up
 
   int index_;
@@ -248,7 +250,6 @@ class StackThread {
   std::atomic<bool> dying_{false}, flushed_{false};  // end_for_signal
   inline static std::atomic<int> end_signal_{0};  // end_at_next_rest
   std::atomic<bool> resting_{false};              // owner: raising end_signal_ at a rest point
-  void end_here() noexcept;                       // rest_point, with an end asked
   std::atomic<std::uint32_t> sleeping_{0};   // 1 while the stack sleeps: post() then writes wake_fd_
   int wake_fd_ = -1;                         // eventfd (created by start() / adopt())
   int rx_fd_ = -1;                           // the device's rx_wait_fd(), or -1

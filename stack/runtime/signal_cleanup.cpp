@@ -1,6 +1,7 @@
 #include "signal_cleanup.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -230,7 +231,14 @@ void forget_signal_flush() noexcept {
 void end_by_pending_signal() noexcept {
   const int sig = g_prep.pending.load();
   if (sig == 0 || getpid() != g_prep.owner) return;
+  struct sigaction now {};
+  // A handler (or SIG_IGN) the program set since is its say: the exit stands.
+  if (sigaction(sig, nullptr, &now) != 0 || now.sa_handler != on_fatal_signal) return;
   set_handler(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, nullptr);  // the exiting thread may block it: the signal came to another
   raise(sig);
 }
 

@@ -120,27 +120,29 @@ int TcpSocket::listen_on_other_stacks(int backlog) noexcept {
 
 void TcpSocket::unaccept(SocketBase* child) noexcept {
   std::lock_guard lock(accept_mu_);
-  if (returned_ != nullptr || state_.load() != State::Listening) {
+  if (returned_.load() != nullptr || state_.load() != State::Listening) {
     child->close();  // two at once: the second is reset, as before
     return;
   }
-  returned_ = static_cast<TcpSocket*>(child);
+  auto* back = static_cast<TcpSocket*>(child);
+  back->queued_.store(true);
+  returned_.store(back);
   owner_.count_accept_fd_limit();
   raise(EPOLLIN);
 }
 
 TcpSocket* TcpSocket::pop_accepted() noexcept {
-  if (TcpSocket* back = std::exchange(returned_, nullptr)) return back;
-  TcpSocket* child = nullptr;
-  if (accepted_ != nullptr && accepted_->pop(child)) return child;
-  for (TcpSocket* s : shadows_) {
-    if (s->accepted_ != nullptr && s->accepted_->pop(child)) return child;
+  TcpSocket* child = returned_.exchange(nullptr);
+  if (child == nullptr && accepted_ != nullptr) (void)accepted_->pop(child);
+  for (std::size_t i = 0; child == nullptr && i < shadows_.size(); ++i) {
+    if (shadows_[i]->accepted_ != nullptr) (void)shadows_[i]->accepted_->pop(child);
   }
-  return nullptr;
+  if (child != nullptr) child->queued_.store(false);
+  return child;
 }
 
 bool TcpSocket::any_accepted() const noexcept {
-  if (returned_ != nullptr || (accepted_ != nullptr && !accepted_->empty())) return true;
+  if (returned_.load() != nullptr || (accepted_ != nullptr && !accepted_->empty())) return true;
   for (const TcpSocket* s : shadows_) {
     if (s->accepted_ != nullptr && !s->accepted_->empty()) return true;
   }

@@ -184,7 +184,9 @@ class TcpSocket final : public StackSocket {
   std::shared_ptr<ListenGroup> group_;  // primary and shadows
 
   std::mutex rx_mu_, tx_mu_, accept_mu_;  // application threads sharing one socket
-  TcpSocket* returned_ = nullptr;       // listener, under accept_mu_: given back for want of an fd
+  // Listener: given back for want of an fd (set and taken under accept_mu_;
+  // also taken by the stack at close, and counted by its listing).
+  std::atomic<TcpSocket*> returned_{nullptr};
 
   // options (set by the app, applied on the stack where lwIP needs them)
   int sndbuf_ = 64 * 1024, rcvbuf_ = TCP_WND;  // reported as Linux does (doubled on get)
@@ -207,6 +209,9 @@ class TcpSocket final : public StackSocket {
   // fails with EPIPE but raises no SIGPIPE (the process is ending, and the
   // kernel would not signal a thread it is about to end either).
   std::atomic<bool> exit_closed_{false};
+  // A child in its listener's queue (or given back to it), not yet accepted:
+  // set by the stack before it publishes the child, cleared by accept()'s pop.
+  std::atomic<bool> queued_{false};
   std::atomic<int> linger_sec_{-1};  // -1: off; 0: close sends RST
 };
 

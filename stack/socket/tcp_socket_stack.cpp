@@ -109,7 +109,9 @@ err_t TcpSocket::on_connected(void* arg, tcp_pcb*, err_t) {
 
 std::uint32_t TcpSocket::accept_queue_of(void* arg) noexcept {
   const auto* listener = static_cast<const TcpSocket*>(arg);
-  return listener != nullptr && listener->accepted_ ? static_cast<std::uint32_t>(listener->accepted_->size()) : 0;
+  if (listener == nullptr || !listener->accepted_) return 0;
+  // Also the one accept() gave back for want of an fd: it waits as they do.
+  return static_cast<std::uint32_t>(listener->accepted_->size()) + (listener->returned_.load() != nullptr ? 1 : 0);
 }
 
 err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
@@ -137,6 +139,7 @@ err_t TcpSocket::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   child->events_.store(EPOLLOUT);
   // Published only once set up: another thread's accept() may take it at once
   // and must see its state and peer address (no 0.0.0.0, no ENOTCONN).
+  child->queued_.store(true);
   listener->accepted_->push(child);
   listener->raise(EPOLLIN);
   if (listener->group_) {  // several stacks: the primary's accept() also takes from its shadows
@@ -445,7 +448,7 @@ void TcpSocket::finish_close() noexcept {
     }
   }
   if (hand) Stack::current()->hand_off_half_open(reinterpret_cast<tcp_pcb_listen*>(pcb_));
-  if (returned_ != nullptr) std::exchange(returned_, nullptr)->close();
+  if (TcpSocket* back = returned_.exchange(nullptr)) back->close();
   if (pcb_ != nullptr && state_.load() == State::Listening) {
     unlisten();
   } else if (pcb_ != nullptr && linger_sec_.load() == 0) {
@@ -478,6 +481,13 @@ void TcpSocket::finish_close() noexcept {
 void TcpSocket::close_at_exit() noexcept {
   if (closing_.load() || pcb_ == nullptr) return;  // the program closed it, or the connection is over
   exit_closed_.store(true, std::memory_order_relaxed);
+  if (queued_.load()) {
+    // Never accepted: Linux resets these as the listener goes (inet_csk_listen_stop,
+    // tcp_disconnect). on_error closes it; not closing_, so the object stays
+    // in the queue for an accept() that may still take it.
+    tcp_abort(pcb_);
+    return;
+  }
   closing_.store(true);
   release_rx();    // what the program read is acknowledged: only unread data makes it a reset
   finish_close();  // may wait for on_sent to push the rest, as after close()
@@ -486,15 +496,24 @@ void TcpSocket::close_at_exit() noexcept {
 // Connections only. Listeners stay as before (their port goes with the
 // process): a program's thread may be taking from their queue this moment
 // (accept() holds accept_mu_ while it waits), which closing them here would
-// race. Their queued, never accepted connections close like the others (FIN
-// after nothing; the kernel would reset them). Half-open ones (SYN-RCVD) are
-// skipped: lwIP copied the listener's callback_arg into them, which after the
-// listener's close() names a deleted socket. A close frees at most its own
-// pcb (a reset, or a SYN-SENT one): the walk keeps the next before it.
+// race. Their queued, never accepted connections are reset, as the kernel
+// does (close_at_exit), and stay in the queue. Half-open ones (SYN-RCVD) are
+// reset too: Linux drops them with the listener and resets the peer's ACK
+// that follows; ours would answer nothing once the process is gone (run to
+// completion: a SYN taken in only by the exit's last round got its SYN-ACK
+// there). Their callback_arg is the listener's, which after its close()
+// names a deleted socket: it is cleared, never followed. A close frees at
+// most its own pcb (a reset, or a SYN-SENT one): the walk keeps the next before it.
 void TcpSocket::close_left_open() noexcept {
   for (tcp_pcb *p = tcp_active_pcbs, *next = nullptr; p != nullptr; p = next) {
     next = p->next;
-    if (p->callback_arg != nullptr && p->state != SYN_RCVD) static_cast<TcpSocket*>(p->callback_arg)->close_at_exit();
+    if (p->state == SYN_RCVD) {
+      tcp_arg(p, nullptr);
+      tcp_err(p, nullptr);
+      tcp_abort(p);  // RFC 9293 3.10.5 ABORT: RST
+    } else if (p->callback_arg != nullptr) {
+      static_cast<TcpSocket*>(p->callback_arg)->close_at_exit();
+    }
   }
 }
 

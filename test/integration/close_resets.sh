@@ -8,9 +8,11 @@
 #    liblstack calls the C library's exit() as a C program would (python's
 #    own shutdown would close the socket first). Run to completion also checks
 #    that frames that came in while the program did not drive its stack are
-#    taken in before that close (else it would be a FIN).
-# The kernel peer must see the reset both times: after close() its next send fails
-# (EPIPE: it is in CLOSE-WAIT), at exit its read fails with ECONNRESET (LIB "kernel":
+#    taken in before that close (else it would be a FIN);
+#  - at exit() for a connection still in the listener's queue, never accepted
+#    (Linux resets those as the listener goes: inet_csk_listen_stop).
+# The kernel peer must see the reset each time: after close() its next send fails
+# (EPIPE: it is in CLOSE-WAIT), at exit its reads fail with ECONNRESET (LIB "kernel":
 # the same). The first already held before lstack closed what a program left open.
 #   close_resets.sh LIBLSTACK RTC INDEX
 set -u
@@ -54,7 +56,12 @@ except OSError as e:
     print("after close, then data:", type(e).__name__, flush=True)
 t = socket.create_connection((sys.argv[1], 9300), timeout=10)
 t.sendall(b"x" * 100)
+try:  # queued, never accepted (run to completion: its SYN is taken in only at exit)
+    u, u_connect = socket.create_connection((sys.argv[1], 9300), timeout=10), None
+except OSError as e:  # SYN-ACK and reset in one go: Linux's connect() reports the reset
+    u, u_connect = None, type(e).__name__
 print("at exit, data unread:", outcome(t), flush=True)
+print("at exit, never accepted:", outcome(u) if u else u_connect, flush=True)
 PY
 cat "$dir/peer.log" | sed 's/^/  /'
 grep -q "^after close: the FIN read as EOF$" "$dir/peer.log" || gz_fail "the peer did not read the close as EOF"
@@ -62,6 +69,8 @@ grep -qE "^after close, then data: (BrokenPipeError|ConnectionResetError)$" "$di
   gz_fail "data sent to a closed socket was not answered by a reset (the peer's next send did not fail, as on the kernel)"
 grep -q "^at exit, data unread: ConnectionResetError$" "$dir/peer.log" ||
   gz_fail "the program exited with the peer's data unread and the peer saw no reset (want ConnectionResetError, as on the kernel)"
+grep -q "^at exit, never accepted: ConnectionResetError$" "$dir/peer.log" ||
+  gz_fail "the program exited with a connection in its listener's queue and its peer saw no reset (want ConnectionResetError, as on the kernel)"
 gz_wait_exit "$prog" 0 "python3 calling exit() with a connection open" "$dir/prog.log"
 [ "$GZ_STATUS" = 0 ] && echo "close-resets: all checks passed"
 gz_finish "$dir/prog.log" "$dir/peer.log"

@@ -17,7 +17,8 @@
 # default action (status 143), as a script killed by its user, which the
 # kernel would also flush and end with FIN; "wait": as "term", but the
 # program then waits in recv() on the connection and the SIGTERM comes from
-# outside (this script), as from a user's kill. LPM: low_power_mode (default
+# outside (this script), as from a user's kill; "wait-epoll": the same, the
+# wait in epoll_wait() (python's select.epoll). LPM: low_power_mode (default
 # 1; 0: a run-to-completion owner busy-polls, so the signal finds it inside
 # a round, not asleep, and the end waits for its next rest). "sleep": as
 # "wait", but asleep in the kernel (time.sleep): a run-to-completion owner
@@ -49,7 +50,7 @@ held = []
 def send(port):
     s = socket.create_connection(("$GZ_PEER", port), timeout=10)
     s.sendall($data)
-    if "$sender" in ("term", "wait", "sleep"):
+    if "$sender" in ("term", "wait", "wait-epoll", "sleep"):
         held.append(s)
     else:
         s.close()
@@ -65,6 +66,12 @@ if "$sender" == "wait":
     held[0].settimeout(None)
     held[0].recv(1)  # the peer sends nothing: SIGTERM's default action ends us here
     print("recv returned", flush=True)
+elif "$sender" == "wait-epoll":
+    import select
+    ep = select.epoll()
+    ep.register(held[0].fileno(), select.EPOLLIN)
+    print("waiting in epoll", flush=True)
+    print("epoll returned", ep.poll(), flush=True)
 elif "$sender" == "sleep":
     import time
     print("sleeping", flush=True)
@@ -75,8 +82,9 @@ PY
 want=$(python3 -c "import hashlib; print(hashlib.sha256($data).hexdigest())")
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$dir/prog.py" >"$dir/prog.log" 2>&1
 prog=${GZ_PIDS[-1]}
-if [ "$sender" = wait ] || [ "$sender" = sleep ]; then
+if [ "$sender" = wait ] || [ "$sender" = wait-epoll ] || [ "$sender" = sleep ]; then
   line="waiting in recv" bound_ms=3000
+  [ "$sender" = wait-epoll ] && line="waiting in epoll"
   [ "$sender" = sleep ] && line="sleeping" bound_ms=1000
   gz_wait_line "$dir/prog.log" "$line" 60 || gz_fail "the program did not get to: $line"
   sleep 0.2  # into its wait

@@ -159,7 +159,29 @@ std::vector<char> pattern(std::size_t n) {
 }
 
 // chunk: the most one send() gives (the rest of data by default).
+// A transfer that stalls fails the test in 20 s instead of hanging it until
+// meson's timeout: SO_SNDTIMEO / SO_RCVTIMEO for the helper's calls, the
+// socket's own put back after them (some tests block on it afterwards).
+class CallTimeout {
+ public:
+  CallTimeout(SocketBase* s, int name) : s_(s), name_(name) {
+    socklen_t len = sizeof old_;
+    (void)s_->getsockopt(SOL_SOCKET, name_, &old_, &len);
+    const timeval bound{20, 0};
+    (void)s_->setsockopt(SOL_SOCKET, name_, &bound, sizeof bound);
+  }
+  ~CallTimeout() { (void)s_->setsockopt(SOL_SOCKET, name_, &old_, sizeof old_); }
+  CallTimeout(const CallTimeout&) = delete;
+  CallTimeout& operator=(const CallTimeout&) = delete;
+
+ private:
+  SocketBase* s_;
+  int name_;
+  timeval old_{};
+};
+
 ssize_t send_all(SocketBase* s, const std::vector<char>& data, std::size_t chunk = SIZE_MAX) {
+  CallTimeout bounded(s, SO_SNDTIMEO);
   std::size_t done = 0;
   while (done < data.size()) {
     iovec iov{const_cast<char*>(data.data() + done), std::min(chunk, data.size() - done)};
@@ -171,6 +193,7 @@ ssize_t send_all(SocketBase* s, const std::vector<char>& data, std::size_t chunk
 }
 
 std::vector<char> recv_all(SocketBase* s, std::size_t n) {
+  CallTimeout bounded(s, SO_RCVTIMEO);
   std::vector<char> got(n);
   std::size_t done = 0;
   while (done < n) {
@@ -476,6 +499,12 @@ TEST_F(Link, AListenersRecvQIsItsAcceptQueue) {
   ASSERT_EQ(established, 2) << "the handshakes never completed at the listener";
   EXPECT_EQ(recv_q, 2u);
   SocketBase* a = nullptr;
+  ASSERT_GE(l->accept(&a, nullptr, nullptr), 0);
+  ASSERT_TRUE(listed(&recv_q, &established));
+  EXPECT_EQ(recv_q, 1u);
+  l->unaccept(a);  // as accept() does when no fd is left (EMFILE): it waits in the queue again
+  ASSERT_TRUE(listed(&recv_q, &established));
+  EXPECT_EQ(recv_q, 2u) << "a connection given back for want of an fd is counted as queued";
   ASSERT_GE(l->accept(&a, nullptr, nullptr), 0);
   ASSERT_TRUE(listed(&recv_q, &established));
   EXPECT_EQ(recv_q, 1u);
