@@ -161,7 +161,7 @@ void TcpSocket::on_error(err_t err) noexcept {
   int code = ECONNRESET;
   if (was == State::Connecting) {
     code = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
-  } else if (err == ERR_ABRT) {
+  } else if (err == ERR_ABRT && !exit_closed_.load(std::memory_order_relaxed)) {  // at exit: reset by us
     const Stack* stack = Stack::current();
     code = stack != nullptr && stack->gone() ? ENETDOWN : ETIMEDOUT;  // the device went for good (ltran stopped)
   }
@@ -505,6 +505,12 @@ void TcpSocket::close_at_exit() noexcept {
 // names a deleted socket: it is cleared, never followed. A close frees at
 // most its own pcb (a reset, or a SYN-SENT one): the walk keeps the next before it.
 void TcpSocket::close_left_open() noexcept {
+  // From now on (the stack still runs while finish_sends waits for the
+  // peers) a handshake a listener completes is reset, not queued: nobody
+  // would accept it. lwIP aborts a connection whose accept callback fails.
+  for (tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l != nullptr; l = l->next) {
+    tcp_accept(reinterpret_cast<tcp_pcb*>(l), [](void*, tcp_pcb*, err_t) -> err_t { return ERR_VAL; });
+  }
   for (tcp_pcb *p = tcp_active_pcbs, *next = nullptr; p != nullptr; p = next) {
     next = p->next;
     if (p->state == SYN_RCVD) {
