@@ -358,8 +358,9 @@ void StackThread::end_for_signal(StackTask* last) noexcept {
 
 bool StackThread::end_at_rest(StackTask* last) noexcept {
   // At rest in lstack's wait (asleep, or raising a deferred signal at a
-  // rest_point): no lwIP call, no lock and no allocation of this thread is half done. Anywhere else (the program's own code may be inside
-  // malloc, which the close below calls) the stack is left as before.
+  // rest_point): no lwIP call, no lock the flush takes and no allocation of
+  // this thread is half done. Anywhere else (the program's own code may be
+  // inside malloc, which the close below calls) the stack is left as before.
   if (stack_ == nullptr || !at_rest_here()) return false;
   (void)drive();  // what came in meanwhile first, as the kernel would have taken it
   last->fn(last);
