@@ -1,11 +1,11 @@
 #include "signal_cleanup.hpp"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,6 +62,10 @@ void arm_timer(int slot, long ns) noexcept {
   if (slot < 0 || !g_prep.has_timer[slot]) return;
   const itimerspec its{{0, 0}, {ns / 1'000'000'000, ns % 1'000'000'000}};
   timer_settime(g_prep.timers[slot], 0, &its, nullptr);  // async-signal-safe (POSIX)
+}
+
+void disarm_timers() noexcept {
+  for (int i = 0; i < static_cast<int>(std::size(kSignals)); ++i) arm_timer(i, 0);
 }
 
 void copy_path(char (&dst)[256], const std::string& src) {
@@ -164,7 +168,7 @@ void on_fatal_signal(int sig) {
       errno = saved;
       return;
     }
-    for (int i = 0; i < static_cast<int>(std::size(kSignals)); ++i) arm_timer(i, 0);
+    disarm_timers();
     if (void* ctx = g_prep.flush_ctx.exchange(nullptr); ctx != nullptr) g_prep.flush(ctx);
     for (int i = 0; i < g_prep.n_files; ++i) unlink(g_prep.files[i]);
     if (g_prep.owns_runtime_dir) remove_dir(g_prep.runtime_dir);
@@ -224,8 +228,7 @@ void install_signal_cleanup(const Leftovers& what) noexcept {
 
 void forget_signal_flush() noexcept {
   g_prep.flush_ctx.store(nullptr);
-  // A deferred end is the exit's now (end_by_pending_signal): no re-sent signal in its flush.
-  for (int i = 0; i < static_cast<int>(std::size(kSignals)); ++i) arm_timer(i, 0);
+  disarm_timers();  // a deferred end is the exit's now (end_by_pending_signal): no re-sent signal in its flush
 }
 
 void end_by_pending_signal() noexcept {

@@ -18,13 +18,14 @@
 # kernel would also flush and end with FIN; "wait": as "term", but the
 # program then waits in recv() on the connection and the SIGTERM comes from
 # outside (this script), as from a user's kill; "wait-epoll": the same, the
-# wait in epoll_wait() (python's select.epoll). LPM: low_power_mode (default
-# 1; 0: a run-to-completion owner busy-polls, so the signal finds it inside
-# a round, not asleep, and the end waits for its next rest). "sleep": as
-# "wait", but asleep in the kernel (time.sleep): a run-to-completion owner
-# never comes to rest then, and the end may wait 200 ms at most; the peer's
-# stream is checked only in the stack-thread layout, which flushes anyway.
-# Every SIGTERM must end the program within 3 s (with "sleep", 1 s).
+# wait in epoll_wait() (python's select.epoll); "sleep": as "wait", but
+# asleep in the kernel (time.sleep): a run-to-completion owner never comes to
+# rest then, and the end may wait 200 ms at most; the peer's stream is
+# checked only in the stack-thread layout, which flushes anyway. Every
+# SIGTERM from outside must end the program within 3 s (with "sleep", 1 s).
+# LPM: low_power_mode (default 1; 0: a run-to-completion owner busy-polls, so
+# the signal finds it inside a round, not asleep, and the end waits for its
+# next rest).
 #   exit_flush.sh LIBLSTACK RTC INDEX [VDEV CPUS CONNS SENDER LPM]
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -82,10 +83,13 @@ PY
 want=$(python3 -c "import hashlib; print(hashlib.sha256($data).hexdigest())")
 gz_bg ip netns exec "$GZ_NS_L" env "${GZ_ENV[@]}" /usr/bin/python3 "$dir/prog.py" >"$dir/prog.log" 2>&1
 prog=${GZ_PIDS[-1]}
-if [ "$sender" = wait ] || [ "$sender" = wait-epoll ] || [ "$sender" = sleep ]; then
-  line="waiting in recv" bound_ms=3000
-  [ "$sender" = wait-epoll ] && line="waiting in epoll"
-  [ "$sender" = sleep ] && line="sleeping" bound_ms=1000
+case $sender in  # what the program prints once it waits, and how soon SIGTERM must end it
+  wait) line="waiting in recv" bound_ms=3000 ;;
+  wait-epoll) line="waiting in epoll" bound_ms=3000 ;;
+  sleep) line="sleeping" bound_ms=1000 ;;
+  *) line= ;;
+esac
+if [ -n "$line" ]; then
   gz_wait_line "$dir/prog.log" "$line" 60 || gz_fail "the program did not get to: $line"
   sleep 0.2  # into its wait
   t0=$(date +%s%N)
